@@ -1,0 +1,30 @@
+"""The teacher interface used by teacher-generate, score-train and evolve.
+
+Two implementations:
+- `soda.world.teacher.ReferenceTeacher`: the offline embedded teacher (reference
+  solutions, verified injected faults, a rubric judge, procedural evolution);
+- `soda.backends.llm_teacher.LLMTeacher`: prompts A-D sent to any generation backend
+  (`openai`, `vllm`, `hf`).
+
+Each method takes question rows (see docs/data.md) and returns one result per row, in order.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+FAULT_TYPES = ("syntax", "logical", "type", "name", "timeout")
+
+
+class Teacher(Protocol):
+    def solve(self, questions: list[dict]) -> list[dict]:
+        """Prompt A. Each result: {"code": str | None, "raw": str, "dropped": str | None}."""
+
+    def fault(self, questions: list[dict]) -> list[dict]:
+        """Prompt B. Each result: {"code", "raw", "fault_type", "dropped"}."""
+
+    def annotate(self, questions: list[dict], codes: list[str]) -> list[dict]:
+        """Prompt C. Each result: {"prompt": filled prompt C, "text": "Code Analysis: ... Score: ...", "score": float | None}."""
+
+    def evolve(self, questions: list[dict], harder: list[bool]) -> list[dict]:
+        """Prompt D. Each result: a new question row (docs/data.md) or {"dropped": reason}."""
