@@ -1,0 +1,106 @@
+"""MLflow tracking shared by every stage.
+
+One MLflow run per stage execution, tagged so that a metric leads back to the exact
+artifacts: git commit, stage, cycle, DVC experiment name, and the DVC md5 of each output
+(computed the way DVC computes it, so it equals the hash dvc.lock records for the run).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Iterator
+
+from soda.params import repo_root
+
+EXPS_TMP = os.sep + os.path.join(".dvc", "tmp", "exps") + os.sep
+
+
+def tracking_uri(cfg: dict | None = None) -> str:
+    """MLFLOW_TRACKING_URI, else params' mlflow.tracking_uri, else an sqlite file at the repo root.
+
+    `dvc exp run --temp/--queue` runs in a copy under .dvc/tmp/exps: the default store is
+    resolved to the original repository so that every experiment logs into one place.
+    """
+    if os.environ.get("MLFLOW_TRACKING_URI"):
+        return os.environ["MLFLOW_TRACKING_URI"]
+    if cfg and cfg.get("tracking_uri"):
+        return cfg["tracking_uri"]
+    root = str(repo_root())
+    if EXPS_TMP in root + os.sep:
+        root = root[: (root + os.sep).index(EXPS_TMP)]
+    return f"sqlite:///{Path(root) / 'mlflow.db'}"
+
+
+def dvc_md5(path: str | os.PathLike) -> str:
+    """The md5 DVC records for an output (files: content md5; directories: the .dir hash)."""
+    from dvc.fs import LocalFileSystem
+    from dvc_data.hashfile.build import build
+    from dvc_data.hashfile.db import HashFileDB
+
+    fs = LocalFileSystem()
+    with tempfile.TemporaryDirectory() as tmp:
+        _, _, obj = build(HashFileDB(fs, tmp), os.fspath(path), fs, "md5", dry_run=True)
+    return obj.hash_info.value
+
+
+def git_commit() -> str | None:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True)
+        return out.stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+
+
+def flatten(d: dict, prefix: str = "") -> dict:
+    flat = {}
+    for key, value in d.items():
+        name = f"{prefix}.{key}" if prefix else str(key)
+        if isinstance(value, dict) and value:
+            flat.update(flatten(value, name))
+        else:
+            flat[name] = value
+    return flat
+
+
+@contextlib.contextmanager
+def stage_run(params: dict, stage: str, *, cycle: str | None = None, sections: tuple[str, ...] = (),
+              outs: tuple[str, ...] = (), tags: dict | None = None) -> Iterator[object]:
+    """An MLflow run for one stage; logs the stage's params sections, and output hashes on success."""
+    import mlflow
+
+    mlflow.set_tracking_uri(tracking_uri(params.get("mlflow")))
+    mlflow.set_experiment(params.get("mlflow", {}).get("experiment", "soda"))
+    run_tags = {
+        "soda.stage": stage,
+        "soda.cycle": cycle or "",
+        "soda.dvc_exp_name": os.environ.get("DVC_EXP_NAME", ""),
+        "soda.dvc_exp_baseline_rev": os.environ.get("DVC_EXP_BASELINE_REV", ""),
+        "mlflow.source.git.commit": git_commit() or "",
+        **(tags or {}),
+    }
+    name = f"{stage}@{cycle}" if cycle else stage
+    with mlflow.start_run(run_name=name, tags=run_tags) as run:
+        logged = {}
+        for section in sections:
+            value = params.get(section)
+            logged.update(flatten(value, section) if isinstance(value, dict) else {section: value})
+        if logged:
+            mlflow.log_params({k: str(v)[:6000] for k, v in logged.items()})
+        yield run
+        for out in outs:
+            if Path(out).exists():
+                mlflow.set_tag(f"soda.out.{out}", dvc_md5(out))
+
+
+def log_metrics(metrics: dict, prefix: str = "", step: int | None = None) -> None:
+    """Log the numeric leaves of a (nested) metrics dict to the active run."""
+    import mlflow
+
+    numeric = {k: float(v) for k, v in flatten(metrics, prefix).items()
+               if isinstance(v, (int, float)) and not isinstance(v, bool)}
+    if numeric and mlflow.active_run():
+        mlflow.log_metrics({k.replace("@", "_at_"): v for k, v in numeric.items()}, step=step)
