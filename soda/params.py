@@ -42,7 +42,7 @@ SCHEMA: dict = {
     "teacher_generate": {"fcl_fraction": NUM},
     "csl_train": TRAIN,
     "fcl_train": {**TRAIN, "enabled": bool, "beta": NUM},
-    "score_train": {**TRAIN, "heldout_fraction": NUM},
+    "score_train": {**TRAIN, "heldout_fraction": NUM, "num_questions": int},
     "feedback": {"execution": bool, "scoring": bool, "easy_min_score": NUM, "hard_max_score": NUM, "rule": str,
                  "timeout_s": NUM},
     "evolve": {"enabled": bool, "classification": bool, "ratio": list, "num_new": int, "mode": str},

@@ -28,3 +28,18 @@ class Teacher(Protocol):
 
     def evolve(self, questions: list[dict], harder: list[bool]) -> list[dict]:
         """Prompt D. Each result: a new question row (docs/data.md) or {"dropped": reason}."""
+
+
+def make_teacher(cfg: dict, *, seed: int = 0, cache_dir: str | None = None) -> Teacher:
+    """The teacher named by params' `teacher` section."""
+    if cfg["backend"] == "reference":
+        from soda.world.teacher import ReferenceTeacher
+
+        return ReferenceTeacher(seed=seed)
+    from soda.backends.base import make_backend
+    from soda.backends.llm_teacher import LLMTeacher
+
+    backend_cfg = {k: v for k, v in cfg.items() if k not in ("lang", "temperature", "max_new_tokens")}
+    backend_cfg["cache_dir"] = cache_dir
+    return LLMTeacher(make_backend(backend_cfg), lang=cfg.get("lang", "python"),
+                      max_new_tokens=cfg.get("max_new_tokens", 1024), temperature=cfg.get("temperature", 0.0))

@@ -1,0 +1,79 @@
+"""Correct-and-fault knowledge delivery (the teacher-generate stage's logic).
+
+The teacher writes a correct solution (prompt A) for every question and a faulty one
+(prompt B) for the FCL share. Each solution is checked by execution where the question has
+tests: a "correct" solution that fails and a "faulty" one that passes are dropped and
+counted (the paper keeps them; we do not).
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+
+from soda.prompts import student_prompt
+
+
+def split(questions: list[dict], fcl_fraction: float, seed: int) -> tuple[list[dict], list[dict]]:
+    """80/20 by default: a seeded shuffle, the first share to FCL, the rest to CSL."""
+    order = sorted(questions, key=lambda q: q["id"])
+    random.Random(seed).shuffle(order)
+    n_fcl = round(len(order) * fcl_fraction)
+    return order[n_fcl:], order[:n_fcl]
+
+
+def _execute(codes: list[str | None], questions: list[dict], timeout_s: float) -> list:
+    from sandbox import Job, execute_many
+
+    idx = [i for i, (c, q) in enumerate(zip(codes, questions)) if c and q.get("tests")]
+    results = execute_many([Job(code=codes[i], tests=questions[i]["tests"], lang=questions[i].get("lang", "python"),
+                                timeout_s=timeout_s) for i in idx])
+    out = [None] * len(codes)
+    for i, r in zip(idx, results):
+        out[i] = r
+    return out
+
+
+def deliver(teacher, questions: list[dict], *, fcl_fraction: float, seed: int,
+            timeout_s: float = 2.0) -> tuple[list[dict], list[dict], list[dict], dict]:
+    """Returns (teacher rows, CSL rows, FCL rows, counts); schemas in docs/data.md."""
+    csl_q, fcl_q = split(questions, fcl_fraction, seed)
+    ordered = csl_q + fcl_q
+    solved = teacher.solve(ordered)
+    faulty = teacher.fault(fcl_q)
+    correct_runs = _execute([s["code"] for s in solved], ordered, timeout_s)
+    faulty_runs = _execute([f["code"] for f in faulty], fcl_q, timeout_s)
+
+    counts: Counter = Counter()
+    rows, csl_rows, fcl_rows = [], [], []
+    for i, (q, sol) in enumerate(zip(ordered, solved)):
+        is_fcl = i >= len(csl_q)
+        fault = faulty[i - len(csl_q)] if is_fcl else None
+        dropped = sol.get("dropped")
+        if not dropped and correct_runs[i] is not None and not correct_runs[i].passed:
+            dropped = f"correct solution fails its tests ({correct_runs[i].status})"
+        if not dropped and is_fcl:
+            fault_run = faulty_runs[i - len(csl_q)]
+            if fault.get("dropped"):
+                dropped = f"faulty: {fault['dropped']}"
+            elif fault_run is not None and fault_run.passed:
+                dropped = "faulty solution passes its tests"
+        counts["dropped" if dropped else "kept"] += 1
+        if dropped:
+            counts[f"dropped_{'fcl' if is_fcl else 'csl'}"] += 1
+        rows.append({
+            "id": f"{q['id']}", "question_id": q["id"], "split": "fcl" if is_fcl else "csl",
+            "correct": sol.get("code"), "faulty": fault.get("code") if fault else None,
+            "fault_type": fault.get("fault_type") if fault else None, "dropped": dropped,
+        })
+        if dropped:
+            continue
+        prompt = student_prompt(q["question"])
+        if is_fcl:
+            counts[f"fault_{fault.get('fault_type') or 'unknown'}"] += 1
+            fcl_rows.append({"id": q["id"], "prompt": prompt, "chosen": sol["code"], "rejected": fault["code"],
+                             "fault_type": fault.get("fault_type")})
+        else:
+            csl_rows.append({"id": q["id"], "prompt": prompt, "completion": sol["code"]})
+    counts.update(questions=len(questions), csl=len(csl_rows), fcl=len(fcl_rows))
+    return rows, csl_rows, fcl_rows, dict(sorted(counts.items()))

@@ -1,0 +1,61 @@
+"""feedback: the student answers the cycle's questions; the sandbox executes each answer
+(Pass/Fail) and the scoring model scores it (0-6); each question is classified easy, medium
+or hard (rule in soda/feedback.py)."""
+
+from __future__ import annotations
+
+from soda.feedback import classify, summarize
+from soda.io import InputError, read_jsonl, write_jsonl
+from soda.prompts import prompt_hashes
+from soda.tracking import log_metrics, stage_run
+from stages._common import parser, run, setup, write_metrics
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = parser(__doc__)
+    p.add_argument("--cycle", required=True)
+    p.add_argument("--questions", required=True)
+    p.add_argument("--student", required=True)
+    p.add_argument("--scorer", required=True)
+    p.add_argument("--out", required=True)
+    p.add_argument("--metrics", required=True)
+    args = p.parse_args(argv)
+    params = setup(args)
+    cfg, gen = params["feedback"], params["generation"]
+    if not cfg["execution"] and not cfg["scoring"]:
+        raise InputError("params: feedback.execution and feedback.scoring are both false; "
+                         "to sample questions without feedback set evolve.classification: false")
+    questions = read_jsonl(args.questions)
+    if not questions:
+        raise InputError(f"{args.questions}: the question set is empty")
+    with stage_run(params, "feedback", cycle=args.cycle, sections=("feedback", "generation"), outs=(args.out,),
+                   tags=prompt_hashes("scoring", "student")):
+        from soda.student import answer, score
+
+        answers = [a[0] for a in answer(args.student, questions, gen, seed=params["seed"])]
+        results = [None] * len(questions)
+        if cfg["execution"]:
+            from sandbox import Job, execute_many
+
+            results = execute_many([
+                Job(code=a, lang=q.get("lang", "python"), tests=q.get("tests"), timeout_s=cfg["timeout_s"],
+                    mode="tests" if q.get("tests") else "runs")
+                for q, a in zip(questions, answers)])
+        scores = score(args.scorer, questions, answers, gen, seed=params["seed"]) if cfg["scoring"] else [None] * len(questions)
+        rows = []
+        for q, a, r, s in zip(questions, answers, results, scores):
+            passed = r.passed if r is not None else None
+            value = s.score if s is not None else None
+            rows.append({"id": q["id"], "answer": a, "passed": passed, "status": r.status if r else None,
+                         "error_class": r.error_class if r else None, "score": value,
+                         "level": classify(passed, value, cfg)})
+        metrics = summarize(rows)
+        write_jsonl(args.out, rows)
+        write_metrics(args.metrics, metrics)
+        log_metrics(metrics, "feedback")
+    print(f"feedback@{args.cycle}: {metrics}")
+    return 0
+
+
+if __name__ == "__main__":
+    run(main)

@@ -1,0 +1,55 @@
+"""init-models: the base student and the base scorer.
+
+`init: scratch` trains a byte-level BPE tokenizer on the seed questions, their reference
+solutions and the prompts, and creates a tiny Llama; any other value is a Hugging Face
+model id or local path, loaded and saved here so that the base model is a versioned output.
+"""
+
+from __future__ import annotations
+
+from soda.io import read_jsonl
+from soda.prompts import NAMES, template
+from stages._common import parser, run, setup
+
+
+def corpus(rows: list[dict]) -> list[str]:
+    texts = [template(name) for name in NAMES]
+    for row in rows:
+        texts.append(row["question"])
+        if row.get("reference"):
+            texts.append(row["reference"])
+    return texts
+
+
+def make_model(init: str, arch: dict, texts: list[str], out: str, seed: int, role: str) -> None:
+    from soda.modeling import build_tokenizer, init_model, load_model, save_model
+
+    if init == "scratch":
+        tokenizer = build_tokenizer(texts, arch["vocab_size"])
+        model = init_model(tokenizer, hidden_size=arch["hidden_size"], num_layers=arch["num_layers"],
+                           num_heads=arch["num_heads"], intermediate_size=arch["intermediate_size"],
+                           max_position=arch["max_position"], seed=seed)
+    else:
+        model, tokenizer = load_model(init)
+    params = sum(p.numel() for p in model.parameters())
+    save_model(model, tokenizer, out, {"role": role, "init": init, "parameters": params})
+    print(f"init-models: {role} ({init}) with {params:,} parameters -> {out}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = parser(__doc__)
+    p.add_argument("--corpus", required=True, help="question rows used to train the tokenizer")
+    p.add_argument("--student-out", required=True)
+    p.add_argument("--scorer-out", required=True)
+    args = p.parse_args(argv)
+    params = setup(args)
+    texts = corpus(read_jsonl(args.corpus))
+    arch = params["student"]
+    make_model(arch["init"], arch, texts, args.student_out, params["seed"], "student")
+    # The scorer shares the student's tiny architecture when built from scratch.
+    make_model(params["scorer"]["init"], arch, texts, args.scorer_out, params["seed"] + 1, "scorer")
+    return 0
+
+
+if __name__ == "__main__":
+    run(main)

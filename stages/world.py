@@ -1,0 +1,44 @@
+"""world: the seed questions and the held-out evaluation set.
+
+`world.source: procedural` generates the embedded task world; a path imports the user's
+own questions (JSONL rows with at least `id` and `question`) as the seed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from soda.io import InputError, read_jsonl, write_jsonl
+from stages._common import parser, run, setup
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = parser(__doc__)
+    p.add_argument("--seed-out", required=True)
+    p.add_argument("--heldout-out", required=True)
+    args = p.parse_args(argv)
+    params = setup(args)
+    cfg = params["world"]
+    if cfg["source"] == "procedural":
+        from soda.world import make_world
+
+        seed_rows, heldout_rows = make_world(cfg["seed_size"], cfg["heldout_size"], seed=params["seed"],
+                                             tiers=tuple(cfg["tiers"]))
+    else:
+        path = Path(cfg["source"])
+        if not path.exists():
+            raise InputError(f"params: world.source: {path} not found")
+        seed_rows, heldout_rows = read_jsonl(path), []
+        for i, row in enumerate(seed_rows, 1):
+            if not row.get("id") or not isinstance(row.get("question"), str) or not row["question"].strip():
+                raise InputError(f"{path}:{i}: a question row needs a non-empty 'id' and 'question'")
+    if not seed_rows:
+        raise InputError("world: the seed question set is empty")
+    write_jsonl(args.seed_out, seed_rows)
+    write_jsonl(args.heldout_out, heldout_rows)
+    print(f"world: {len(seed_rows)} seed questions, {len(heldout_rows)} held-out questions")
+    return 0
+
+
+if __name__ == "__main__":
+    run(main)
