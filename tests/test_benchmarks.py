@@ -1,0 +1,101 @@
+"""Benchmark loading, post-processing and program building (no execution here)."""
+
+from pathlib import Path
+
+import pytest
+
+from soda.benchmarks import build_program, load_benchmark, postprocess
+from soda.io import InputError, write_jsonl
+
+SHARED = Path(__file__).resolve().parents[1] / ".." / "shared" / "benchmarks"
+needs_shared = pytest.mark.skipif(not SHARED.exists(), reason="../shared reference data absent")
+KEYS = {"benchmark", "task_id", "prompt", "solution", "tests", "lang", "entry_point", "stop", "protocol"}
+
+
+def heldout_file(tmp_path, rows=None):
+    rows = rows or [{"id": "h-1", "question": "Add two numbers.", "entry_point": "add",
+                     "tests": "assert add(1, 2) == 3\n", "reference": "def add(a, b):\n    return a + b\n"}]
+    path = tmp_path / "heldout.jsonl"
+    write_jsonl(path, rows)
+    return path
+
+
+def test_heldout_items_use_the_student_prompt(tmp_path):
+    (item,) = load_benchmark("heldout", {"path": str(heldout_file(tmp_path))})
+    assert set(item) == KEYS
+    assert item["task_id"] == "h-1" and item["lang"] == "python" and item["protocol"] == "instruction"
+    assert "Add two numbers." in item["prompt"] and item["prompt"].endswith("### Solution\n")
+
+
+def test_heldout_row_without_tests_names_the_id(tmp_path):
+    path = heldout_file(tmp_path, [{"id": "h-9", "question": "q", "tests": None}])
+    with pytest.raises(InputError, match="h-9"):
+        load_benchmark("heldout", {"path": str(path)})
+
+
+def test_missing_sources_name_the_benchmark_and_path(tmp_path):
+    with pytest.raises(InputError, match="heldout"):
+        load_benchmark("heldout", {})
+    with pytest.raises(InputError, match=r"mbpp.*nowhere\.json"):
+        load_benchmark("mbpp", {"path": str(tmp_path / "nowhere.json")})
+    with pytest.raises(InputError, match="multipl-e-c"):
+        load_benchmark("multipl-e-c", {})
+    with pytest.raises(InputError, match="unknown benchmark 'multipl-e-cobol'"):
+        load_benchmark("multipl-e-cobol", {})
+
+
+def test_humaneval_has_164_problems_with_check_call():
+    items = load_benchmark("humaneval", {})
+    assert len(items) == 164 and len({i["task_id"] for i in items}) == 164
+    assert all(i["tests"].rstrip().endswith(f"check({i['entry_point']})") for i in items)
+
+
+def test_python_continuation_is_cut_at_the_next_top_level_statement():
+    item = load_benchmark("humaneval", {})[0]
+    body = "    return True\n"
+    assert postprocess(item, body + "\n\ndef extra():\n    pass\nprint(1)") == body + "\n"
+    code, tests = build_program(item, body)
+    assert code == item["prompt"] + body and tests == item["tests"]
+
+
+def test_restated_signature_keeps_the_prompt_imports():
+    item = load_benchmark("humaneval", {})[0]  # has_close_elements, prompt imports List
+    whole = "from typing import List\n\ndef has_close_elements(numbers, threshold):\n    return False\n\ndef junk():\n    pass\n"
+    cut = postprocess(item, whole)
+    assert cut.endswith("return False\n") and "junk" not in cut
+    code, _ = build_program(item, cut)
+    assert code.startswith("from typing import List") and code.count("def has_close_elements") == 1
+
+
+def test_instruction_completion_drops_fences_and_trailing_usage(tmp_path):
+    (item,) = load_benchmark("heldout", {"path": str(heldout_file(tmp_path))})
+    raw = "```python\ndef add(a, b):\n    return a + b\n\ndef helper():\n    return 0\n```\nprint(add(1, 2))"
+    assert postprocess(item, raw) == "def add(a, b):\n    return a + b\n\ndef helper():\n    return 0"
+
+
+@needs_shared
+def test_mbpp_test_split_from_local_file():
+    items = load_benchmark("mbpp", {"path": str(SHARED / "mbpp" / "sanitized-mbpp.json")})
+    assert len(items) == 257 and all(i["entry_point"] for i in items)
+    every = load_benchmark("mbpp", {"path": str(SHARED / "mbpp" / "sanitized-mbpp.json"), "split": "all"})
+    assert len(every) == 427
+
+
+@needs_shared
+@pytest.mark.parametrize("lang", ["java", "js", "cpp", "go"])
+def test_humaneval_x_canonical_survives_postprocessing(lang):
+    items = load_benchmark(f"multipl-e-{lang}", {"path": str(SHARED / "humaneval-x" / f"humaneval_{lang}.jsonl.gz")})
+    assert len(items) == 164 and all(i["entry_point"] and i["protocol"] == "braces" for i in items)
+    for item in items:
+        cut = postprocess(item, item["solution"] + "\nint main() { return 1; }\n")
+        assert item["solution"].startswith(cut.rstrip()), item["task_id"]
+        code, _ = build_program(item, cut)
+        if lang == "java":  # the class the prompt opened is closed again
+            assert code.rstrip().endswith("}\n}")
+
+def test_braces_cut_after_the_function_ignores_braces_in_strings_and_comments():
+    item = {"task_id": "t", "protocol": "braces", "stop": ["\n```"], "lang": "cpp", "entry_point": "f",
+            "prompt": "// f(x) {\nint f(int x){\n", "tests": "int main(){ return f(1) != 2; }\n"}
+    body = '    const char *s = "}"; /* } */ // }\n    return x + 1;\n}\nint main(){}\n'
+    cut = postprocess(item, body)
+    assert cut.endswith("return x + 1;\n}") and "main" not in cut
