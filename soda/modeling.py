@@ -82,13 +82,18 @@ def file_sha256(path: str | Path) -> str:
     return h.hexdigest()
 
 
+def write_card(model_dir: Path, card: dict) -> None:
+    """card.json: the caller's facts (data hashes, metrics) plus the hash of the weights beside it."""
+    card = {**card, "weights_sha256": file_sha256(model_dir / "model.safetensors")}
+    (model_dir / CARD).write_text(json.dumps(card, sort_keys=True, indent=2) + "\n", encoding="utf-8")
+
+
 def save_model(model, tokenizer, out_dir: str | Path, card: dict) -> None:
     """Write the model directory in one piece: a crash leaves the old one or nothing."""
     with atomic_path(out_dir) as tmp:
         model.save_pretrained(tmp, safe_serialization=True)
         tokenizer.save_pretrained(tmp)
-        card = {**card, "weights_sha256": file_sha256(tmp / "model.safetensors"), "num_parameters": model.num_parameters()}
-        (tmp / CARD).write_text(json.dumps(card, sort_keys=True, indent=2) + "\n", encoding="utf-8")
+        write_card(tmp, {**card, "num_parameters": model.num_parameters()})
 
 
 def read_card(path: str | Path) -> dict:

@@ -1,0 +1,325 @@
+"""Training: CSL (paper eq. 1), FCL (eq. 2) and the scoring model, with TRL.
+
+- CSL and the scorer: SFTTrainer on prompt/completion pairs, loss on the completion only;
+- FCL: DPOTrainer with the sigmoid loss; the policy starts from the CSL model and the
+  reference is a second copy of it, loaded explicitly, frozen, and checked unchanged at the end.
+
+Each entry point turns rows into the trainer's dataset (over-long examples are truncated and
+counted, never a crash), trains in a scratch directory outside out_dir so that a killed run
+resumes from its last checkpoint, and writes the final model to out_dir atomically with a
+card naming the data it was trained on. The same code runs under `accelerate launch` (DDP,
+FSDP, DeepSpeed ZeRO-3: see soda/configs/accelerate_*.yaml).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import yaml
+from datasets import Dataset
+from transformers import TrainerCallback
+from transformers.trainer_utils import get_last_checkpoint
+from trl import DPOConfig, DPOTrainer, SFTConfig, SFTTrainer
+
+from soda.io import InputError, atomic_path, dumps
+from soda.modeling import file_sha256, load_model, read_card, write_card
+
+CONFIG_DIR = Path(__file__).parent / "configs"
+KINDS = ("csl", "fcl", "scorer")
+# params.yaml's <stage>_train sections also hold these; they steer the stage, not the trainer.
+STAGE_KEYS = {"enabled", "heldout_fraction"}
+# Trainer files that are not part of the model (pickled args, an auto-written README).
+NOT_MODEL = ("training_args.bin", "README.md")
+
+
+# ----------------------------------------------------------------------------- configuration
+
+
+def presets() -> list[str]:
+    return sorted(p.stem for p in CONFIG_DIR.glob("*.yaml") if not p.stem.startswith("accelerate"))
+
+
+def resolve_cfg(cfg: dict | None, kind: str) -> dict:
+    """The preset's values for `kind`, overridden by `cfg`; unknown keys are an error."""
+    cfg = dict(cfg or {})
+    preset = cfg.pop("preset", "tiny")
+    if preset not in presets():
+        raise InputError(f"preset: unknown preset {preset!r}; expected one of {presets()}")
+    table = yaml.safe_load((CONFIG_DIR / f"{preset}.yaml").read_text(encoding="utf-8"))
+    out = {**table["common"], **(table.get(kind) or {})}
+    for key in cfg:
+        if key not in out and key not in STAGE_KEYS:
+            raise InputError(f"{key}: not a training key for {kind}; expected one of {sorted(out)}")
+    out.update({k: v for k, v in cfg.items() if k not in STAGE_KEYS})
+    out["preset"] = preset
+    for key, ok in (("epochs", out["epochs"] > 0), ("lr", out["lr"] > 0), ("batch_size", out["batch_size"] >= 1),
+                    ("grad_accum", out["grad_accum"] >= 1), ("max_length", out["max_length"] >= 2),
+                    ("warmup_ratio", 0 <= out["warmup_ratio"] < 1)):
+        if not ok:
+            raise InputError(f"{key}: invalid value {out[key]!r}")
+    if out["lora"] is not None and not isinstance(out["lora"], dict):
+        raise InputError(f"lora: expected null or a mapping like {{r: 16, alpha: 32}}, got {out['lora']!r}")
+    return out
+
+
+def lora_config(cfg: dict):
+    if not cfg["lora"]:
+        return None
+    from peft import LoraConfig
+
+    opts = dict(cfg["lora"])
+    r = opts.pop("r", 16)
+    try:
+        return LoraConfig(r=r, lora_alpha=opts.pop("alpha", 2 * r), lora_dropout=opts.pop("dropout", 0.0),
+                          target_modules=opts.pop("target_modules", "all-linear"), task_type="CAUSAL_LM", **opts)
+    except TypeError as e:
+        raise InputError(f"lora: {e}") from None
+
+
+def trainer_args(config_cls, cfg: dict, output_dir: Path, **extra):
+    """Every setting that matters is set here: TRL's defaults (bf16, gradient checkpointing) are GPU defaults."""
+    return config_cls(
+        output_dir=str(output_dir),
+        num_train_epochs=cfg["epochs"],
+        learning_rate=cfg["lr"],
+        per_device_train_batch_size=cfg["batch_size"],
+        gradient_accumulation_steps=cfg["grad_accum"],
+        lr_scheduler_type=cfg["scheduler"],
+        warmup_steps=cfg["warmup_ratio"],  # a float in [0, 1) is a ratio of the total steps
+        weight_decay=cfg["weight_decay"],
+        bf16=cfg["bf16"],
+        gradient_checkpointing=cfg["gradient_checkpointing"],
+        max_length=cfg["max_length"],
+        seed=cfg["seed"],
+        data_seed=cfg["seed"],
+        logging_steps=cfg["logging_steps"],
+        save_strategy="steps",
+        save_steps=cfg["save_steps"],
+        save_total_limit=1,
+        report_to="none",  # MLflowMetrics logs into the stage's run; the built-in callback would open its own
+        disable_tqdm=True,
+        use_cpu=not torch.cuda.is_available(),
+        dataloader_num_workers=0,
+        **extra,
+    )
+
+
+class MLflowMetrics(TrainerCallback):
+    """Per-step trainer logs (loss, lr, DPO rewards/margins/accuracies) into the active MLflow run, if any."""
+
+    def __init__(self, prefix: str):
+        import mlflow
+
+        self.mlflow, self.prefix = mlflow, prefix
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        if not state.is_world_process_zero or self.mlflow.active_run() is None:
+            return
+        metrics = {f"{self.prefix}/{k}": float(v) for k, v in (logs or {}).items()
+                   if isinstance(v, (int, float)) and not isinstance(v, bool)}
+        if metrics:
+            self.mlflow.log_metrics(metrics, step=state.global_step)
+
+
+# ----------------------------------------------------------------------------- data
+
+
+def data_sha256(rows: list[dict]) -> str:
+    h = hashlib.sha256()
+    for row in rows:
+        h.update(dumps(row).encode() + b"\n")
+    return h.hexdigest()
+
+
+def check_rows(rows: list[dict], keys: tuple[str, ...], kind: str) -> None:
+    if not rows:
+        raise InputError(f"{kind}: empty dataset: no rows to train on")
+    for i, row in enumerate(rows):
+        for key in keys:
+            if not isinstance(row.get(key), str) or not row[key]:
+                raise InputError(f"{kind} rows[{i}] (id {row.get('id')!r}): {key!r} must be a non-empty string")
+
+
+def sft_dataset(tokenizer, rows: list[dict], max_length: int) -> tuple[Dataset, dict]:
+    """Tokenised prompt/completion examples with a completion mask.
+
+    The prompt is tokenised alone, exactly as at inference, and the completion after it (+EOS),
+    so the mask boundary is exact whatever the tokenizer merges. Too long: the end of the
+    completion is cut (counted); a prompt that fills max_length alone leaves nothing to learn
+    and is dropped (counted).
+    """
+    examples, truncated, dropped, tokens, completion_tokens = [], 0, 0, 0, 0
+    for row in rows:
+        prompt = tokenizer(row["prompt"])["input_ids"]
+        completion = tokenizer(row["completion"], add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
+        if len(prompt) >= max_length:
+            dropped += 1
+            continue
+        truncated += len(prompt) + len(completion) > max_length
+        ids = (prompt + completion)[:max_length]
+        examples.append({"input_ids": ids, "completion_mask": ([0] * len(prompt) + [1] * len(completion))[:max_length]})
+        tokens += len(ids)
+        completion_tokens += len(ids) - len(prompt)
+    if not examples:
+        raise InputError(f"all {len(rows)} examples have a prompt of max_length={max_length} tokens or more")
+    stats = {"examples": len(examples), "truncated": truncated, "dropped": dropped,
+             "tokens_per_epoch": tokens, "completion_tokens_per_epoch": completion_tokens}
+    return Dataset.from_list(examples), stats
+
+
+def dpo_dataset(tokenizer, rows: list[dict], max_length: int) -> tuple[Dataset, dict]:
+    """Preference pairs for DPOTrainer (which tokenises them), with the same truncation accounting."""
+    kept, truncated, dropped, tokens = [], 0, 0, 0
+    for row in rows:
+        n_prompt = len(tokenizer(row["prompt"])["input_ids"])
+        if n_prompt >= max_length:
+            dropped += 1
+            continue
+        lengths = [len(tokenizer(row["prompt"] + row[k])["input_ids"]) + 1 for k in ("chosen", "rejected")]  # +EOS
+        truncated += max(lengths) > max_length
+        tokens += sum(min(n, max_length) for n in lengths)
+        kept.append({"prompt": row["prompt"], "chosen": row["chosen"], "rejected": row["rejected"]})
+    if not kept:
+        raise InputError(f"all {len(rows)} pairs have a prompt of max_length={max_length} tokens or more")
+    return Dataset.from_list(kept), {"examples": len(kept), "truncated": truncated, "dropped": dropped,
+                                     "tokens_per_epoch": tokens}
+
+
+# ----------------------------------------------------------------------------- trainers
+
+
+def base_fingerprint(path: str) -> str:
+    """What the run starts from: the weights' hash for a local model, the id for a hub model."""
+    p = Path(path)
+    if (p / "model.safetensors").exists():
+        return read_card(p).get("weights_sha256") or file_sha256(p / "model.safetensors")
+    return str(path)
+
+
+def param_fingerprint(model) -> torch.Tensor:
+    """Sum and absolute sum of every parameter, in float64: any update changes them."""
+    with torch.no_grad():
+        return torch.stack([torch.stack([p.double().sum(), p.double().abs().sum()]) for p in model.parameters()]).cpu()
+
+
+@dataclass
+class Prepared:
+    kind: str
+    trainer: object
+    tokenizer: object
+    stats: dict
+    cfg: dict
+    run_dir: Path
+    card: dict
+
+
+def prepare(kind: str, base_path: str, rows: list[dict], cfg: dict, scratch_dir) -> Prepared:
+    """The configured trainer for one stage: used by train_* and, directly, by the tests."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown kind {kind!r}")
+    cfg = resolve_cfg(cfg, kind)
+    check_rows(rows, ("prompt", "chosen", "rejected") if kind == "fcl" else ("prompt", "completion"), kind)
+    data_hash = data_sha256(rows)
+    base = base_fingerprint(base_path)
+    # A checkpoint is reused only by the run that wrote it: same start, same data, same settings.
+    run_hash = hashlib.sha256(dumps({"kind": kind, "base": base, "data": data_hash, "cfg": cfg}).encode()).hexdigest()
+    run_dir = Path(scratch_dir) / f"{kind}-{run_hash[:16]}"
+    model, tokenizer = load_model(base_path)
+    peft = lora_config(cfg)
+    callbacks = [MLflowMetrics(kind)]
+    if kind == "fcl":
+        ref, _ = load_model(base_path)
+        ref.eval().requires_grad_(False)
+        dataset, stats = dpo_dataset(tokenizer, rows, cfg["max_length"])
+        args = trainer_args(DPOConfig, cfg, run_dir, beta=cfg["beta"], loss_type=["sigmoid"],
+                            precompute_ref_log_probs=False)
+        trainer = DPOTrainer(model=model, ref_model=ref, args=args, train_dataset=dataset, processing_class=tokenizer,
+                             peft_config=peft, callbacks=callbacks)
+    else:
+        dataset, stats = sft_dataset(tokenizer, rows, cfg["max_length"])
+        args = trainer_args(SFTConfig, cfg, run_dir, completion_only_loss=True, packing=False)
+        trainer = SFTTrainer(model=model, args=args, train_dataset=dataset, processing_class=tokenizer,
+                             peft_config=peft, callbacks=callbacks)
+    card = {"kind": kind, "base": str(base_path), "base_weights_sha256": base, "data_sha256": data_hash,
+            "data_rows": len(rows), "cfg": cfg}
+    return Prepared(kind, trainer, tokenizer, stats, cfg, run_dir, card)
+
+
+def publish(prepared: Prepared, out_dir) -> None:
+    """The trained model into out_dir, atomically, on the main process only."""
+    trainer = prepared.trainer
+    if prepared.cfg["lora"]:
+        # The pipeline passes plain models between stages: fold the adapter into the weights.
+        model = trainer.accelerator.unwrap_model(trainer.model).merge_and_unload()
+        staged = prepared.run_dir / "final"
+        if trainer.is_world_process_zero():
+            model.save_pretrained(staged, safe_serialization=True)
+            prepared.tokenizer.save_pretrained(staged)
+    else:
+        staged = prepared.run_dir / "final"
+        trainer.save_model(str(staged))  # on every rank: gathers FSDP / ZeRO-3 shards
+    if trainer.is_world_process_zero():
+        with atomic_path(out_dir) as tmp:
+            shutil.copytree(staged, tmp, ignore=shutil.ignore_patterns(*NOT_MODEL))
+            write_card(tmp, prepared.card)
+    trainer.accelerator.wait_for_everyone()
+
+
+def last_logged(history: list[dict], key: str):
+    values = [h[key] for h in history if key in h]
+    return values[-1] if values else None
+
+
+def finish(prepared: Prepared, out_dir) -> dict:
+    """Train (resuming from the run's last checkpoint), publish, clean the scratch dir; return metrics."""
+    trainer, run_dir = prepared.trainer, prepared.run_dir
+    last = get_last_checkpoint(str(run_dir)) if run_dir.is_dir() else None
+    ref_before = param_fingerprint(trainer.ref_model) if prepared.kind == "fcl" else None
+    t0 = time.perf_counter()
+    result = trainer.train(resume_from_checkpoint=last)
+    seconds = time.perf_counter() - t0
+    history = trainer.state.log_history
+    tokens = prepared.stats["tokens_per_epoch"] * prepared.cfg["epochs"]
+    metrics = {
+        **{k: v for k, v in prepared.stats.items() if not k.endswith("_per_epoch")},
+        "train_loss": result.training_loss,
+        "final_loss": last_logged(history, "loss"),
+        "steps": trainer.state.global_step,
+        "tokens": tokens,
+        "seconds": round(seconds, 3),
+        "tokens_per_s": round(tokens / seconds, 1) if seconds > 0 else None,
+        "resumed_from": Path(last).name if last else None,
+    }
+    if "completion_tokens_per_epoch" in prepared.stats:
+        metrics["completion_tokens"] = prepared.stats["completion_tokens_per_epoch"] * prepared.cfg["epochs"]
+    if prepared.kind == "fcl":
+        if not torch.equal(ref_before, param_fingerprint(trainer.ref_model)):
+            raise RuntimeError("the FCL reference model changed during training")
+        metrics["ref_unchanged"] = True
+        for key in ("rewards/chosen", "rewards/rejected", "rewards/margins", "rewards/accuracies"):
+            metrics[key.replace("/", "_")] = last_logged(history, key)
+    prepared.card["metrics"] = metrics
+    publish(prepared, out_dir)
+    if trainer.is_world_process_zero():
+        shutil.rmtree(run_dir, ignore_errors=True)
+    return metrics
+
+
+def train_csl(model_path: str, rows: list[dict], out_dir, cfg: dict, scratch_dir) -> dict:
+    """CSL, eq. 1: maximise log p(correct solution | prompt A question) on completion tokens only."""
+    return finish(prepare("csl", model_path, rows, cfg, scratch_dir), out_dir)
+
+
+def train_fcl(csl_path: str, rows: list[dict], out_dir, cfg: dict, scratch_dir) -> dict:
+    """FCL, eq. 2: DPO with correct (chosen) vs faulty (rejected) solutions, reference = CSL model frozen."""
+    return finish(prepare("fcl", csl_path, rows, cfg, scratch_dir), out_dir)
+
+
+def train_scorer(base_path: str, rows: list[dict], out_dir, cfg: dict, scratch_dir) -> dict:
+    """The scoring model: filled prompt C -> the teacher's "Code Analysis: ... Score: Rule 1 ..." text."""
+    return finish(prepare("scorer", base_path, rows, cfg, scratch_dir), out_dir)
