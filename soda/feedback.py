@@ -58,5 +58,5 @@ def summarize(rows: list[dict]) -> dict:
         "levels": levels,
         "pass_rate": sum(executed) / len(executed) if executed else None,
         "mean_score": sum(scored) / len(scored) if scored else None,
-        "unscored": sum(r["score"] is None for r in rows) if n and any("score" in r for r in rows) else 0,
+        "unscored": sum(r["score"] is None for r in rows),
     }

@@ -1,0 +1,55 @@
+import copy
+
+import pytest
+import yaml
+
+from soda.io import InputError
+from soda.params import cycle_order, load_params, validate
+
+BASE = yaml.safe_load(open("params.yaml"))
+
+
+def with_change(path: str, value):
+    params = copy.deepcopy(BASE)
+    node = params
+    *parents, last = path.split(".")
+    for key in parents:
+        node = node[key]
+    node[last] = value
+    return params
+
+
+def test_committed_params_are_valid():
+    assert load_params("params.yaml")["cycles"]["c2"] == {"prev": "c1"}
+
+
+@pytest.mark.parametrize("path,value,message", [
+    ("csl_train.lr_typo", 0.1, "unknown key csl_train.lr_typo"),
+    ("evolve.ratio", [1, 1], "evolve.ratio must be three"),
+    ("evolve.ratio", [0, 0, 0], "evolve.ratio must be three"),
+    ("evolve.ratio", [1, -1, 2], "evolve.ratio must be three"),
+    ("evolve.ratio", [1, "a", 2], "evolve.ratio must be three"),
+    ("cycles.c2", {"prev": "c9"}, "cycles.c2.prev names 'c9'"),
+    ("cycles.c1", {"prev": "c3"}, "forms a loop"),
+    ("evaluate.models", ["base", "c7"], "evaluate.models names 'c7'"),
+    ("evolve.mode", "merge", "evolve.mode must be one of"),
+    ("csl_train.epochs", "three", "csl_train.epochs must be"),
+    ("fcl_train.enabled", 1, "fcl_train.enabled must be bool"),
+    ("teacher_generate.fcl_fraction", 1.5, "teacher_generate.fcl_fraction must be in"),
+])
+def test_bad_params_name_the_key(path, value, message):
+    with pytest.raises(InputError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        validate(with_change(path, value))
+
+
+def test_missing_and_malformed_files(tmp_path):
+    with pytest.raises(InputError, match="not found"):
+        load_params(tmp_path / "nope.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("a: [1, 2\n")
+    with pytest.raises(InputError, match="not valid YAML"):
+        load_params(bad)
+
+
+def test_cycle_order_follows_prev_not_names():
+    assert cycle_order({"z": {"prev": "base"}, "a": {"prev": "z"}}) == ["z", "a"]
