@@ -1,0 +1,101 @@
+"""Linux confinement primitives used by the zygote: namespaces, mounts, limits, uid drop.
+
+The zygote (a root process) enters private network/mount/ipc/uts namespaces once, then puts
+every run in a fresh pid namespace whose init is a tiny reaper: when the reaper dies the
+kernel kills everything the run spawned, double-forked setsid daemons included.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import resource
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+CLONE_NEWNS = 0x00020000
+CLONE_NEWUTS = 0x04000000
+CLONE_NEWIPC = 0x08000000
+CLONE_NEWNET = 0x40000000
+CLONE_NEWPID = 0x20000000
+MS_RDONLY = 0x1
+MS_NOSUID = 0x2
+MS_NODEV = 0x4
+MS_REC = 0x4000
+MS_PRIVATE = 0x40000
+PR_SET_NO_NEW_PRIVS = 38
+
+# Directories every user may write to: each gets a private tmpfs so nothing written there
+# survives the zygote or is seen by another slot. /tmp additionally holds the run dirs.
+SHARED_WRITABLE = ("/var/tmp", "/dev/shm", "/run/lock")
+
+
+def _check(ret: int, what: str) -> None:
+    if ret != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"{what}: {os.strerror(err)}")
+
+
+def unshare(flags: int) -> None:
+    _check(_libc.unshare(flags), "unshare")
+
+
+def mount_tmpfs(target: str, size_mb: int, mode: str = "1777", readonly: bool = False) -> None:
+    flags = MS_NOSUID | MS_NODEV | (MS_RDONLY if readonly else 0)
+    data = f"size={size_mb}m,mode={mode}".encode()
+    _check(_libc.mount(b"tmpfs", target.encode(), b"tmpfs", flags, data), f"mount tmpfs on {target}")
+
+
+def enter_private_world(tmp_mb: int) -> None:
+    """No network, private IPC and hostname, and private writable dirs for this process tree."""
+    unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS)
+    # Our mounts must not propagate back to the host.
+    _check(_libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None), "make mounts private")
+    mount_tmpfs("/tmp", tmp_mb, mode="0755")
+    for path in SHARED_WRITABLE:
+        if os.path.isdir(path):
+            mount_tmpfs(path, 1, readonly=True)
+
+
+class PidNamespaces:
+    """Lets one process give each child its own pid namespace, as many times as it likes.
+
+    unshare(CLONE_NEWPID) only affects future children and can't be repeated while the
+    previous namespace is pending; re-entering our own namespace with setns resets that.
+    """
+
+    def __init__(self) -> None:
+        self._own = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
+
+    def next_child_in_new_namespace(self) -> None:
+        _check(_libc.setns(self._own, CLONE_NEWPID), "setns pid")
+        unshare(CLONE_NEWPID)
+
+
+def drop_privileges(uid: int, limits: dict[int, int]) -> None:
+    """Final steps in the run's process before untrusted code: own session, limits, uid."""
+    os.setsid()
+    for res, value in limits.items():
+        resource.setrlimit(res, (value, value) if res != resource.RLIMIT_CPU else (value, value + 1))
+    os.setgroups([])
+    os.setresgid(uid, uid, uid)
+    os.setresuid(uid, uid, uid)
+    # Setuid binaries (su, mount, ...) can't give privileges back.
+    _check(_libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl no_new_privs")
+
+
+def cpu_of_children_of(ppid: int) -> float:
+    """CPU seconds used so far by the live children of `ppid` (slow scan; timeout path only)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat", "rb") as f:
+                fields = f.read().rsplit(b")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == ppid:  # fields[0] is the state, [1] the ppid, [11]/[12] utime/stime
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total

@@ -1,0 +1,178 @@
+"""A pool of zygotes (one per slot, each with its own uid and /tmp), fed from threads.
+
+`execute_many` keeps every slot busy; `execute` uses a small pool kept for the process.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import random
+import shutil
+import subprocess
+import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from sandbox import zygote as zy
+from sandbox.result import LANGS, MODES, Job, Result
+
+ROOT = Path(__file__).resolve().parent.parent
+MAX_SOURCE = 4 * 1024 * 1024  # larger programs are refused, not run
+SLOT_TMP_MB = 512              # each slot's private /tmp (run dirs, outputs, build cache)
+
+
+class SandboxUnavailable(RuntimeError):
+    pass
+
+
+def _uid_base() -> int:
+    # Unprivileged uids nobody else uses, different for each pool so that two pools on one
+    # machine never share RLIMIT_NPROC counts.
+    return 1_000_000 + random.SystemRandom().randrange(1 << 20) * 64
+
+
+def _jail_prefix() -> list[str]:
+    """bubblewrap around the zygote: a read-only view of the whole system."""
+    bwrap = shutil.which("bwrap")
+    if bwrap is None:
+        return []
+    return [bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp",
+            "--unshare-net", "--unshare-ipc", "--unshare-uts", "--cap-add", "ALL", "--"]
+    # No --die-with-parent: it fires when the *thread* that started bwrap ends. The zygote
+    # exits anyway when the pool's end of its request pipe closes.
+
+
+class Slot:
+    """One zygote process and the pipes to it; used by one thread at a time."""
+
+    def __init__(self, uid: int) -> None:
+        if os.geteuid() != 0:
+            raise SandboxUnavailable("the sandbox needs root to drop each run to its own uid")
+        req_r, self.req_w = os.pipe()
+        self.rep_r, rep_w = os.pipe()
+        cmd = _jail_prefix() + [
+            sys.executable, "-I", "-c",
+            f"import sys; sys.path.insert(0, {str(ROOT)!r}); from sandbox.zygote import main; main(sys.argv[1:])",
+            str(uid), str(req_r), str(rep_w), str(SLOT_TMP_MB)]
+        self.proc = subprocess.Popen(cmd, pass_fds=(req_r, rep_w), env={"PATH": zy.ENV["PATH"]},
+                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+        os.close(req_r)
+        os.close(rep_w)
+        hello = zy._recv(self.rep_r)
+        if not hello or not hello.get("ready"):
+            self.close()
+            raise SandboxUnavailable(f"sandbox zygote failed to start (exit {self.proc.wait()})")
+
+    def run(self, job: Job) -> Result:
+        zy.send(self.req_w, {"code": job.code, "lang": job.lang, "tests": job.tests,
+                             "timeout_s": float(job.timeout_s), "memory_mb": int(job.memory_mb),
+                             "mode": job.mode})
+        reply = zy._recv(self.rep_r)
+        if reply is None:
+            raise SandboxUnavailable("sandbox zygote died")
+        return Result(**reply)
+
+    def close(self) -> None:
+        for fd in (self.req_w, self.rep_r):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        self.proc.wait()
+
+
+def _bad_input(job: Job) -> Result | None:
+    """Jobs refused before reaching a zygote, with the reason."""
+    def refuse(status: str, reason: str) -> Result:
+        return Result(status=status, reason=reason)
+
+    if job.lang not in LANGS:
+        return refuse("env-error", f"unknown language {job.lang!r}; expected one of {', '.join(LANGS)}")
+    if job.mode not in MODES:
+        return refuse("sandbox-error", f"unknown mode {job.mode!r}; expected one of {', '.join(MODES)}")
+    if not isinstance(job.code, str) or not job.code.strip():
+        return refuse("fail", "empty program")
+    for name, text in (("code", job.code), ("tests", job.tests or "")):
+        if "\0" in text:
+            return refuse("fail", f"{name} contains NUL bytes")
+        if len(text) > MAX_SOURCE:
+            return refuse("fail", f"{name} is {len(text)} characters, over the {MAX_SOURCE} limit")
+    if not job.timeout_s > 0 or not job.memory_mb > 0:
+        return refuse("sandbox-error", "timeout_s and memory_mb must be positive")
+    return None
+
+
+class Pool:
+    def __init__(self, workers: int | None = None) -> None:
+        self.size = workers or os.cpu_count() or 1
+        base = _uid_base()
+        self._free: list[Slot] = []
+        self._lock = threading.Lock()
+        self._ready = threading.Semaphore(0)
+        self._uids = iter(range(base, base + 64 * 1024))
+        self._all: list[Slot] = []
+        self._grow(self.size)
+
+    def _grow(self, n: int) -> None:
+        with ThreadPoolExecutor(n) as ex:
+            slots = list(ex.map(lambda uid: Slot(uid), [next(self._uids) for _ in range(n)]))
+        for slot in slots:
+            self._all.append(slot)
+            self._free.append(slot)
+            self._ready.release()
+
+    def run(self, job: Job) -> Result:
+        refused = _bad_input(job)
+        if refused is not None:
+            return refused
+        self._ready.acquire()
+        with self._lock:
+            slot = self._free.pop()
+        try:
+            result = slot.run(job)
+        except (SandboxUnavailable, OSError) as e:
+            # The zygote is gone: replace it, report this job as the sandbox's failure.
+            slot.close()
+            with self._lock:
+                self._all.remove(slot)
+                slot = Slot(next(self._uids))
+                self._all.append(slot)
+            result = Result(status="sandbox-error", reason=str(e))
+        with self._lock:
+            self._free.append(slot)
+        self._ready.release()
+        return result
+
+    def map(self, jobs: list[Job], progress: bool = False) -> list[Result]:
+        results: list[Result | None] = [None] * len(jobs)
+        done = 0
+        with ThreadPoolExecutor(self.size) as ex:
+            futures = {ex.submit(self.run, job): i for i, job in enumerate(jobs)}
+            from concurrent.futures import as_completed  # noqa: PLC0415
+            for fut in as_completed(futures):
+                results[futures[fut]] = fut.result()
+                done += 1
+                if progress and (done % 100 == 0 or done == len(jobs)):
+                    print(f"sandbox: {done}/{len(jobs)}", file=sys.stderr, flush=True)
+        return results  # type: ignore[return-value]
+
+    def close(self) -> None:
+        for slot in self._all:
+            slot.close()
+        self._all.clear()
+
+
+_shared: Pool | None = None
+_shared_lock = threading.Lock()
+
+
+def shared_pool() -> Pool:
+    """The process's pool for single `execute` calls, started on first use."""
+    global _shared
+    with _shared_lock:
+        if _shared is None:
+            _shared = Pool()
+            atexit.register(_shared.close)
+        return _shared

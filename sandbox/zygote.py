@@ -1,0 +1,241 @@
+"""The fork-server: one long-lived root process per pool slot that runs jobs one at a time.
+
+It is started jailed (private network, mounts and /tmp; under bubblewrap with a read-only
+view of the system when bwrap exists), imports what solutions commonly import, and then for
+each job forks:
+
+    zygote (root) --fork in a new pid namespace--> reaper (pid 1, root)
+                                                   --fork--> run (slot uid, rlimits, setsid)
+
+A Python run executes the solution in the forked interpreter (no interpreter start-up);
+other languages exec their compiler and program in the same way. When the reaper dies the
+kernel kills whatever is left in its pid namespace, so nothing outlives a run. The run dir
+is deleted after every run; the slot's uid owns nothing else that is writable.
+
+Protocol on two inherited fds: 4-byte big-endian length, then JSON (request or reply).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import resource
+import secrets
+import select
+import shutil
+import signal
+import struct
+import sys
+import time
+
+from sandbox import jail
+
+# Modules solutions commonly import, loaded once here so that each forked run has them warm.
+PRELOAD = ("math", "re", "string", "collections", "itertools", "functools", "heapq", "bisect",
+           "typing", "random", "statistics", "fractions", "decimal", "hashlib", "json", "copy",
+           "operator", "datetime", "dataclasses", "traceback", "numbers", "array", "unittest")
+
+OUTPUT_KEEP = 64 * 1024        # characters of stdout/stderr kept in a Result
+FILE_LIMIT = 16 * 1024 * 1024  # largest file (and stdout) a run may write
+NPROC_LIMIT = 256              # processes + threads of the slot uid
+NOFILE_LIMIT = 256
+ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "PYTHONHASHSEED": "0",
+       "PYTHONDONTWRITEBYTECODE": "1"}
+
+
+class Zygote:
+    def __init__(self, uid: int) -> None:
+        self.uid = uid
+        self.pidns = jail.PidNamespaces()
+        self.runs = 0
+        os.makedirs("/tmp/io", mode=0o700, exist_ok=True)   # the run's stdout/stderr, out of its reach
+        os.makedirs("/tmp/runs", mode=0o755, exist_ok=True)
+
+    # -- one confined process -------------------------------------------------------------
+    def spawn(self, workdir: str, target, *, timeout_s: float, memory_mb: int | None,
+              retry_starved: bool = True) -> dict:
+        """Run `target()` (which must end the process) confined; return its raw outcome."""
+        limits = {
+            resource.RLIMIT_CPU: max(1, math.ceil(timeout_s)),
+            resource.RLIMIT_NPROC: NPROC_LIMIT,
+            resource.RLIMIT_FSIZE: FILE_LIMIT,
+            resource.RLIMIT_NOFILE: NOFILE_LIMIT,
+            resource.RLIMIT_CORE: 0,
+        }
+        if memory_mb:
+            limits[resource.RLIMIT_AS] = memory_mb * 1024 * 1024
+        wall_limit = 2 * timeout_s + 1
+        for attempt in range(2):
+            out = self._spawn_once(workdir, target, limits, wall_limit)
+            # A wall-time kill while the run got little CPU means the machine was busy, unless
+            # the run was simply blocked (sleeping, waiting on input): try once more, longer.
+            starved = out["wall_killed"] and out["cpu_s"] < timeout_s / 2 and out["cpu_s"] > 0.02 * out["wall_s"]
+            if not (retry_starved and starved and attempt == 0):
+                return out
+            wall_limit *= 3
+        return out
+
+    def _spawn_once(self, workdir: str, target, limits: dict, wall_limit: float) -> dict:
+        self.runs += 1
+        n = self.runs
+        out_path, err_path = f"/tmp/io/{n}.out", f"/tmp/io/{n}.err"
+        out_fd = os.open(out_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        err_fd = os.open(err_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        res_r, res_w = os.pipe()
+        nonce = secrets.token_hex(16)
+        start = time.monotonic()
+        self.pidns.next_child_in_new_namespace()
+        reaper = os.fork()
+        if reaper == 0:
+            self._reaper(workdir, target, limits, out_fd, err_fd, res_w, nonce)
+        os.close(out_fd)
+        os.close(err_fd)
+        os.close(res_w)
+        wall_killed, cpu_at_kill = self._wait(reaper, wall_limit)
+        _, status, usage = os.wait4(reaper, 0)
+        wall = time.monotonic() - start
+        line = _read_all(res_r)
+        os.close(res_r)
+        stdout, stderr = _read_head(out_path), _read_head(err_path)
+        os.unlink(out_path)
+        os.unlink(err_path)
+        code = os.waitstatus_to_exitcode(status)
+        verdict = None
+        try:
+            msg = json.loads(line.splitlines()[0]) if line else None
+            if isinstance(msg, dict) and msg.get("nonce") == nonce:
+                verdict = msg
+        except (ValueError, IndexError):
+            pass
+        return {
+            "exit": code, "verdict": verdict, "stdout": stdout, "stderr": stderr,
+            "cpu_s": max(usage.ru_utime + usage.ru_stime, cpu_at_kill), "wall_s": wall,
+            "wall_killed": wall_killed,
+        }
+
+    def _reaper(self, workdir, target, limits, out_fd, err_fd, res_w, nonce) -> None:
+        """pid 1 of the run's namespace: start the run, reap everything, exit with its status."""
+        try:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            jail.unshare(jail.CLONE_NEWIPC)  # SysV shm/semaphores can't carry state to the next run
+            run = os.fork()
+            if run == 0:
+                try:
+                    os.dup2(os.open("/dev/null", os.O_RDONLY), 0)
+                    os.dup2(out_fd, 1)
+                    os.dup2(err_fd, 2)
+                    fd = os.dup2(res_w, 1000)  # far from the fds solutions usually touch
+                    os.closerange(3, 1000)
+                    os.chdir(workdir)
+                    jail.drop_privileges(self.uid, limits)
+                    os.environ.clear()
+                    os.environ.update(ENV, HOME=workdir, TMPDIR=workdir)
+                    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGPIPE, signal.SIGXFSZ):
+                        signal.signal(sig, signal.SIG_DFL)
+                except BaseException as e:  # noqa: BLE001
+                    os.write(2, f"sandbox: confinement failed: {e!r}\n".encode())
+                    os._exit(252)
+                target(fd, nonce)
+                os._exit(253)  # targets end the process themselves
+            for fd in (out_fd, err_fd, res_w):
+                os.close(fd)
+            while True:
+                pid, status = os.waitpid(-1, 0)
+                if pid == run:
+                    break
+            code = os.waitstatus_to_exitcode(status)
+            os._exit(code if code >= 0 else 128 - code)
+        except BaseException:  # noqa: BLE001 - pid 1 must never fall back into zygote code
+            os._exit(254)
+
+    @staticmethod
+    def _wait(pid: int, wall_limit: float) -> tuple[bool, float]:
+        pidfd = os.pidfd_open(pid)
+        try:
+            ready, _, _ = select.select([pidfd], [], [], wall_limit)
+            if ready:
+                return False, 0.0
+            cpu = jail.cpu_of_children_of(pid)
+            os.kill(pid, signal.SIGKILL)  # the namespace dies with its init
+            return True, cpu
+        finally:
+            os.close(pidfd)
+
+    # -- jobs -----------------------------------------------------------------------------
+    def workdir(self) -> str:
+        path = f"/tmp/runs/{self.runs + 1}"
+        os.mkdir(path, 0o700)
+        os.chown(path, self.uid, self.uid)
+        return path
+
+    def handle(self, req: dict) -> dict:
+        from sandbox import langs  # noqa: PLC0415 - after the jail is set up
+
+        path = self.workdir()
+        try:
+            return langs.run_job(self, req, path)
+        finally:
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _read_all(fd: int) -> str:
+    chunks = []
+    while True:
+        b = os.read(fd, 65536)
+        if not b or sum(map(len, chunks)) > 65536:
+            break
+        chunks.append(b)
+    return b"".join(chunks).decode("utf-8", "replace")
+
+
+def _read_head(path: str) -> str:
+    with open(path, "rb") as f:
+        data = f.read(OUTPUT_KEEP * 4)
+    text = data.decode("utf-8", "replace")
+    return text[:OUTPUT_KEEP]
+
+
+def _recv(fd: int) -> dict | None:
+    head = _read_exact(fd, 4)
+    if head is None:
+        return None
+    body = _read_exact(fd, struct.unpack(">I", head)[0])
+    return None if body is None else json.loads(body)
+
+
+def _read_exact(fd: int, n: int) -> bytes | None:
+    buf = bytearray()
+    while len(buf) < n:
+        chunk = os.read(fd, n - len(buf))
+        if not chunk:
+            return None
+        buf += chunk
+    return bytes(buf)
+
+
+def send(fd: int, obj: dict) -> None:
+    body = json.dumps(obj).encode()
+    data = struct.pack(">I", len(body)) + body
+    while data:
+        data = data[os.write(fd, data):]
+
+
+def main(argv: list[str]) -> None:
+    uid, req_fd, rep_fd, tmp_mb = (int(a) for a in argv)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the pool stops us by closing the pipe
+    jail.enter_private_world(tmp_mb)
+    for name in PRELOAD:
+        __import__(name)
+    zygote = Zygote(uid)
+    send(rep_fd, {"ready": True})
+    while (req := _recv(req_fd)) is not None:
+        try:
+            reply = zygote.handle(req)
+        except Exception as e:  # noqa: BLE001 - one bad job must not take the slot down
+            reply = {"status": "sandbox-error", "reason": f"{type(e).__name__}: {e}"}
+        send(rep_fd, reply)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
