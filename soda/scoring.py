@@ -1,0 +1,121 @@
+"""Reading the scoring model's output (prompt C) and measuring its agreement with annotations.
+
+The scorer writes "Code Analysis: ... Score:\\nRule 1. Basic Functionality: 2\\n...Rule 5. ...".
+The five rule points are parsed and summed into a score out of 6. Real annotations give
+fractional points (0.5) and sometimes no points at all ("N/A", blank): such an output is
+unscored, with the reason, and never silently 0.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+from dataclasses import dataclass
+
+log = logging.getLogger(__name__)
+
+# (name, max points), in rule order: prompt C's 6-point rubric.
+RULES = (
+    ("Basic Functionality", 2.0),
+    ("Boundary Check", 1.0),
+    ("Requirement Coverage", 1.0),
+    ("Readability and Documentation", 1.0),
+    ("Coding Practices", 1.0),
+)
+MAX_SCORE = sum(points for _, points in RULES)
+
+# "Rule 3. Requirement Coverage: 0.5" or, without the number, "Requirement Coverage: 0.5";
+# markdown decorations (bullets, bold) around either are tolerated.
+_DECOR = r"[\s>*#_-]*"
+_BY_NUMBER = re.compile(rf"^{_DECOR}Rule\s*([1-5])\b[^:\n]*:(.*)$", re.I | re.M)
+_BY_NAME = [re.compile(rf"^{_DECOR}(?:Excellence\s+in\s+)?{re.escape(name)}[^:\n]*:(.*)$", re.I | re.M) for name, _ in RULES]
+# "2", "0.5", ".5", "0,5", "1/2" or "1 out of 2" (points out of a maximum), then anything but more digits.
+_VALUE = re.compile(r"^[\s*_]*(\d+(?:[.,]\d+)?|[.,]\d+)(?:\s*(?:/|out of)\s*(\d+(?:\.\d+)?))?(?![\d.,]*\d)", re.I)
+
+
+@dataclass(frozen=True)
+class ScoreParse:
+    points: dict[str, float] | None
+    score: float | None
+    error: str | None
+
+
+def _rule_text(text: str, index: int) -> str | None:
+    """The text after the colon on the last line that gives this rule (the final Score block wins)."""
+    number = [m for m in _BY_NUMBER.finditer(text) if int(m.group(1)) == index + 1]
+    if number:
+        return number[-1].group(2)
+    named = list(_BY_NAME[index].finditer(text))
+    return named[-1].group(1) if named else None
+
+
+def parse_score(text: str) -> ScoreParse:
+    if not isinstance(text, str) or not text.strip():
+        return ScoreParse(None, None, "empty output")
+    points = {}
+    for index, (name, top) in enumerate(RULES):
+        rest = _rule_text(text, index)
+        if rest is None:
+            return ScoreParse(None, None, f"rule {index + 1} ({name}) missing")
+        m = _VALUE.match(rest)
+        if not m:
+            return ScoreParse(None, None, f"rule {index + 1} ({name}) has no points: {rest.strip()[:40]!r}")
+        value = float(m.group(1).replace(",", "."))
+        if m.group(2) is not None and float(m.group(2)) != top:
+            return ScoreParse(None, None, f"rule {index + 1} ({name}) is out of {m.group(2)}, expected {top:g}")
+        if not 0 <= value <= top:
+            return ScoreParse(None, None, f"rule {index + 1} ({name}) gives {value:g}, outside 0-{top:g}")
+        points[name] = value
+    return ScoreParse(points, sum(points.values()), None)
+
+
+def score_texts(texts: list[str], ids: list[str] | None = None) -> list[float | None]:
+    """Scores of many outputs; each unscored one is logged with its id and reason."""
+    scores = []
+    for i, text in enumerate(texts):
+        parsed = parse_score(text)
+        if parsed.error:
+            log.warning("unscored output %s: %s", ids[i] if ids else i, parsed.error)
+        scores.append(parsed.score)
+    return scores
+
+
+def _kappa(a: list[int], b: list[int]) -> float | None:
+    """Cohen's kappa of two raters; None when chance agreement is total (both raters constant and equal)."""
+    n = len(a)
+    if n == 0:
+        return None
+    observed = sum(x == y for x, y in zip(a, b)) / n
+    labels = set(a) | set(b)
+    expected = sum((a.count(k) / n) * (b.count(k) / n) for k in labels)
+    if expected == 1:
+        return None
+    return (observed - expected) / (1 - expected)
+
+
+def _round_half_up(x: float) -> int:
+    return math.floor(x + 0.5)
+
+
+def agreement(pred: list[float | None], gold: list[float]) -> dict:
+    """Predicted vs annotated scores.
+
+    exact_agreement counts an unscored prediction as a disagreement (it gave no score);
+    exact_agreement_scored and kappa use the scored ones only. Kappa is Cohen's, on scores
+    rounded half up to integers 0-6, as the paper compares integer scores.
+    """
+    if len(pred) != len(gold):
+        raise ValueError(f"{len(pred)} predictions for {len(gold)} annotations")
+    pairs = [(p, g) for p, g in zip(pred, gold) if p is not None]
+    exact = sum(abs(p - g) < 1e-9 for p, g in pairs)
+    return {
+        "n": len(gold),
+        "scored": len(pairs),
+        "unscored": len(gold) - len(pairs),
+        "exact_agreement": exact / len(gold) if gold else None,
+        "exact_agreement_scored": exact / len(pairs) if pairs else None,
+        "within_one": sum(abs(p - g) <= 1 for p, g in pairs) / len(pairs) if pairs else None,
+        "mean_abs_error": sum(abs(p - g) for p, g in pairs) / len(pairs) if pairs else None,
+        "kappa": _kappa([_round_half_up(p) for p, _ in pairs], [_round_half_up(g) for _, g in pairs]),
+    }
