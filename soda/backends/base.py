@@ -1,0 +1,169 @@
+"""The generation interface shared by the teacher and the student, and what every backend has in common.
+
+A backend turns prompts into completions. `Backend.complete` does the bookkeeping once for all
+backends: one *item* per (prompt, sample index) with its own seed, so that an item's result
+does not depend on the batch it lands in; the call cache (an item already answered is never
+asked again, even after a crash); a progress bar with rate and ETA; and counters for MLflow.
+A subclass only implements `_run`, which yields items' completions as they finish.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Iterator, NamedTuple, Protocol
+
+from tqdm import tqdm
+
+from soda.io import InputError
+
+
+class Completion(NamedTuple):
+    text: str  # the completion alone, cut at the first stop sequence
+    finish: str  # "stop" (end of sequence or a stop string), "length" (hit max_new_tokens) or "error"
+
+
+@dataclass(frozen=True)
+class Sampling:
+    temperature: float
+    top_p: float
+    max_new_tokens: int
+    stop: tuple[str, ...]
+
+    @property
+    def greedy(self) -> bool:
+        return self.temperature == 0
+
+
+class GenerationBackend(Protocol):
+    name: str
+    model: str
+    counters: dict[str, int]
+
+    def generate(self, prompts: list[str], *, n: int = 1, temperature: float = 0.0, top_p: float = 1.0,
+                 max_new_tokens: int = 256, stop: list[str] | None = None, seed: int = 0) -> list[list[str]]:
+        """n completions per prompt (text only, cut at stop sequences); temperature 0 is greedy."""
+
+    def complete(self, prompts: list[str], *, n: int = 1, temperature: float = 0.0, top_p: float = 1.0,
+                 max_new_tokens: int = 256, stop: list[str] | None = None, seed: int = 0,
+                 desc: str = "generate") -> list[list[Completion]]:
+        """As `generate`, with each completion's finish reason (to drop outputs cut at the token limit)."""
+
+
+def cut_at_stop(text: str, stop: tuple[str, ...] | list[str]) -> tuple[str, bool]:
+    """The text before the earliest stop sequence, and whether one was found."""
+    cut = min((i for i in (text.find(s) for s in stop if s) if i >= 0), default=-1)
+    return (text[:cut], True) if cut >= 0 else (text, False)
+
+
+def item_seed(seed: int, prompt: str, sample: int) -> int:
+    # Hashing the prompt in keeps different prompts' samples uncorrelated; 63 bits fit every RNG.
+    digest = hashlib.sha256(f"{seed}\0{sample}\0{prompt}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") >> 1
+
+
+class Backend:
+    name = "base"
+
+    def __init__(self, model: str, *, cache=None, identity: dict | None = None):
+        self.model = model
+        self.cache = cache
+        # What, besides the prompt and sampling, decides the output: part of every cache key.
+        self.identity = {"backend": self.name, "model": model, **(identity or {})}
+        self.counters = {"calls": 0, "cache_hits": 0, "retries": 0, "errors": 0,
+                         "prompt_tokens": 0, "completion_tokens": 0}
+
+    def generate(self, prompts, *, n=1, temperature=0.0, top_p=1.0, max_new_tokens=256, stop=None, seed=0):
+        rows = self.complete(prompts, n=n, temperature=temperature, top_p=top_p,
+                             max_new_tokens=max_new_tokens, stop=stop, seed=seed)
+        return [[c.text for c in row] for row in rows]
+
+    def complete(self, prompts, *, n=1, temperature=0.0, top_p=1.0, max_new_tokens=256, stop=None, seed=0,
+                 desc="generate"):
+        sp = _sampling(n, temperature, top_p, max_new_tokens, stop)
+        # Greedy samples are all the same: one item per prompt, whatever n and the seed.
+        items = [(p, 0 if sp.greedy else item_seed(seed, p, j)) for p in prompts for j in range(n)]
+        keys = [self._key(p, s, sp) for p, s in items]
+        results: dict[str, Completion] = self.cache.get_many(set(keys)) if self.cache is not None else {}
+        self.counters["cache_hits"] += sum(k in results for k in keys)
+        todo = list({k: item for k, item in zip(keys, items) if k not in results}.items())
+        with tqdm(total=len(todo), desc=f"{desc} [{self.name}]", unit="call", disable=not todo,
+                  dynamic_ncols=True, mininterval=1.0) as bar:
+            for i, completion in self._run([item for _, item in todo], sp):
+                key = todo[i][0]
+                results[key] = completion
+                if completion.finish == "error":
+                    self.counters["errors"] += 1  # not cached: a rerun asks again
+                elif self.cache is not None:
+                    self.cache.put(key, completion)
+                bar.update(1)
+        return [[results[k] for k in keys[i * n:(i + 1) * n]] for i in range(len(prompts))]
+
+    def _key(self, prompt: str, seed: int, sp: Sampling) -> str:
+        key = {**self.identity, "prompt": prompt, "seed": seed, "max_new_tokens": sp.max_new_tokens,
+               "stop": sorted(sp.stop), "temperature": sp.temperature, "top_p": 1.0 if sp.greedy else sp.top_p}
+        return hashlib.sha256(json.dumps(key, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+    def _run(self, items: list[tuple[str, int]], sp: Sampling) -> Iterator[tuple[int, Completion]]:
+        """Yield (index in items, completion) for every (prompt, seed) item, in any order, as each finishes."""
+        raise NotImplementedError
+
+
+def _sampling(n, temperature, top_p, max_new_tokens, stop) -> Sampling:
+    if not isinstance(n, int) or n < 1:
+        raise InputError(f"generation: n must be a positive integer, got {n!r}")
+    if temperature < 0:
+        raise InputError(f"generation: temperature must be >= 0, got {temperature!r}")
+    if not 0 < top_p <= 1:
+        raise InputError(f"generation: top_p must be in (0, 1], got {top_p!r}")
+    if not isinstance(max_new_tokens, int) or max_new_tokens < 1:
+        raise InputError(f"generation: max_new_tokens must be a positive integer, got {max_new_tokens!r}")
+    return Sampling(float(temperature), float(top_p), max_new_tokens, tuple(stop or ()))
+
+
+BACKENDS = ("hf", "openai", "vllm")
+
+
+def make_backend(cfg: dict):
+    """A backend from a params section (`generation` or `teacher`); unrelated keys are ignored.
+
+    Keys: backend, model, cache_dir (None: no cache) and, per backend, batch_size, device (hf);
+    base_url, api_key_env, endpoint ('chat' or 'completions'), concurrency, max_retries, timeout_s
+    (openai); tensor_parallel_size, batch_size (vllm).
+    """
+    kind = cfg.get("backend")
+    if kind not in BACKENDS:
+        raise InputError(f"backend must be one of {', '.join(BACKENDS)}, got {kind!r}")
+    model = cfg.get("model")
+    if not isinstance(model, str) or not model:
+        raise InputError(f"model: backend {kind!r} needs a model (a path or an id), got {model!r}")
+    cache = None
+    if cfg.get("cache_dir"):
+        from soda.backends.cache import CallCache
+        cache = CallCache(cfg["cache_dir"])
+    if kind == "hf":
+        from soda.backends.hf import HFBackend
+        return HFBackend(model, batch_size=_int(cfg, "batch_size", 16), device=cfg.get("device"), cache=cache)
+    if kind == "openai":
+        if not cfg.get("base_url"):
+            raise InputError("base_url: the openai backend needs the server's URL, e.g. http://localhost:8000/v1")
+        from soda.backends.openai import OpenAIBackend
+        return OpenAIBackend(
+            model, base_url=cfg["base_url"], api_key_env=cfg.get("api_key_env") or "OPENAI_API_KEY",
+            endpoint=cfg.get("endpoint") or "chat", concurrency=_int(cfg, "concurrency", 8),
+            max_retries=_int(cfg, "max_retries", 5, low=0), timeout_s=float(cfg.get("timeout_s") or 120),
+            cache=cache,
+        )
+    from soda.backends.vllm import VLLMBackend
+    return VLLMBackend(model, tensor_parallel_size=_int(cfg, "tensor_parallel_size", 1),
+                       batch_size=_int(cfg, "batch_size", 256), cache=cache)
+
+
+def _int(cfg: dict, key: str, default: int, low: int = 1) -> int:
+    value = cfg.get(key)
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise InputError(f"{key} must be an integer >= {low}, got {value!r}")
+    return value

@@ -1,0 +1,112 @@
+"""Generation with transformers: batched, left-padded, with a KV cache, on CPU or GPU.
+
+The decoding loop is written out rather than delegated to `model.generate` for one reason:
+each row samples from its own seeded generator, so a prompt's sample is the same whether
+it is generated alone or in a batch of 64 (and so the call cache can key it by its seed).
+Prompts are sorted by length so that a batch holds little padding.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import torch
+from transformers import DynamicCache
+
+from soda.backends.base import Backend, Completion, Sampling, cut_at_stop
+
+
+class HFBackend(Backend):
+    name = "hf"
+
+    def __init__(self, model: str, *, batch_size: int = 16, device: str | None = None, cache=None):
+        from soda.modeling import load_model
+
+        super().__init__(model, cache=cache, identity={"weights": model_fingerprint(model)})
+        self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        dtype = torch.bfloat16 if self.device.type == "cuda" else torch.float32
+        self.lm, self.tokenizer = load_model(model, device=self.device, dtype=dtype)
+        self.lm.eval()
+        self.batch_size = batch_size
+        eos = self.lm.generation_config.eos_token_id
+        eos = eos if isinstance(eos, list) else [eos]
+        self.eos_ids = {t for t in [*eos, self.tokenizer.eos_token_id] if t is not None}
+
+    def _run(self, items, sp):
+        encoded = [self.tokenizer(prompt)["input_ids"] for prompt, _ in items]
+        # Longest first: an out-of-memory error shows up in the first batch, not after hours.
+        order = sorted(range(len(items)), key=lambda i: -len(encoded[i]))
+        for start in range(0, len(order), self.batch_size):
+            batch = order[start:start + self.batch_size]
+            outs = self._generate_batch([encoded[i] for i in batch], [items[i][1] for i in batch], sp)
+            yield from zip(batch, outs)
+
+    @torch.inference_mode()
+    def _generate_batch(self, prompts: list[list[int]], seeds: list[int], sp: Sampling) -> list[Completion]:
+        rows, width = len(prompts), max(len(p) for p in prompts)
+        pad = self.tokenizer.pad_token_id
+        ids = torch.tensor([[pad] * (width - len(p)) + p for p in prompts], device=self.device)
+        mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in prompts], device=self.device)
+        # Left padding shifts the prompts; positions must still start at 0 for each one.
+        positions = (mask.cumsum(-1) - 1).clamp(min=0)
+        kv = DynamicCache(config=self.lm.config)
+        generators = None if sp.greedy else [torch.Generator(device=self.device).manual_seed(s) for s in seeds]
+        # A stop string spans a few tokens; decoding a short tail each step is enough to notice it.
+        tail = 2 * max((len(s) for s in sp.stop), default=0) + 4
+        out: list[list[int]] = [[] for _ in range(rows)]
+        done = [False] * rows
+        step_ids = ids
+        for _ in range(sp.max_new_tokens):
+            logits = self.lm(input_ids=step_ids, attention_mask=mask, position_ids=positions, cache=kv,
+                             use_cache=True, logits_to_keep=1).logits[:, -1, :].float()
+            next_ids = self._pick(logits, generators, sp)
+            for i, token in enumerate(next_ids.tolist()):
+                if done[i]:
+                    continue
+                if token in self.eos_ids:
+                    done[i] = True
+                    continue
+                out[i].append(token)
+                if sp.stop and cut_at_stop(self.tokenizer.decode(out[i][-tail:]), sp.stop)[1]:
+                    done[i] = True
+            if all(done):
+                break
+            step_ids = next_ids[:, None]
+            mask = torch.cat([mask, mask.new_ones(rows, 1)], dim=1)
+            positions = positions[:, -1:] + 1
+        self.counters["calls"] += rows
+        self.counters["prompt_tokens"] += sum(len(p) for p in prompts)
+        self.counters["completion_tokens"] += sum(len(o) for o in out)
+        results = []
+        for i in range(rows):
+            text, stopped = cut_at_stop(self.tokenizer.decode(out[i], skip_special_tokens=True), sp.stop)
+            results.append(Completion(text, "stop" if done[i] or stopped else "length"))
+        return results
+
+    @staticmethod
+    def _pick(logits: torch.Tensor, generators, sp: Sampling) -> torch.Tensor:
+        if sp.greedy:
+            return logits.argmax(dim=-1)
+        probs = torch.softmax(logits / sp.temperature, dim=-1)
+        if sp.top_p < 1:
+            # Nucleus: keep the smallest set of tokens whose probability reaches top_p.
+            sorted_probs, index = probs.sort(dim=-1, descending=True)
+            outside = sorted_probs.cumsum(dim=-1) - sorted_probs > sp.top_p
+            probs = probs.scatter(-1, index, sorted_probs.masked_fill(outside, 0.0))
+        return torch.cat([torch.multinomial(probs[i], 1, generator=g) for i, g in enumerate(generators)])
+
+
+def model_fingerprint(model: str) -> str:
+    """A hash of a local model directory's files (so a retrained model never hits a stale cache); an id as is."""
+    path = Path(model)
+    if not path.is_dir():
+        return model
+    h = hashlib.sha256()
+    for f in sorted(path.iterdir()):
+        if f.is_file() and f.name != "card.json":  # the card describes the model; it does not change outputs
+            h.update(f.name.encode() + b"\0")
+            with f.open("rb") as fh:
+                for block in iter(lambda: fh.read(1 << 20), b""):
+                    h.update(block)
+    return h.hexdigest()

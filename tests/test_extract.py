@@ -1,0 +1,86 @@
+"""Code, new questions and rubric scores parsed out of teacher outputs, on made-up and real replies."""
+
+import collections
+import json
+from pathlib import Path
+
+import pytest
+
+from soda.extract import code_blocks, extract_code, extract_created_instruction, extract_score
+
+PAIRS = Path(__file__).resolve().parents[2] / "shared" / "sodacoder-samples" / "pairwise_data.json"
+
+
+def test_tagged_block_in_the_wanted_language_wins():
+    text = ("Here is SQL first:\n```sql\nSELECT 1;\n```\nAnd the solution:\n```Python\ndef f(x):\n    return x + 1\n```\n"
+            "Usage:\n```python\nprint(f(1))\n```\nOutput:\n```\n2\n```\n")
+    assert extract_code(text, "python") == "def f(x):\n    return x + 1"
+    assert extract_code(text, "py") == "def f(x):\n    return x + 1"
+    assert extract_code(text, "sql") == "SELECT 1;"
+    # Blocks only in other languages are not a Python solution.
+    assert extract_code("```java\nclass A {}\n```", "python") is None
+
+
+def test_untagged_and_unfenced_code_is_detected():
+    assert extract_code("Try this:\n```\ndef f():\n    return 1\n```\n", "python") == "def f():\n    return 1"
+    assert extract_code("Output:\n```\nThe answer is 42\n```", "python") is None
+    prose = "The function below works.\n\ndef f(a):\n    total = a * 2\n\n    return total\n\nIt doubles its input."
+    assert extract_code(prose) == "def f(a):\n    total = a * 2\n\n    return total"
+    assert extract_code("It is not possible to answer this with code.") is None
+    assert extract_code("") is None
+
+
+def test_a_cut_output_keeps_its_unclosed_block():
+    assert extract_code("```python\ndef f():\n    return [1, 2,", "python") == "def f():\n    return [1, 2,"
+
+
+def test_created_instruction():
+    assert extract_created_instruction("#Created Instruction#:\nWrite a function that reverses a list.") == \
+        "Write a function that reverses a list."
+    assert extract_created_instruction("Write a function that sorts words by length.") == \
+        "Write a function that sorts words by length."
+    assert extract_created_instruction("#Created Instruction#: ") is None
+    assert extract_created_instruction("#Created Instruction#: Same as the #Given Instruction# but longer") is None
+
+
+def test_score():
+    text = ("Code Analysis: fine.\nScore:\nRule 1. Basic Functionality: 2\nRule 2. Boundary Check: 0.5\n"
+            "Rule 3. Requirement Coverage: 1\nRule 4. Readability and Documentation: 0\nRule 5. Coding Practices: 1\n")
+    assert extract_score(text) == 4.5
+    assert extract_score(text.replace("Rule 5. Coding Practices: 1\n", "")) is None
+    assert extract_score(text.replace("Basic Functionality: 2", "Basic Functionality: 9")) == 4.5
+
+
+@pytest.mark.shared
+@pytest.mark.skipif(not PAIRS.exists(), reason="needs ../shared/sodacoder-samples")
+def test_all_real_pairs_parse():
+    pairs = json.loads(PAIRS.read_text())
+    assert len(pairs) == 100
+    langs, fenced, found = collections.Counter(), 0, 0
+    for pair in pairs:
+        for reply in pair["response"]:
+            blocks = code_blocks(reply)
+            code = extract_code(reply)
+            if blocks:
+                fenced += 1
+                langs.update(b.lang for b in blocks)
+                # A reply with code blocks yields one of them, verbatim.
+                if code is not None:
+                    assert code in {b.code for b in blocks}
+            found += code is not None
+            python = extract_code(reply, "python")
+            if python is not None and any(b.lang == "python" for b in blocks):
+                assert python in {b.code for b in blocks if b.lang == "python"}
+    assert fenced >= 180 and found >= 180
+    assert {"python", "sql", "javascript", "java", "cpp"} <= set(langs)
+
+
+@pytest.mark.shared
+@pytest.mark.skipif(not PAIRS.with_name("scoring_data.json").exists(), reason="needs ../shared/sodacoder-samples")
+def test_all_real_annotations_score():
+    rows = json.loads(PAIRS.with_name("scoring_data.json").read_text())
+    scores = [extract_score(row["response"]) for row in rows]
+    assert all(0 <= s <= 6 for s in scores if s is not None)
+    # Two real annotations give "N/A" or nothing for a rule: unscorable, not zero.
+    unscored = [row["response"] for row, s in zip(rows, scores) if s is None]
+    assert len(unscored) <= 2 and all("N/A" in r or ": \n" in r for r in unscored)
