@@ -1,4 +1,4 @@
-"""Parsing teacher and student outputs: code from markdown, new questions, rubric scores.
+"""Parsing teacher and student outputs: code from markdown and new questions (scores: soda.scoring).
 
 Teachers answer in markdown: prose around fenced code blocks, sometimes several blocks in
 several languages (a solution, then a usage example, then its output). `extract_code` picks
@@ -103,17 +103,3 @@ def extract_created_instruction(text: str) -> str | None:
     if len(question) < 10 or GIVEN.search(question):
         return None
     return question
-
-
-RULE = re.compile(r"Rule[ \t]*([1-5])\.?[^:\n]*:[ \t]*([0-9]+(?:\.[0-9]+)?)")
-RULE_MAX = {1: 2.0, 2: 1.0, 3: 1.0, 4: 1.0, 5: 1.0}
-
-
-def extract_score(text: str) -> float | None:
-    """Prompt C's total (0-6) from the "Score: Rule 1. Basic Functionality: x ..." lines, None if a rule is missing."""
-    tail = text[text.rfind("Score"):] if "Score" in text else text
-    points = {int(rule): float(value) for rule, value in RULE.findall(tail)}
-    if set(points) != set(RULE_MAX):
-        return None
-    # Each rule's points are capped at its maximum: a garbled "Rule 4: 5" cannot inflate the total.
-    return sum(min(points[r], cap) for r, cap in RULE_MAX.items())

@@ -1,4 +1,4 @@
-"""Code, new questions and rubric scores parsed out of teacher outputs, on made-up and real replies."""
+"""Code and new questions parsed out of teacher outputs, on made-up and real replies."""
 
 import collections
 import json
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from soda.extract import code_blocks, extract_code, extract_created_instruction, extract_score
+from soda.extract import code_blocks, extract_code, extract_created_instruction
 
 PAIRS = Path(__file__).resolve().parents[2] / "shared" / "sodacoder-samples" / "pairwise_data.json"
 
@@ -43,14 +43,6 @@ def test_created_instruction():
     assert extract_created_instruction("#Created Instruction#: Same as the #Given Instruction# but longer") is None
 
 
-def test_score():
-    text = ("Code Analysis: fine.\nScore:\nRule 1. Basic Functionality: 2\nRule 2. Boundary Check: 0.5\n"
-            "Rule 3. Requirement Coverage: 1\nRule 4. Readability and Documentation: 0\nRule 5. Coding Practices: 1\n")
-    assert extract_score(text) == 4.5
-    assert extract_score(text.replace("Rule 5. Coding Practices: 1\n", "")) is None
-    assert extract_score(text.replace("Basic Functionality: 2", "Basic Functionality: 9")) == 4.5
-
-
 @pytest.mark.shared
 @pytest.mark.skipif(not PAIRS.exists(), reason="needs ../shared/sodacoder-samples")
 def test_all_real_pairs_parse():
@@ -73,14 +65,3 @@ def test_all_real_pairs_parse():
                 assert python in {b.code for b in blocks if b.lang == "python"}
     assert fenced >= 180 and found >= 180
     assert {"python", "sql", "javascript", "java", "cpp"} <= set(langs)
-
-
-@pytest.mark.shared
-@pytest.mark.skipif(not PAIRS.with_name("scoring_data.json").exists(), reason="needs ../shared/sodacoder-samples")
-def test_all_real_annotations_score():
-    rows = json.loads(PAIRS.with_name("scoring_data.json").read_text())
-    scores = [extract_score(row["response"]) for row in rows]
-    assert all(0 <= s <= 6 for s in scores if s is not None)
-    # Two real annotations give "N/A" or nothing for a rule: unscorable, not zero.
-    unscored = [row["response"] for row, s in zip(rows, scores) if s is None]
-    assert len(unscored) <= 2 and all("N/A" in r or ": \n" in r for r in unscored)
