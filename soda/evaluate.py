@@ -72,30 +72,32 @@ def score_generations(items: list[dict], generations: dict[str, list[str]], *, s
             completion = postprocess(item, raw)
             code, tests = build_program(item, completion)
             jobs.append(Job(code, lang=item["lang"], tests=tests, timeout_s=timeout_s, memory_mb=memory_mb))
-            keys.append((item, sample, completion, code))
+            keys.append((item, sample, completion))
     results = execute_many(jobs, workers=workers)
 
     rows = []
-    for (item, sample, completion, code), res in zip(keys, results):
+    for (item, sample, completion), res in zip(keys, results):
         score = scores.get(item["task_id"]) if scores is not None and sample == 0 else None
         rows.append({
             "benchmark": item["benchmark"], "task_id": item["task_id"], "sample": sample,
             "completion": completion, "passed": bool(res.passed), "status": res.status,
-            "error_class": res.error_class, "failed_test": failed_test(code, item, res),
+            "error_class": res.error_class, "failed_test": failed_test(item, res),
             "score": score,
         })
     return rows, metrics_from_rows(rows)
 
 
-def failed_test(code: str, item: dict, res) -> str | None:
-    """The test line a failing Python program stopped at (from the traceback), else None."""
+def failed_test(item: dict, res) -> str | None:
+    """The test line a failing Python program stopped at, else None.
+
+    The sandbox compiles the tests as the file "<tests>"; the innermost frame there is the
+    failing assert (or the call that raised).
+    """
     if res.passed or item["lang"] != "python" or not res.stderr:
         return None
-    program = (code + item["tests"]).splitlines() if code.endswith("\n") else (code + "\n" + item["tests"]).splitlines()
-    first_test = len(code.splitlines())
-    lines = [int(m) for m in re.findall(r'File "[^"]*", line (\d+)', res.stderr)]
-    inside = [n for n in lines if first_test < n <= len(program)]
-    return program[inside[-1] - 1].strip() if inside else None
+    lines = item["tests"].splitlines()
+    frames = [int(n) for n in re.findall(r'File "<tests>", line (\d+)', res.stderr)]
+    return lines[frames[-1] - 1].strip()[:300] if frames and frames[-1] <= len(lines) else None
 
 
 def metrics_from_rows(rows: list[dict]) -> dict:
