@@ -1,0 +1,526 @@
+"""Benchmark decontamination: word 5-gram MinHash LSH, every candidate verified exactly.
+
+A question is removed when the exact Jaccard similarity of its word n-gram set to some
+benchmark item's set is >= `threshold` (the paper's rule, 5-grams at 0.7), or, when
+`containment_threshold` is set, when at least that share of an item's n-grams occurs in the
+question (an item pasted into a long question dilutes Jaccard but not containment).
+
+Normalisation (`normalize`): a token is a maximal run of Unicode letters and digits, so
+whitespace, punctuation, operators and underscores only separate tokens (`def foo_bar(x):`
+and `def foo_bar (x) :` both give `def foo bar x`), and tokens are lower-cased. camelCase is
+not split. N-grams are taken over this token sequence; text with fewer than `ngram` tokens
+(empty, punctuation only, very short) has no n-grams.
+
+How nothing is missed, cheaply:
+1. Every n-gram is hashed to 64 bits (collisions ~2^-64 per pair, i.e. never in practice).
+2. Lossless prefilter: J(Q, I) <= |Q & B| / |Q| where B is the union of all item n-grams,
+   and J <= |I| / |Q|, so only questions passing both bounds can reach the threshold.
+   |Q & B| is over-counted through a bitmap of B (a looser bound, still safe).
+3. For those, MinHash signatures (datasketch's `affine32` scheme, computed with numpy) go
+   through a datasketch `MinHashLSH` over the items whose bands/rows are chosen so that a
+   pair at exactly `threshold` is missed with probability <= 1e-6 (`lsh_params`).
+4. Containment: an item's n-grams ordered rarest first; a question holding a share >= c of
+   them must hold one of the first |I| - ceil(c|I|) + 1 (prefix filtering), so only those
+   are indexed for exact lookup.
+5. Every candidate pair is verified with exact set intersection; nothing unverified is
+   removed.
+
+Policies for odd input (each counted in `counts` and listed in `skipped`):
+- a question with no n-grams is kept: it cannot contain a benchmark item (`no_ngrams`);
+- a benchmark item with no n-grams can match nothing (`item_no_ngrams`);
+- a repeated question id: the first row is used, later rows are dropped (`duplicate_id`);
+- a question that is bytes, or a str holding unpaired surrogates (what non-UTF-8 bytes
+  become, e.g. through `read_questions`), is decoded with U+FFFD replacement and the clean
+  row carries the repaired text so that every output is valid UTF-8 (`invalid_utf8`).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import math
+import multiprocessing
+import os
+import re
+from dataclasses import dataclass, field
+from itertools import chain
+from pathlib import Path
+
+import numpy as np
+from datasketch import LeanMinHash, MinHash, MinHashLSH
+
+from soda.io import InputError, atomic_path, dumps
+
+REPORT_FIELDS = ("question_id", "action", "reason", "benchmark", "task_id", "jaccard", "containment", "span")
+MAX_LSH_MISS = 1e-6  # probability of missing a pair whose Jaccard is exactly the threshold
+_EPS = 1e-9  # threshold comparisons are inclusive despite float rounding
+_CHUNK_TEXTS = 2048  # questions per unit of work; must stay below 2**16 (see _unique_counts)
+_CHUNK_BYTES = 4 << 20
+_BITMAP_BITS = 24  # 16 MB membership bitmaps: ~1.5% false hits for 250k item n-grams
+
+
+# ---------------------------------------------------------------- normalisation and hashing
+
+# ASCII fast path of the tokenisation rule: letters lower-cased, digits kept, all else a space.
+_ASCII = bytes(
+    b + 32 if 65 <= b <= 90 else b if (97 <= b <= 122 or 48 <= b <= 57) else 32 for b in range(256)
+)
+_WORD = re.compile(r"[^\W_]+")  # a run of Unicode letters/digits (\w minus underscore)
+
+
+def _canonical(text: str) -> bytes:
+    """The tokens of `text`, lower-cased, separated by spaces, as UTF-8."""
+    if text.isascii():
+        return text.encode("ascii").translate(_ASCII)
+    return " ".join(_WORD.findall(text)).lower().encode("utf-8")
+
+
+def normalize(text: str) -> list[str]:
+    """Word tokens of `text` after the normalisation described in the module docstring."""
+    return _canonical(text).decode("utf-8").split()
+
+
+class _TokenHashes(dict):
+    """token bytes -> 64-bit hash, memoised. Content-addressed (blake2b, not Python's salted
+    hash) so that every process and every run agrees, which keeps outputs byte-identical."""
+
+    def __missing__(self, token: bytes) -> int:
+        value = self[token] = int.from_bytes(hashlib.blake2b(token, digest_size=8).digest(), "little")
+        return value
+
+
+_MUL = np.uint64(0x9E3779B97F4A7C15)  # odd: the polynomial combination below loses no bits
+
+
+def _mix64(h: np.ndarray) -> np.ndarray:
+    """splitmix64 finaliser: spreads the polynomial combination over all 64 bits."""
+    h = h ^ (h >> np.uint64(30))
+    h *= np.uint64(0xBF58476D1CE4E5B9)
+    h ^= h >> np.uint64(27)
+    h *= np.uint64(0x94D049BB133111EB)
+    return h ^ (h >> np.uint64(31))
+
+
+def _ngram_hashes(canon: list[bytes], ngram: int, token_hashes: _TokenHashes) -> tuple[np.ndarray, np.ndarray]:
+    """64-bit hashes of every word n-gram of each text, concatenated text after text
+    (duplicates included), and the offsets where each text's n-grams start and end."""
+    tokens = [c.split() for c in canon]
+    lens = np.fromiter(map(len, tokens), np.int64, len(tokens))
+    th = np.fromiter(map(token_hashes.__getitem__, chain.from_iterable(tokens)), np.uint64, int(lens.sum()))
+    counts = np.maximum(lens - ngram + 1, 0)
+    offsets = np.concatenate(([0], np.cumsum(counts)))
+    n = len(th) - ngram + 1
+    if n <= 0:
+        return np.zeros(0, np.uint64), offsets
+    h = th[:n].copy()
+    for k in range(1, ngram):
+        h *= _MUL
+        h += th[k : k + n]
+    text_of_token = np.repeat(np.arange(len(lens)), lens)
+    inside_one_text = text_of_token[:n] == text_of_token[ngram - 1 :]
+    return _mix64(h[inside_one_text]), offsets
+
+
+def _text_of(offsets: np.ndarray) -> np.ndarray:
+    return np.repeat(np.arange(len(offsets) - 1), np.diff(offsets))
+
+
+# ---------------------------------------------------------------- MinHash and LSH parameters
+
+_FMIX32 = (np.uint32(16), np.uint32(0x85EBCA6B), np.uint32(13), np.uint32(0xC2B2AE35))
+
+
+def signature(hashes: np.ndarray, permutations: np.ndarray) -> np.ndarray:
+    """MinHash signature of a set of 64-bit n-gram hashes, identical to datasketch's
+    `MinHash(scheme="affine32")` updated with the top 32 bits of each hash (with an
+    identity hashfunc), but computed with numpy instead of one Python call per n-gram."""
+    s1, m1, s2, m2 = _FMIX32
+    h = (hashes >> np.uint64(32)).astype(np.uint32)
+    h = h ^ (h >> s1)
+    h *= m1
+    h ^= h >> s2
+    h *= m2
+    h ^= h >> s1
+    a, b = permutations
+    sig = np.full(len(a), np.iinfo(np.uint32).max, np.uint32)
+    for start in range(0, len(h), 4096):  # bounded memory for huge questions
+        sig = np.minimum(sig, (h[start : start + 4096, None] * a + b).min(axis=0))
+    return sig
+
+
+def lsh_params(threshold: float, num_perm: int, max_miss: float = MAX_LSH_MISS) -> tuple[int, int]:
+    """(bands, rows) with the most rows per band (fewest false candidates to verify) such that a
+    pair whose Jaccard is exactly `threshold` is missed with probability <= max_miss; pairs
+    above the threshold are missed even less often."""
+    for rows in range(num_perm, 0, -1):
+        bands = num_perm // rows
+        if bands >= 2 and (1.0 - threshold**rows) ** bands <= max_miss:
+            return bands, rows
+    raise InputError(
+        f"decontaminate: num_perm={num_perm} cannot reach recall at threshold={threshold}; raise num_perm"
+    )
+
+
+# ---------------------------------------------------------------- the benchmark index
+
+
+@dataclass
+class _Index:
+    """Everything a worker needs to match questions against the benchmark items."""
+
+    ngram: int
+    threshold: float
+    containment_threshold: float | None
+    sets: list[np.ndarray]  # sorted unique n-gram hashes per item
+    sizes: np.ndarray
+    bitmap: np.ndarray  # bit set for every item n-gram (prefilter bound)
+    prefix_bitmap: np.ndarray | None  # the same for containment prefixes
+    prefix_hashes: np.ndarray | None  # sorted prefix n-grams ...
+    prefix_items: np.ndarray | None  # ... and the item each belongs to
+    permutations: np.ndarray
+    lsh: MinHashLSH
+    seed: int
+    token_hashes: _TokenHashes = field(default_factory=_TokenHashes)
+
+
+def _bitmap(hashes: np.ndarray) -> np.ndarray:
+    bitmap = np.zeros(1 << _BITMAP_BITS, bool)
+    bitmap[hashes >> np.uint64(64 - _BITMAP_BITS)] = True
+    return bitmap
+
+
+def _needed(share: float, size: np.ndarray | int):
+    """Smallest intersection that reaches `share` of `size` (inclusive despite rounding)."""
+    return np.ceil(np.asarray(size) * share - _EPS).astype(np.int64)
+
+
+def _build_index(texts, ngram, threshold, containment_threshold, num_perm, seed) -> _Index:
+    token_hashes = _TokenHashes()
+    hashes, offsets = _ngram_hashes([_canonical(t) for t in texts], ngram, token_hashes)
+    sets = [np.unique(hashes[offsets[i] : offsets[i + 1]]) for i in range(len(texts))]
+    sizes = np.fromiter(map(len, sets), np.int64, len(sets))
+    everything = np.concatenate(sets) if sets else np.zeros(0, np.uint64)
+    permutations = MinHash(num_perm=num_perm, seed=seed).permutations
+    lsh = MinHashLSH(num_perm=num_perm, params=lsh_params(threshold, num_perm))
+    for i, s in enumerate(sets):
+        if len(s):
+            lsh.insert(i, LeanMinHash(seed=seed, hashvalues=signature(s, permutations), scheme="affine32"))
+    prefix_bitmap = prefix_hashes = prefix_items = None
+    if containment_threshold is not None:
+        # rarest n-grams first (fewest items holding them), so prefixes rarely hit by chance
+        uniq, df = np.unique(everything, return_counts=True)
+        keep = sizes - _needed(containment_threshold, sizes) + 1
+        prefixes = [s[np.lexsort((s, df[np.searchsorted(uniq, s)]))][:k] for s, k in zip(sets, keep)]
+        owner = np.repeat(np.arange(len(sets)), [len(p) for p in prefixes])
+        flat = np.concatenate(prefixes) if prefixes else np.zeros(0, np.uint64)
+        order = np.argsort(flat, kind="stable")
+        prefix_hashes, prefix_items = flat[order], owner[order]
+        prefix_bitmap = _bitmap(prefix_hashes)
+    return _Index(
+        ngram, threshold, containment_threshold, sets, sizes, _bitmap(everything),
+        prefix_bitmap, prefix_hashes, prefix_items, permutations, lsh, seed, token_hashes,
+    )
+
+
+# ---------------------------------------------------------------- matching (runs in workers)
+
+
+def _unique_counts(hashes: np.ndarray, offsets: np.ndarray, bitmap: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per text: number of distinct n-grams, and an upper bound of how many are item n-grams.
+    One sort of (text << 48 | top 48 bits of hash) dedupes within every text at once."""
+    text = _text_of(offsets).astype(np.uint64)
+    keys = np.sort((text << np.uint64(48)) | (hashes >> np.uint64(16)))
+    first = np.ones(len(keys), bool)
+    first[1:] = keys[1:] != keys[:-1]
+    keys = keys[first]
+    owner = (keys >> np.uint64(48)).astype(np.int64)
+    hit = bitmap[(keys >> np.uint64(48 - _BITMAP_BITS)) & np.uint64((1 << _BITMAP_BITS) - 1)]
+    n_texts = len(offsets) - 1
+    return np.bincount(owner, minlength=n_texts), np.bincount(owner[hit], minlength=n_texts)
+
+
+def _prefix_candidates(index: _Index, hashes: np.ndarray, offsets: np.ndarray) -> set[tuple[int, int]]:
+    """(text, item) pairs where the text holds one of the item's containment-prefix n-grams."""
+    pos = np.flatnonzero(index.prefix_bitmap[hashes >> np.uint64(64 - _BITMAP_BITS)])
+    lo = np.searchsorted(index.prefix_hashes, hashes[pos], "left")
+    hi = np.searchsorted(index.prefix_hashes, hashes[pos], "right")
+    n = hi - lo
+    starts = np.repeat(lo - np.cumsum(n) + n, n) + np.arange(n.sum())
+    texts = np.repeat(_text_of(offsets)[pos], n)
+    return set(zip(texts.tolist(), index.prefix_items[starts].tolist()))
+
+
+def _match(index: _Index, texts: list[str]) -> tuple[list[int], list[tuple], int]:
+    """Match a batch of question texts. Returns the positions of texts without n-grams,
+    the verified pairs (position, item, jaccard, containment, reached the Jaccard threshold)
+    that reach a threshold,
+    and how many candidate pairs were verified."""
+    hashes, offsets = _ngram_hashes([_canonical(t) for t in texts], index.ngram, index.token_hashes)
+    n_unique, hits = _unique_counts(hashes, offsets, index.bitmap)
+    no_ngrams = np.flatnonzero(n_unique == 0).tolist()
+    # lossless bounds on Jaccard (module docstring, step 2)
+    passes = (n_unique > 0) & (hits >= index.threshold * n_unique - _EPS)
+    passes &= n_unique * index.threshold <= index.sizes.max(initial=0) + _EPS
+    candidates: set[tuple[int, int]] = set()
+    for t in np.flatnonzero(passes).tolist():
+        s = np.unique(hashes[offsets[t] : offsets[t + 1]])
+        m = LeanMinHash(seed=index.seed, hashvalues=signature(s, index.permutations), scheme="affine32")
+        candidates.update((t, i) for i in index.lsh.query(m))
+    if index.containment_threshold is not None:
+        candidates |= _prefix_candidates(index, hashes, offsets)
+    pairs, sets = [], {}
+    for t, i in sorted(candidates):
+        if t not in sets:
+            sets[t] = np.unique(hashes[offsets[t] : offsets[t + 1]])
+        q, item = sets[t], index.sets[i]
+        inter = int(np.intersect1d(q, item, assume_unique=True).size)
+        union = len(q) + len(item) - inter
+        by_jaccard = inter >= index.threshold * union - _EPS
+        by_containment = index.containment_threshold is not None and inter >= _needed(
+            index.containment_threshold, len(item)
+        )
+        if by_jaccard or by_containment:
+            pairs.append((t, i, inter / union, inter / len(item), bool(by_jaccard)))
+    return no_ngrams, pairs, len(candidates)
+
+
+_WORKER_INDEX: _Index | None = None  # set once per worker process by _init_worker
+
+
+def _init_worker(index: _Index) -> None:
+    global _WORKER_INDEX
+    _WORKER_INDEX = index
+
+
+def _match_in_worker(texts: list[str]):
+    return _match(_WORKER_INDEX, texts)
+
+
+def _chunks(texts: list[str]):
+    start, size = 0, 0
+    for end, text in enumerate(texts):
+        size += len(text)
+        if end + 1 - start >= _CHUNK_TEXTS or size >= _CHUNK_BYTES:
+            yield start, texts[start : end + 1]
+            start, size = end + 1, 0
+    if start < len(texts):
+        yield start, texts[start:]
+
+
+# ---------------------------------------------------------------- public API
+
+
+@dataclass
+class DecontamResult:
+    clean: list[dict]  # question rows kept, in input order
+    removed: list[dict]  # one row per removed question: its best-matching item
+    skipped: list[dict]  # question_id, reason, action ('kept'/'dropped') for odd inputs
+    counts: dict  # figures for MLflow and `dvc metrics`
+    matches: list[dict] = field(default_factory=list)  # every verified pair at a threshold
+
+
+def item_text(item: dict) -> str:
+    """What an item is compared on: prompt, solution and tests joined, None fields skipped."""
+    return "\n".join(item[k] for k in ("prompt", "solution", "tests") if item.get(k) is not None)
+
+
+def _check_items(items: list[dict]) -> list[str]:
+    texts = []
+    for n, item in enumerate(items):
+        where = f"benchmark items[{n}]"
+        if not isinstance(item, dict):
+            raise InputError(f"{where}: expected a dict, got {type(item).__name__}")
+        for key in ("benchmark", "task_id"):
+            if not isinstance(item.get(key), (str, int)):
+                raise InputError(f"{where}: missing or invalid key {key!r}")
+        where = f"benchmark {item['benchmark']} task {item['task_id']}"
+        for key in ("prompt", "solution", "tests"):
+            if not isinstance(item.get(key), (str, type(None))):
+                raise InputError(f"{where}: key {key!r} must be a string or null")
+        texts.append(_valid_utf8(item_text(item))[0])
+    return texts
+
+
+def _valid_utf8(text: str | bytes) -> tuple[str, bool]:
+    """`text` as a str that encodes to UTF-8, and whether it had to be repaired."""
+    if isinstance(text, bytes):
+        repaired = text.decode("utf-8", "replace")
+        return repaired, repaired.encode("utf-8") != text
+    if text.isascii():
+        return text, False
+    try:
+        text.encode("utf-8")
+        return text, False
+    except UnicodeEncodeError:  # unpaired surrogates
+        return text.encode("utf-8", "surrogatepass").decode("utf-8", "replace"), True
+
+
+def _check_params(threshold, containment_threshold, ngram, num_perm) -> None:
+    if not 0.0 < threshold <= 1.0:
+        raise InputError(f"decontaminate: threshold must be in (0, 1], got {threshold}")
+    if containment_threshold is not None and not 0.0 < containment_threshold <= 1.0:
+        raise InputError(f"decontaminate: containment_threshold must be in (0, 1] or null, got {containment_threshold}")
+    if not isinstance(ngram, int) or ngram < 1:
+        raise InputError(f"decontaminate: ngram must be a positive integer, got {ngram!r}")
+    if not isinstance(num_perm, int) or num_perm < 2:
+        raise InputError(f"decontaminate: num_perm must be an integer >= 2, got {num_perm!r}")
+
+
+def _span(question: str, item_set: np.ndarray, ngram: int) -> str:
+    """The question text covered by its longest run of consecutive n-grams found in the item."""
+    words = list(_WORD.finditer(question))
+    hashes, _ = _ngram_hashes([_canonical(question)], ngram, _TokenHashes())
+    hit = np.isin(hashes, item_set)
+    best, run, end = 0, 0, 0
+    for k, h in enumerate(hit.tolist()):
+        run = run + 1 if h else 0
+        if run > best:
+            best, end = run, k
+    if best == 0:
+        return ""
+    return question[words[end - best + 1].start() : words[end + ngram - 1].end()]
+
+
+def decontaminate(
+    questions: list[dict],
+    items: list[dict],
+    *,
+    threshold: float = 0.7,
+    containment_threshold: float | None = None,
+    ngram: int = 5,
+    num_perm: int = 128,
+    seed: int = 1,
+    processes: int | None = None,
+) -> DecontamResult:
+    """Split `questions` (rows with 'id' and 'question') into clean and removed, against
+    benchmark `items` (dicts with 'benchmark', 'task_id', 'prompt', 'solution', 'tests').
+    `processes`: worker processes (default: all CPUs; 1 = in this process)."""
+    _check_params(threshold, containment_threshold, ngram, num_perm)
+    item_texts = _check_items(items)
+    rows, texts, skipped, seen = [], [], [], set()
+    n_invalid = n_duplicates = 0
+    for n, row in enumerate(questions):
+        if not isinstance(row, dict) or "id" not in row or "question" not in row:
+            raise InputError(f"questions[{n}]: expected a row with keys 'id' and 'question'")
+        qid, text = row["id"], row["question"]
+        if not isinstance(qid, (str, int)) or isinstance(qid, bool):
+            raise InputError(f"questions[{n}]: 'id' must be a string, got {type(qid).__name__}")
+        if not isinstance(text, (str, bytes)):
+            raise InputError(f"question {qid}: 'question' must be a string, got {type(text).__name__}")
+        if qid in seen:
+            n_duplicates += 1
+            skipped.append({"question_id": qid, "reason": "duplicate_id", "action": "dropped"})
+            continue
+        seen.add(qid)
+        text, repaired = _valid_utf8(text)
+        if text is not row["question"]:  # the clean row must hold a str that encodes to UTF-8
+            row = {**row, "question": text}
+        if repaired:
+            n_invalid += 1
+            skipped.append({"question_id": qid, "reason": "invalid_utf8", "action": "repaired"})
+        rows.append(row)
+        texts.append(text)
+
+    index = _build_index(item_texts, ngram, threshold, containment_threshold, num_perm, seed)
+    processes = processes or os.cpu_count() or 1
+    chunks = list(_chunks(texts))
+    if processes > 1 and len(chunks) > 1:
+        with multiprocessing.Pool(min(processes, len(chunks)), _init_worker, (index,)) as pool:
+            results = pool.map(_match_in_worker, [c for _, c in chunks], chunksize=1)
+    else:
+        results = [_match(index, c) for _, c in chunks]
+
+    no_ngrams, matches, best, n_candidates = [], [], {}, 0
+    for (start, _), (empty, pairs, n_cand) in zip(chunks, results):
+        no_ngrams += [start + t for t in empty]
+        n_candidates += n_cand
+        for t, i, jac, con, by_jaccard in pairs:
+            q = start + t
+            matches.append((q, i, jac, con))
+            if q not in best or (jac, con) > best[q][1:3]:  # ties: first item in input order
+                best[q] = (i, jac, con, by_jaccard)
+    for q in no_ngrams:
+        skipped.append({"question_id": rows[q]["id"], "reason": "no_ngrams", "action": "kept"})
+    item_no_ngrams = [n for n, s in enumerate(index.sets) if len(s) == 0]
+    for n in item_no_ngrams:
+        skipped.append({"question_id": None, "reason": "item_no_ngrams", "action": "kept",
+                        "benchmark": items[n]["benchmark"], "task_id": items[n]["task_id"]})
+
+    removed = []
+    for q in sorted(best):
+        i, jac, con, by_jaccard = best[q]
+        removed.append({
+            "question_id": rows[q]["id"],
+            "benchmark": items[i]["benchmark"],
+            "task_id": items[i]["task_id"],
+            "jaccard": round(jac, 6),
+            "containment": round(con, 6),
+            "span": _span(texts[q], index.sets[i], ngram),
+            "reason": "jaccard" if by_jaccard else "containment",
+        })
+    clean = [row for q, row in enumerate(rows) if q not in best]
+    benchmarks = sorted({str(it["benchmark"]) for it in items})
+    by_benchmark = dict.fromkeys(benchmarks, 0)
+    for r in removed:
+        by_benchmark[str(r["benchmark"])] += 1
+    counts = {
+        "questions": len(questions),
+        "clean": len(clean),
+        "removed": len(removed),
+        "removed_by_benchmark": by_benchmark,
+        "removed_by_reason": {k: sum(r["reason"] == k for r in removed) for k in ("jaccard", "containment")},
+        "no_ngrams": len(no_ngrams),
+        "duplicate_ids": n_duplicates,
+        "invalid_utf8": n_invalid,
+        "items": len(items),
+        "items_by_benchmark": {b: sum(str(it["benchmark"]) == b for it in items) for b in benchmarks},
+        "items_no_ngrams": len(item_no_ngrams),
+        "candidate_pairs": n_candidates,
+        "matched_pairs": len(matches),
+        "lsh_bands": index.lsh.b,
+        "lsh_rows": index.lsh.r,
+    }
+    match_rows = [
+        {"question_id": rows[q]["id"], "benchmark": items[i]["benchmark"], "task_id": items[i]["task_id"],
+         "jaccard": round(j, 6), "containment": round(c, 6)}
+        for q, i, j, c in matches
+    ]
+    return DecontamResult(clean, removed, skipped, counts, match_rows)
+
+
+def write_report(result: DecontamResult, jsonl_path, csv_path) -> None:
+    """One row per removed question, then one per skipped input, as JSONL and CSV with the
+    same columns (REPORT_FIELDS). Atomic, and byte-identical for identical results."""
+    rows = [{**r, "action": "removed"} for r in result.removed]
+    rows += [{k: s.get(k) for k in REPORT_FIELDS} for s in result.skipped]
+    rows = [{k: r.get(k) for k in REPORT_FIELDS} for r in rows]
+    with atomic_path(jsonl_path) as tmp, tmp.open("w", encoding="utf-8") as f:
+        for r in rows:
+            f.write(dumps(r) + "\n")
+    with atomic_path(csv_path) as tmp, tmp.open("w", encoding="utf-8", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=REPORT_FIELDS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows({k: "" if v is None else v for k, v in r.items()} for r in rows)
+
+
+def read_questions(path) -> list[dict]:
+    """Read a question JSONL that may hold non-UTF-8 bytes: they become unpaired surrogates
+    (surrogateescape), which `decontaminate` repairs and counts instead of failing."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: file not found")
+    rows = []
+    with path.open("rb") as f:
+        for lineno, raw in enumerate(f, 1):
+            line = raw.decode("utf-8", "surrogateescape").strip()
+            if not line:
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise InputError(f"{path}:{lineno}: not valid JSON ({e})") from None
+            if not isinstance(row, dict):
+                raise InputError(f"{path}:{lineno}: expected a JSON object, got {type(row).__name__}")
+            rows.append(row)
+    return rows

