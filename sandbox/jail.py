@@ -84,6 +84,16 @@ def drop_privileges(uid: int, limits: dict[int, int]) -> None:
     _check(_libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl no_new_privs")
 
 
+def cpu_of(pid: int) -> float:
+    """CPU seconds used so far by a live process."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            fields = f.read().rsplit(b")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def cpu_of_children_of(ppid: int) -> float:
     """CPU seconds used so far by the live children of `ppid` (slow scan; timeout path only)."""
     tick = os.sysconf("SC_CLK_TCK")

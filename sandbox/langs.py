@@ -27,7 +27,7 @@ def run_python(zygote, req: dict, workdir: str) -> dict:
     def target(result_fd: int, nonce: str) -> None:
         pyrun.run(code, tests, mode, result_fd, nonce)
 
-    out = zygote.spawn(workdir, target, timeout_s=req["timeout_s"], memory_mb=req["memory_mb"])
+    out = zygote.spawn(workdir, target, timeout_s=req["timeout_s"], memory_mb=req["memory_mb"], as_init=True)
     return python_result(out, req)
 
 

@@ -53,7 +53,7 @@ class Slot:
         req_r, self.req_w = os.pipe()
         self.rep_r, rep_w = os.pipe()
         cmd = _jail_prefix() + [
-            sys.executable, "-I", "-c",
+            sys.executable, "-I", "-S", "-c",
             f"import sys; sys.path.insert(0, {str(ROOT)!r}); from sandbox.zygote import main; main(sys.argv[1:])",
             str(uid), str(req_r), str(rep_w), str(SLOT_TMP_MB)]
         self.proc = subprocess.Popen(cmd, pass_fds=(req_r, rep_w), env={"PATH": zy.ENV["PATH"]},

@@ -4,19 +4,24 @@ It is started jailed (private network, mounts and /tmp; under bubblewrap with a 
 view of the system when bwrap exists), imports what solutions commonly import, and then for
 each job forks:
 
-    zygote (root) --fork in a new pid namespace--> reaper (pid 1, root)
-                                                   --fork--> run (slot uid, rlimits, setsid)
+    Python:  zygote (root) --fork in new pid+ipc namespaces--> run (pid 1, slot uid, rlimits)
+    others:  zygote (root) --fork in new pid+ipc namespaces--> reaper (pid 1, root)
+                                                               --fork--> run (slot uid, rlimits)
 
-A Python run executes the solution in the forked interpreter (no interpreter start-up);
-other languages exec their compiler and program in the same way. When the reaper dies the
-kernel kills whatever is left in its pid namespace, so nothing outlives a run. The run dir
-is deleted after every run; the slot's uid owns nothing else that is writable.
+A Python run executes the solution in the forked interpreter: no interpreter start-up and a
+single fork, which is what makes thousands of short runs cheap. It is its namespace's init,
+so signals it sends itself without a handler are dropped by the kernel (CPU limits still
+end it: RLIMIT_CPU's hard limit is a SIGKILL). Programs that other languages exec get a
+reaper as init and run as ordinary processes. When init dies the kernel kills whatever is
+left in its pid namespace, so nothing outlives a run. The run dir is deleted after every
+run; the slot's uid owns nothing else that is writable.
 
 Protocol on two inherited fds: 4-byte big-endian length, then JSON (request or reply).
 """
 
 from __future__ import annotations
 
+import gc
 import json
 import math
 import os
@@ -32,9 +37,9 @@ import time
 from sandbox import jail
 
 # Modules solutions commonly import, loaded once here so that each forked run has them warm.
+# Kept short on purpose: every megabyte of the zygote makes each fork slower.
 PRELOAD = ("math", "re", "string", "collections", "itertools", "functools", "heapq", "bisect",
-           "typing", "random", "statistics", "fractions", "decimal", "hashlib", "json", "copy",
-           "operator", "datetime", "dataclasses", "traceback", "numbers", "array", "unittest")
+           "typing", "random", "hashlib", "copy", "operator", "json")
 
 OUTPUT_KEEP = 64 * 1024        # characters of stdout/stderr kept in a Result
 FILE_LIMIT = 16 * 1024 * 1024  # largest file (and stdout) a run may write
@@ -54,7 +59,7 @@ class Zygote:
 
     # -- one confined process -------------------------------------------------------------
     def spawn(self, workdir: str, target, *, timeout_s: float, memory_mb: int | None,
-              retry_starved: bool = True) -> dict:
+              as_init: bool = False, retry_starved: bool = True) -> dict:
         """Run `target()` (which must end the process) confined; return its raw outcome."""
         limits = {
             resource.RLIMIT_CPU: max(1, math.ceil(timeout_s)),
@@ -67,7 +72,7 @@ class Zygote:
             limits[resource.RLIMIT_AS] = memory_mb * 1024 * 1024
         wall_limit = 2 * timeout_s + 1
         for attempt in range(2):
-            out = self._spawn_once(workdir, target, limits, wall_limit)
+            out = self._spawn_once(workdir, target, limits, wall_limit, as_init)
             # A wall-time kill while the run got little CPU means the machine was busy, unless
             # the run was simply blocked (sleeping, waiting on input): try once more, longer.
             starved = out["wall_killed"] and out["cpu_s"] < timeout_s / 2 and out["cpu_s"] > 0.02 * out["wall_s"]
@@ -76,7 +81,7 @@ class Zygote:
             wall_limit *= 3
         return out
 
-    def _spawn_once(self, workdir: str, target, limits: dict, wall_limit: float) -> dict:
+    def _spawn_once(self, workdir: str, target, limits: dict, wall_limit: float, as_init: bool) -> dict:
         self.runs += 1
         n = self.runs
         out_path, err_path = f"/tmp/io/{n}.out", f"/tmp/io/{n}.err"
@@ -86,14 +91,17 @@ class Zygote:
         nonce = secrets.token_hex(16)
         start = time.monotonic()
         self.pidns.next_child_in_new_namespace()
-        reaper = os.fork()
-        if reaper == 0:
+        jail.unshare(jail.CLONE_NEWIPC)  # SysV shm/semaphores can't carry state to the next run
+        init = os.fork()
+        if init == 0:
+            if as_init:
+                self._run(workdir, target, limits, out_fd, err_fd, res_w, nonce)
             self._reaper(workdir, target, limits, out_fd, err_fd, res_w, nonce)
         os.close(out_fd)
         os.close(err_fd)
         os.close(res_w)
-        wall_killed, cpu_at_kill = self._wait(reaper, wall_limit)
-        _, status, usage = os.wait4(reaper, 0)
+        wall_killed, cpu_at_kill = self._wait(init, wall_limit, as_init)
+        _, status, usage = os.wait4(init, 0)
         wall = time.monotonic() - start
         line = _read_all(res_r)
         os.close(res_r)
@@ -114,30 +122,36 @@ class Zygote:
             "wall_killed": wall_killed,
         }
 
+    def _run(self, workdir, target, limits, out_fd, err_fd, res_w, nonce) -> None:
+        """The run's process: confine, then hand over to the language's target (never returns)."""
+        try:
+            os.dup2(os.open("/dev/null", os.O_RDONLY), 0)
+            os.dup2(out_fd, 1)
+            os.dup2(err_fd, 2)
+            fd = os.dup2(res_w, 1000)  # far from the fds solutions usually touch
+            os.closerange(3, 1000)
+            os.closerange(1001, NOFILE_LIMIT * 64)
+            os.chdir(workdir)
+            jail.drop_privileges(self.uid, limits)
+            os.environ.clear()
+            os.environ.update(ENV, HOME=workdir, TMPDIR=workdir)
+            for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGPIPE, signal.SIGXFSZ):
+                signal.signal(sig, signal.SIG_DFL)
+            gc.enable()
+        except BaseException as e:  # noqa: BLE001
+            os.write(2, f"sandbox: confinement failed: {e!r}\n".encode())
+            os._exit(252)
+        try:
+            target(fd, nonce)
+        finally:
+            os._exit(253)  # targets end the process themselves
+
     def _reaper(self, workdir, target, limits, out_fd, err_fd, res_w, nonce) -> None:
         """pid 1 of the run's namespace: start the run, reap everything, exit with its status."""
         try:
-            signal.signal(signal.SIGTERM, signal.SIG_DFL)
-            jail.unshare(jail.CLONE_NEWIPC)  # SysV shm/semaphores can't carry state to the next run
             run = os.fork()
             if run == 0:
-                try:
-                    os.dup2(os.open("/dev/null", os.O_RDONLY), 0)
-                    os.dup2(out_fd, 1)
-                    os.dup2(err_fd, 2)
-                    fd = os.dup2(res_w, 1000)  # far from the fds solutions usually touch
-                    os.closerange(3, 1000)
-                    os.chdir(workdir)
-                    jail.drop_privileges(self.uid, limits)
-                    os.environ.clear()
-                    os.environ.update(ENV, HOME=workdir, TMPDIR=workdir)
-                    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGPIPE, signal.SIGXFSZ):
-                        signal.signal(sig, signal.SIG_DFL)
-                except BaseException as e:  # noqa: BLE001
-                    os.write(2, f"sandbox: confinement failed: {e!r}\n".encode())
-                    os._exit(252)
-                target(fd, nonce)
-                os._exit(253)  # targets end the process themselves
+                self._run(workdir, target, limits, out_fd, err_fd, res_w, nonce)
             for fd in (out_fd, err_fd, res_w):
                 os.close(fd)
             while True:
@@ -150,13 +164,13 @@ class Zygote:
             os._exit(254)
 
     @staticmethod
-    def _wait(pid: int, wall_limit: float) -> tuple[bool, float]:
+    def _wait(pid: int, wall_limit: float, as_init: bool) -> tuple[bool, float]:
         pidfd = os.pidfd_open(pid)
         try:
             ready, _, _ = select.select([pidfd], [], [], wall_limit)
             if ready:
                 return False, 0.0
-            cpu = jail.cpu_of_children_of(pid)
+            cpu = jail.cpu_of(pid) if as_init else jail.cpu_of_children_of(pid)
             os.kill(pid, signal.SIGKILL)  # the namespace dies with its init
             return True, cpu
         finally:
@@ -224,9 +238,17 @@ def send(fd: int, obj: dict) -> None:
 def main(argv: list[str]) -> None:
     uid, req_fd, rep_fd, tmp_mb = (int(a) for a in argv)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the pool stops us by closing the pipe
+    # Started with -S (no site: a smaller interpreter forks faster); solutions may still
+    # import installed packages, but .pth hooks are not run.
+    import site  # noqa: PLC0415
+
+    sys.path += [p for p in site.getsitepackages() if p not in sys.path]
     jail.enter_private_world(tmp_mb)
     for name in PRELOAD:
         __import__(name)
+    # Objects that exist now are never collected in a run: without this, the first collection
+    # in each forked run would touch (and so copy) every page of the interpreter.
+    gc.freeze()
     zygote = Zygote(uid)
     send(rep_fd, {"ready": True})
     while (req := _recv(req_fd)) is not None:
