@@ -93,7 +93,7 @@ def trainer_args(config_cls, cfg: dict, output_dir: Path, **extra):
         warmup_steps=cfg["warmup_ratio"],  # a float in [0, 1) is a ratio of the total steps
         weight_decay=cfg["weight_decay"],
         bf16=cfg["bf16"],
-        gradient_checkpointing=cfg["gradient_checkpointing"],
+        activation_checkpointing=cfg["gradient_checkpointing"],  # transformers 5's name for it
         max_length=cfg["max_length"],
         seed=cfg["seed"],
         data_seed=cfg["seed"],

@@ -1,0 +1,203 @@
+import json
+from pathlib import Path
+
+import pytest
+import torch
+import torch.nn.functional as F
+from transformers import TrainerCallback
+
+from soda.io import InputError
+from soda.modeling import build_tokenizer, init_model, load_model, save_model
+from soda.prompts import render, student_prompt
+from soda.train import finish, prepare, resolve_cfg, train_csl, train_fcl, train_scorer
+
+SHARED = Path(__file__).resolve().parents[1] / ".." / "shared" / "sodacoder-samples" / "scoring_data.json"
+
+QUESTIONS = [f"Write a function add_{i}(x) that returns x plus {i}; raise ValueError on None." for i in range(12)]
+CORRECT = [f"def add_{i}(x):\n    if x is None:\n        raise ValueError('x')\n    return x + {i}\n" for i in range(12)]
+FAULTY = [f"def add_{i}(x):\n    return x - {i}\n" for i in range(12)]
+CSL = [{"id": f"q{i}", "prompt": student_prompt(q), "completion": c} for i, (q, c) in enumerate(zip(QUESTIONS, CORRECT))]
+FCL = [{"id": f"q{i}", "prompt": student_prompt(q), "chosen": c, "rejected": f}
+       for i, (q, c, f) in enumerate(zip(QUESTIONS, CORRECT, FAULTY))]
+FAST = {"epochs": 1, "batch_size": 4, "logging_steps": 1, "lr": 1e-2}
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory):
+    path = tmp_path_factory.mktemp("base") / "model"
+    tok = build_tokenizer([r["prompt"] + r["completion"] for r in CSL] + FAULTY, vocab_size=320)
+    save_model(init_model(tok, hidden_size=32, num_layers=2, num_heads=2, intermediate_size=64), tok, path, {})
+    return str(path)
+
+
+def state(model):
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+def test_label_mask_token_by_token(base, tmp_path):
+    p = prepare("csl", base, CSL, FAST, tmp_path)
+    tok = p.tokenizer
+    for row, ex in zip(CSL, p.trainer.train_dataset):
+        prompt = tok(row["prompt"])["input_ids"]
+        completion = tok(row["completion"], add_special_tokens=False)["input_ids"] + [tok.eos_token_id]
+        assert ex["input_ids"] == prompt + completion
+        assert ex["labels"] == [-100] * len(prompt) + completion
+        assert tok.decode([t for t in ex["labels"] if t != -100]) == row["completion"] + tok.eos_token
+    # The collated batch pads with -100 labels and keeps every completion token.
+    examples = [p.trainer.train_dataset[i] for i in range(3)]
+    batch = p.trainer.data_collator(examples)
+    for ex, ids, labels, mask in zip(examples, batch["input_ids"], batch["labels"], batch["attention_mask"]):
+        n = len(ex["input_ids"])
+        assert labels[:n].tolist() == ex["labels"] and (labels[n:] == -100).all() and mask[:n].all() and not mask[n:].any()
+
+
+@pytest.mark.shared
+@pytest.mark.skipif(not SHARED.exists(), reason="needs ../shared/sodacoder-samples")
+def test_scorer_mask_on_real_annotations(base, tmp_path):
+    rows = [{"prompt": r["instruction"], "completion": r["response"]} for r in json.loads(SHARED.read_text())[:20]]
+    tok = build_tokenizer([r["prompt"] + r["completion"] for r in rows], vocab_size=1024)
+    save_model(init_model(tok, hidden_size=32, num_layers=1, num_heads=2, intermediate_size=64), tok, tmp_path / "m", {})
+    max_length = 1024
+    p = prepare("scorer", str(tmp_path / "m"), rows, {**FAST, "max_length": max_length}, tmp_path)
+    stats = p.stats
+    kept = [r for r in rows if len(tok(r["prompt"])["input_ids"]) < max_length]
+    too_long = [r for r in kept if len(tok(r["prompt"])["input_ids"] + tok(r["completion"], add_special_tokens=False)["input_ids"]) + 1 > max_length]
+    assert 0 < len(too_long) < len(kept) < len(rows)  # this sample exercises every case
+    assert stats["dropped"] == len(rows) - len(kept) and stats["examples"] == len(kept)
+    assert stats["truncated"] == len(too_long)
+    for row, ex in zip(kept, p.trainer.train_dataset):
+        n_prompt = len(tok(row["prompt"])["input_ids"])
+        assert len(ex["input_ids"]) <= max_length
+        assert all(label == -100 for label in ex["labels"][:n_prompt])
+        assert ex["labels"][n_prompt:] == ex["input_ids"][n_prompt:]
+
+
+def sequence_logp(model, tok, prompt: str, completion: str) -> torch.Tensor:
+    """log p(completion + EOS | prompt), summed over tokens: eq. 2's log pi(y|x), computed from scratch."""
+    ids = tok(prompt + completion)["input_ids"] + [tok.eos_token_id]
+    n_prompt = len(tok(prompt)["input_ids"])
+    logits = model(torch.tensor([ids])).logits[0, :-1]
+    logps = F.log_softmax(logits.float(), dim=-1).gather(1, torch.tensor(ids[1:])[:, None])[:, 0]
+    return logps[n_prompt - 1:].sum()
+
+
+def test_dpo_loss_is_eq2_by_hand(base, tmp_path):
+    beta = 0.3
+    p = prepare("fcl", base, FCL, {**FAST, "beta": beta}, tmp_path)
+    policy, ref, tok = p.trainer.model, p.trainer.ref_model, p.tokenizer
+    with torch.no_grad():  # move the policy away from the reference so the log-ratios are not zero
+        for param in policy.parameters():
+            param.add_(0.05 * torch.randn_like(param))
+    rows = FCL[:3]
+    batch = p.trainer.data_collator([p.trainer.train_dataset[i] for i in range(3)])
+    with torch.no_grad():
+        trainer_loss = p.trainer.compute_loss(policy, batch)
+        by_hand = []
+        for row in rows:
+            chosen = sequence_logp(policy, tok, row["prompt"], row["chosen"]) - sequence_logp(ref, tok, row["prompt"], row["chosen"])
+            rejected = sequence_logp(policy, tok, row["prompt"], row["rejected"]) - sequence_logp(ref, tok, row["prompt"], row["rejected"])
+            by_hand.append(-F.logsigmoid(beta * (chosen - rejected)))
+    expected = torch.stack(by_hand).mean()
+    assert abs(expected.item() - torch.log(torch.tensor(2.0)).item()) > 1e-3  # a non-trivial value
+    assert torch.allclose(trainer_loss, expected, atol=1e-5), (trainer_loss, expected)
+
+
+def test_fcl_reference_frozen_policy_moves(base, tmp_path):
+    p = prepare("fcl", base, FCL, FAST, tmp_path / "scratch")
+    ref_before = state(p.trainer.ref_model)
+    metrics = finish(p, tmp_path / "fcl")
+    assert metrics["ref_unchanged"] and metrics["steps"] == 3
+    assert all(torch.equal(v, ref_before[k]) for k, v in p.trainer.ref_model.state_dict().items())
+    start, _ = load_model(base)
+    trained, _ = load_model(str(tmp_path / "fcl"))
+    assert all(torch.equal(v, ref_before[k]) for k, v in start.state_dict().items())
+    assert not all(torch.equal(v, ref_before[k]) for k, v in trained.state_dict().items())
+    assert {"rewards_margins", "rewards_accuracies", "rewards_chosen", "rewards_rejected"} <= set(metrics)
+
+
+def test_csl_writes_model_with_card_and_cleans_scratch(base, tmp_path):
+    metrics = train_csl(base, CSL, tmp_path / "csl", FAST, tmp_path / "scratch")
+    card = json.loads((tmp_path / "csl" / "card.json").read_text())
+    assert card["kind"] == "csl" and card["data_rows"] == len(CSL) and len(card["data_sha256"]) == 64
+    assert card["metrics"]["steps"] == metrics["steps"] == 3 and metrics["truncated"] == 0
+    assert metrics["tokens"] > metrics["completion_tokens"] > 0 and metrics["train_loss"] > 0
+    assert not any((tmp_path / "scratch").iterdir())
+    assert not (tmp_path / "csl" / "training_args.bin").exists()
+    load_model(str(tmp_path / "csl"))
+
+
+def test_overlong_examples_are_truncated_and_counted(base, tmp_path):
+    long_completion = {"prompt": CSL[0]["prompt"], "completion": CORRECT[0] * 30}
+    long_prompt = {"prompt": CSL[1]["prompt"] * 30, "completion": CORRECT[1]}
+    tok = load_model(base)[1]
+    fits = max(len(tok(r["prompt"] + r["completion"])["input_ids"]) for r in CSL + [{**r, "completion": r["rejected"]} for r in FCL]) + 1
+    cfg = {**FAST, "max_length": fits + 4}
+    p = prepare("csl", base, CSL[2:6] + [long_completion, long_prompt], cfg, tmp_path / "s")
+    assert p.stats["truncated"] == 1 and p.stats["dropped"] == 1 and p.stats["examples"] == 5
+    assert max(len(ex["input_ids"]) for ex in p.trainer.train_dataset) == fits + 4
+    metrics = finish(p, tmp_path / "csl")
+    assert metrics["truncated"] == 1 and metrics["dropped"] == 1
+    fcl = train_fcl(base, FCL[:4] + [{**FCL[4], "rejected": FAULTY[4] * 30}], tmp_path / "fcl", cfg, tmp_path / "s")
+    assert fcl["truncated"] == 1 and fcl["dropped"] == 0
+
+
+def test_bad_input(base, tmp_path):
+    with pytest.raises(InputError, match="empty dataset"):
+        train_csl(base, [], tmp_path / "o", FAST, tmp_path / "s")
+    with pytest.raises(InputError, match=r"rows\[1\].*'rejected'"):
+        train_fcl(base, [FCL[0], {"prompt": "p", "chosen": "c"}], tmp_path / "o", FAST, tmp_path / "s")
+    with pytest.raises(InputError, match="max_length"):
+        train_scorer(base, [{"prompt": "x " * 100, "completion": "y"}], tmp_path / "o", {"max_length": 8}, tmp_path / "s")
+    with pytest.raises(InputError, match="not a model directory"):
+        train_csl(str(tmp_path), CSL, tmp_path / "o", FAST, tmp_path / "s")
+    assert not (tmp_path / "o").exists()
+
+
+def test_presets_and_unknown_keys():
+    assert resolve_cfg({}, "csl")["preset"] == "tiny" and resolve_cfg({}, "csl")["bf16"] is False
+    paper_csl, paper_fcl = resolve_cfg({"preset": "paper"}, "csl"), resolve_cfg({"preset": "paper"}, "fcl")
+    assert (paper_csl["lr"], paper_fcl["lr"], paper_csl["max_length"], paper_csl["epochs"]) == (2e-5, 5e-7, 2048, 3)
+    assert paper_csl["batch_size"] * paper_csl["grad_accum"] * 8 == 512 and paper_csl["scheduler"] == "cosine"
+    assert resolve_cfg({"lr": 0.1, "enabled": True}, "fcl")["lr"] == 0.1
+    with pytest.raises(InputError, match="beta"):
+        resolve_cfg({"beta": 0.1}, "csl")
+    with pytest.raises(InputError, match="preset"):
+        resolve_cfg({"preset": "huge"}, "csl")
+
+
+class StopAfter(TrainerCallback):
+    """Ends training after `step` steps, as if the process had been killed then."""
+
+    def __init__(self, step):
+        self.step = step
+
+    def on_step_end(self, args, state, control, **kwargs):
+        control.should_training_stop = state.global_step >= self.step
+
+
+def test_killed_run_resumes_from_checkpoint(base, tmp_path):
+    cfg = {**FAST, "epochs": 2, "batch_size": 3, "save_steps": 2}  # 8 steps, checkpoints every 2
+    train_csl(base, CSL, tmp_path / "straight", cfg, tmp_path / "s1")
+    killed = prepare("csl", base, CSL, cfg, tmp_path / "s2")
+    killed.trainer.add_callback(StopAfter(5))
+    killed.trainer.train()
+    metrics = train_csl(base, CSL, tmp_path / "resumed", cfg, tmp_path / "s2")
+    assert metrics["resumed_from"] == "checkpoint-4" and metrics["steps"] == 8
+    a, _ = load_model(str(tmp_path / "straight"))
+    b, _ = load_model(str(tmp_path / "resumed"))
+    for (name, x), y in zip(a.state_dict().items(), b.state_dict().values()):
+        assert torch.allclose(x, y, atol=1e-6), name
+    # Other data: another run, which does not pick up this checkpoint.
+    assert train_csl(base, CSL[:6], tmp_path / "other", cfg, tmp_path / "s2")["resumed_from"] is None
+
+
+def test_metrics_logged_to_active_mlflow_run(base, tmp_path):
+    import mlflow
+
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    with mlflow.start_run() as run:
+        train_fcl(base, FCL, tmp_path / "fcl", FAST, tmp_path / "s")
+    client = mlflow.MlflowClient()
+    keys = set(client.get_run(run.info.run_id).data.metrics)
+    assert {"fcl/loss", "fcl/learning_rate", "fcl/rewards/margins", "fcl/rewards/accuracies"} <= keys
+    assert len(client.get_metric_history(run.info.run_id, "fcl/loss")) == 3  # one per step
