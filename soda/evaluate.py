@@ -7,10 +7,12 @@ A samples file (`read_samples`) holds one row per completion: `task_id`, `sample
 
 Metrics file `metrics/evaluate/<model>.json`:
     {"model": str,
-     "benchmarks": {name: {"pass@1", "pass@10", "model_score", "n_tasks", "n_samples", "status"}},
+     "benchmarks": {name: {"pass@1", "pass@10", "model_score", "n_scored", "n_tasks", "n_samples", "status"}},
      "average": {"pass@1", "pass@10", "model_score"}}
 Rates are in [0, 1]; a metric that could not be measured is null (pass@10 with fewer than
-ten samples, model_score without a scoring model); "status" counts sandbox statuses.
+ten samples, model_score when no task got a score); model_score averages the n_scored tasks
+the scorer gave a parseable score; n_samples is the number of temperature samples per task
+(the smallest over tasks); "status" counts sandbox statuses over all executions.
 """
 
 from __future__ import annotations
@@ -114,7 +116,9 @@ def metrics_from_rows(rows: list[dict]) -> dict:
         metrics[bench] = {
             "pass@1": _mean([float(t[0]["passed"]) for t in tasks]),
             "pass@10": _mean([pass_at_k(len(s), sum(r["passed"] for r in s), K) for s in sampled]) if n_min >= K else None,
-            "model_score": _mean(scores) if len(scores) == len(tasks) else None,
+            # Tasks the scorer gave no parseable score are left out and counted in n_scored.
+            "model_score": _mean(scores) if scores else None,
+            "n_scored": len(scores),
             "n_tasks": len(tasks),
             "n_samples": n_min,
             "status": dict(sorted(Counter(r["status"] for t in tasks for r in t).items())),

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from soda.evaluate import check_generations, model_metrics, pass_at_k, read_samples
+from soda.evaluate import check_generations, metrics_from_rows, model_metrics, pass_at_k, read_samples
 from soda.io import InputError
 
 
@@ -66,3 +66,11 @@ def test_average_only_over_complete_columns():
     m = model_metrics("base", {"a": {"pass@1": 0.5, "pass@10": 1.0, "model_score": None},
                                "b": {"pass@1": 0.25, "pass@10": 0.5, "model_score": 3.0}})
     assert m["average"] == {"pass@1": 0.375, "pass@10": 0.75, "model_score": None}
+
+
+def test_model_score_averages_the_scored_tasks_and_counts_them():
+    rows = [{"benchmark": "b", "task_id": t, "sample": 0, "passed": p, "status": "pass" if p else "fail", "score": s}
+            for t, p, s in (("t1", True, 6.0), ("t2", False, None), ("t3", False, 3.0))]
+    m = metrics_from_rows(rows)["b"]
+    assert m["model_score"] == 4.5 and m["n_scored"] == 2 and m["n_tasks"] == 3
+    assert m["pass@1"] == round(1 / 3, 6) and m["pass@10"] is None and m["status"] == {"fail": 2, "pass": 1}
