@@ -1,5 +1,9 @@
 """Benchmark loading, post-processing and program building (no execution here)."""
 
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -99,3 +103,39 @@ def test_braces_cut_after_the_function_ignores_braces_in_strings_and_comments():
     body = '    const char *s = "}"; /* } */ // }\n    return x + 1;\n}\nint main(){}\n'
     cut = postprocess(item, body)
     assert cut.endswith("return x + 1;\n}") and "main" not in cut
+
+
+MULTIPLE_JS = {
+    "name": "HumanEval_53_add", "language": "js",
+    "prompt": "//Add two numbers x and y\nfunction add(x, y){\n",
+    "tests": "const assert = require('node:assert');\n\nfunction test() {\n  let candidate = add;\n"
+             "  assert.deepEqual(candidate(0, 1),1);\n}\n\ntest();",
+    "stop_tokens": ["\nfunction ", "\n/*", "\n//", "\nconsole.log"],
+}
+
+
+def test_multipl_e_rows_from_a_local_file_use_their_stop_tokens(tmp_path):
+    path = tmp_path / "humaneval-js.jsonl"
+    write_jsonl(path, [MULTIPLE_JS])
+    (item,) = load_benchmark("multipl-e-js", {"path": str(path)})
+    assert item["task_id"] == "multipl-e-js/HumanEval_53_add" and item["protocol"] == "continuation"
+    cut = postprocess(item, "  return x + y;\n}\n\nfunction extra(){}\nconsole.log(add(1, 2));")
+    assert cut == "  return x + y;\n}\n"
+    code, tests = build_program(item, cut)
+    assert code == MULTIPLE_JS["prompt"] + cut and tests == MULTIPLE_JS["tests"]
+
+
+def test_multipl_e_row_without_tests_is_named(tmp_path):
+    path = tmp_path / "rows.json"
+    path.write_text(json.dumps([{k: v for k, v in MULTIPLE_JS.items() if k != "tests"}]))
+    with pytest.raises(InputError, match="HumanEval_53_add.*'tests'"):
+        load_benchmark("multipl-e-ts", {"path": str(path)})
+
+
+def test_unreachable_hub_names_the_benchmark(tmp_path):
+    # Offline mode and an empty cache: `datasets` must fail at once, and the error name the source.
+    env = dict(os.environ, HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1", HF_HOME=str(tmp_path))
+    code = ("from soda.benchmarks import load_benchmark\nfrom soda.io import InputError\n"
+            "try:\n    load_benchmark('mbpp', {})\nexcept InputError as e:\n    print(e)\n")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+    assert out.startswith("benchmark mbpp: cannot load google-research-datasets/mbpp")
