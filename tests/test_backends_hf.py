@@ -88,3 +88,10 @@ def test_bad_sampling_parameters_are_input_errors(model_dir):
         backend.generate(PROMPTS, top_p=0)
     with pytest.raises(InputError, match="max_new_tokens"):
         backend.generate(PROMPTS, max_new_tokens=0)
+
+
+def test_a_fully_cached_rerun_never_loads_the_model(model_dir, tmp_path):
+    HFBackend(model_dir, cache=CallCache(tmp_path)).generate(PROMPTS, max_new_tokens=4)
+    rerun = HFBackend(model_dir, cache=CallCache(tmp_path))
+    rerun.generate(PROMPTS, max_new_tokens=4)
+    assert rerun.lm is None and rerun.counters["cache_hits"] == len(PROMPTS)

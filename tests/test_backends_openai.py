@@ -148,3 +148,11 @@ def test_a_stage_killed_halfway_resumes_without_repeating_a_call(tmp_path):
     assert not {p for p, _ in first} & {p for p, _ in srv.answered}
     assert {p for p, _ in first} | {p for p, _ in srv.answered} == set(prompts)
     assert all(extract_code(row[0], "python") for row in out)
+
+
+def test_a_fully_cached_rerun_needs_no_server(server, tmp_path):
+    out = backend(server, cache=CallCache(tmp_path)).generate(PROMPTS)
+    url = server.url
+    server.__exit__(None, None, None)
+    offline = OpenAIBackend("tiny", base_url=url, cache=CallCache(tmp_path))
+    assert offline.generate(PROMPTS) == out and offline.counters["cache_hits"] == len(PROMPTS)

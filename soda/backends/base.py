@@ -90,7 +90,8 @@ class Backend:
         todo = list({k: item for k, item in zip(keys, items) if k not in results}.items())
         with tqdm(total=len(todo), desc=f"{desc} [{self.name}]", unit="call", disable=not todo,
                   dynamic_ncols=True, mininterval=1.0) as bar:
-            for i, completion in self._run([item for _, item in todo], sp):
+            # Nothing to ask: no model is loaded and no server contacted (a cached rerun works offline).
+            for i, completion in self._run([item for _, item in todo], sp) if todo else ():
                 key = todo[i][0]
                 results[key] = completion
                 if completion.finish == "error":

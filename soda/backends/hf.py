@@ -21,19 +21,26 @@ class HFBackend(Backend):
     name = "hf"
 
     def __init__(self, model: str, *, batch_size: int = 16, device: str | None = None, cache=None):
-        from soda.modeling import load_model
-
         super().__init__(model, cache=cache, identity={"weights": model_fingerprint(model)})
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-        dtype = torch.bfloat16 if self.device.type == "cuda" else torch.float32
-        self.lm, self.tokenizer = load_model(model, device=self.device, dtype=dtype)
-        self.lm.eval()
         self.batch_size = batch_size
+        self.lm = self.tokenizer = None
+
+    def load(self) -> None:
+        """Load the weights; done at the first call the cache cannot answer, so a cached rerun never pays it."""
+        if self.lm is not None:
+            return
+        from soda.modeling import load_model
+
+        dtype = torch.bfloat16 if self.device.type == "cuda" else torch.float32
+        self.lm, self.tokenizer = load_model(self.model, device=self.device, dtype=dtype)
+        self.lm.eval()
         eos = self.lm.generation_config.eos_token_id
         eos = eos if isinstance(eos, list) else [eos]
         self.eos_ids = {t for t in [*eos, self.tokenizer.eos_token_id] if t is not None}
 
     def _run(self, items, sp):
+        self.load()
         encoded = [self.tokenizer(prompt)["input_ids"] for prompt, _ in items]
         # Longest first: an out-of-memory error shows up in the first batch, not after hours.
         order = sorted(range(len(items)), key=lambda i: -len(encoded[i]))

@@ -1,0 +1,36 @@
+"""The vllm backend: a clear error without vllm, and (on a CUDA machine with vllm) the same
+interface as the hf backend on the tiny model."""
+
+import importlib.util
+
+import pytest
+
+from soda.backends.base import make_backend
+from soda.io import InputError
+
+HAS_VLLM = importlib.util.find_spec("vllm") is not None
+
+
+@pytest.mark.skipif(HAS_VLLM, reason="vllm is installed here")
+def test_choosing_vllm_without_it_is_an_input_error():
+    with pytest.raises(InputError, match="backend: 'vllm' needs the vllm package"):
+        make_backend({"backend": "vllm", "model": "m", "tensor_parallel_size": 1})
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not HAS_VLLM, reason="needs vllm and a CUDA GPU")
+def test_vllm_generates_with_per_item_seeds_and_stops(tmp_path):
+    import torch
+
+    if not torch.cuda.is_available():
+        pytest.skip("needs a CUDA GPU")
+    from test_backends_hf import PROMPTS, tiny_model
+
+    backend = make_backend({"backend": "vllm", "model": tiny_model(tmp_path / "model"), "cache_dir": str(tmp_path / "c")})
+    kw = dict(n=2, temperature=1.0, max_new_tokens=16, seed=3)
+    first = backend.generate(PROMPTS, **kw)
+    assert all(len(row) == 2 for row in first) and backend.counters["completion_tokens"] > 0
+    assert backend.generate(PROMPTS, **kw) == first and backend.counters["cache_hits"] == 2 * len(PROMPTS)
+    text = first[0][0]
+    cut = backend.complete(PROMPTS[:1], temperature=1.0, max_new_tokens=16, seed=3, stop=[text[4:6]])[0][0]
+    assert cut.text == text[:text.find(text[4:6])] and cut.finish == "stop"
