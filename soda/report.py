@@ -4,8 +4,7 @@ Rows: the base student, each cycle (the workspace's `metrics/evaluate/<model>.js
 soda/evaluate.py) and each DVC experiment (its last cycle, from `dvc exp show --json`).
 Columns: the benchmarks and their average, once for pass@1, pass@10 and the model score.
 
-Plots of pass@1 per cycle per benchmark: `pass_at_1.png`, and `pass_at_1.json` / `.csv`
-with one record per model (`step`, `model`, one field per benchmark) for `dvc plots`.
+Plots of pass@1 per cycle per benchmark (see `write_plots`): a PNG, and JSON/CSV for `dvc plots`.
 """
 
 from __future__ import annotations
@@ -21,7 +20,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from soda.io import InputError, atomic_path, read_json, write_json
+from soda.io import InputError, atomic_path, read_json
 
 METRICS = (("pass@1", "pass@1"), ("pass@10", "pass@10"), ("model_score", "model score"))
 
@@ -168,12 +167,22 @@ def plot_png(records: list[dict]) -> bytes:
 
 
 def write_plots(workspace: dict[str, dict], plots_dir: Path) -> bytes:
-    """Write pass_at_1.{json,csv,png} under plots_dir; return the PNG bytes."""
+    """Write the pass@1 plots under plots_dir; return the PNG bytes.
+
+    pass_at_1/<benchmark>.json: records {step, model, pass@1}; one file per benchmark, so that
+    `dvc plots show plots_dir/pass_at_1` draws one line per benchmark (x: step, y: pass@1).
+    pass_at_1.csv: the same, one column per benchmark. pass_at_1.png: the figure.
+    """
     records = plot_records(workspace)
-    write_json(plots_dir / "pass_at_1.json", records)
-    fields = ["step", "model"] + sorted({k for r in records for k in r} - {"step", "model"})
+    benches = sorted({k for r in records for k in r} - {"step", "model"})
+    with atomic_path(plots_dir / "pass_at_1") as tmp:
+        tmp.mkdir()
+        for bench in benches:
+            series = [{"step": r["step"], "model": r["model"], "pass@1": r[bench]} for r in records
+                      if r.get(bench) is not None]
+            (tmp / f"{bench}.json").write_text(json.dumps(series, indent=2) + "\n", encoding="utf-8")
     with atomic_path(plots_dir / "pass_at_1.csv") as tmp, tmp.open("w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=fields, lineterminator="\n")
+        writer = csv.DictWriter(f, fieldnames=["step", "model"] + benches, lineterminator="\n")
         writer.writeheader()
         writer.writerows(records)
     png = plot_png(records)

@@ -33,8 +33,9 @@ def test_table_rows_in_cycle_order_with_average(tmp_path, monkeypatch, capsys):
     assert "| c2 | 100.0 | – | – |" in md            # pass@10 not measured on humaneval
     page = (tmp_path / "reports" / "table1.html").read_text()
     assert "data:image/png;base64," in page and "<td>c10</td>" in page
-    records = json.loads((tmp_path / "plots" / "evaluate" / "pass_at_1.json").read_text())
-    assert [r["model"] for r in records] == ["base", "c2", "c10"] and records[2]["humaneval"] == 0.5
+    series = json.loads((tmp_path / "plots" / "evaluate" / "pass_at_1" / "humaneval.json").read_text())
+    assert series == [{"step": 0, "model": "base", "pass@1": 0.0}, {"step": 1, "model": "c2", "pass@1": 0.25},
+                      {"step": 2, "model": "c10", "pass@1": 0.5}]
     assert (tmp_path / "plots" / "evaluate" / "pass_at_1.csv").read_text().splitlines()[0] == "step,model,heldout,humaneval"
     assert (tmp_path / "plots" / "evaluate" / "pass_at_1.png").read_bytes()[:4] == b"\x89PNG"
     assert "| c10 |" in capsys.readouterr().out
@@ -44,10 +45,12 @@ def test_same_metrics_give_identical_report_files(tmp_path, monkeypatch):
     write_models(tmp_path, {"base": (0.25, 0.0), "c1": (0.5, 0.25)})
     monkeypatch.chdir(tmp_path)
     main([])
-    first = [p.read_bytes() for p in sorted((tmp_path / "reports").iterdir()) + sorted((tmp_path / "plots" / "evaluate").iterdir())]
+    def outputs():
+        return [(p.name, p.read_bytes()) for p in sorted(tmp_path.glob("[rp]*/**/*")) if p.is_file()]
+
+    first = outputs()
     main([])
-    second = [p.read_bytes() for p in sorted((tmp_path / "reports").iterdir()) + sorted((tmp_path / "plots" / "evaluate").iterdir())]
-    assert first == second
+    assert len(first) == 6 and outputs() == first  # md, html, 2 series, csv, png
 
 
 def test_bad_metrics_file_is_named(tmp_path, monkeypatch):
