@@ -10,6 +10,7 @@ from __future__ import annotations
 import ctypes
 import os
 import resource
+import stat
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -21,6 +22,8 @@ CLONE_NEWPID = 0x20000000
 MS_RDONLY = 0x1
 MS_NOSUID = 0x2
 MS_NODEV = 0x4
+MS_BIND = 0x1000
+MS_MOVE = 0x2000
 MS_REC = 0x4000
 MS_PRIVATE = 0x40000
 PR_SET_NO_NEW_PRIVS = 38
@@ -55,6 +58,35 @@ def enter_private_world(tmp_mb: int) -> None:
     for path in SHARED_WRITABLE:
         if os.path.isdir(path):
             mount_tmpfs(path, 1, readonly=True)
+
+
+def expose(paths: list[str]) -> None:
+    """Make `paths` reachable by unprivileged runs when an ancestor dir isn't (e.g. /root).
+
+    The closed ancestor is covered with an empty tmpfs, and only the given paths are bound
+    back in: the runs can import the interpreter's libraries and see nothing else of it.
+    """
+    by_ancestor: dict[str, list[str]] = {}
+    for path in {os.path.realpath(p) for p in paths if os.path.isdir(p)}:
+        parts = path.split("/")[1:]
+        for i in range(1, len(parts) + 1):
+            ancestor = "/" + "/".join(parts[:i])
+            if not os.stat(ancestor).st_mode & stat.S_IXOTH:
+                by_ancestor.setdefault(ancestor, []).append(path)
+                break
+    for n, (ancestor, inner) in enumerate(sorted(by_ancestor.items())):
+        inner = [p for p in inner if not any(p != q and p.startswith(q + "/") for q in inner)]
+        staged = []
+        for i, path in enumerate(inner):
+            stage = f"/tmp/.expose-{n}-{i}"
+            os.mkdir(stage)
+            _check(_libc.mount(path.encode(), stage.encode(), None, MS_BIND | MS_REC, None), f"bind {path}")
+            staged.append((stage, path))
+        mount_tmpfs(ancestor, 1, mode="0755")
+        for stage, path in staged:
+            os.makedirs(path, mode=0o755, exist_ok=True)
+            _check(_libc.mount(stage.encode(), path.encode(), None, MS_MOVE, None), f"move {path}")
+            os.rmdir(stage)
 
 
 class PidNamespaces:

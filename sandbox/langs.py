@@ -53,7 +53,7 @@ def _raw_status(out: dict, req: dict) -> dict:
     """Status of a run that ended without the harness's verdict."""
     code = out["exit"]
     if out["wall_killed"]:
-        return {"status": "timeout", "reason": f"wall time limit exceeded ({out['wall_s']:.1f}s)"}
+        return {"status": "timeout", "reason": f"no progress or wall time cap ({out['wall_s']:.1f}s)"}
     if code > 128 and code - 128 in SIGNAL_STATUS:
         status, reason = SIGNAL_STATUS[code - 128]
         return {"status": status, "reason": reason}

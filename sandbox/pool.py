@@ -50,6 +50,7 @@ class Slot:
     def __init__(self, uid: int) -> None:
         if os.geteuid() != 0:
             raise SandboxUnavailable("the sandbox needs root to drop each run to its own uid")
+        self.uid = uid
         req_r, self.req_w = os.pipe()
         self.rep_r, rep_w = os.pipe()
         cmd = _jail_prefix() + [
@@ -157,6 +158,11 @@ class Pool:
                 if progress and (done % 100 == 0 or done == len(jobs)):
                     print(f"sandbox: {done}/{len(jobs)}", file=sys.stderr, flush=True)
         return results  # type: ignore[return-value]
+
+    @property
+    def uids(self) -> list[int]:
+        """The uids runs of this pool execute as (one per slot)."""
+        return [slot.uid for slot in self._all]
 
     def close(self) -> None:
         for slot in self._all:

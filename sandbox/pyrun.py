@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 import traceback
 
@@ -43,6 +44,9 @@ def _report(fd: int, nonce: str, **fields) -> None:
 def run(code: str, tests: str | None, mode: str, result_fd: int, nonce: str) -> None:
     """Execute and report; never returns (the process ends with os._exit)."""
     sys.argv = ["solution.py"]
+    # The run is init of its pid namespace, which the kernel spares from signals it has no
+    # handler for: end the run at the soft CPU limit here (the hard limit is a SIGKILL anyway).
+    signal.signal(signal.SIGXCPU, lambda *_: os._exit(128 + signal.SIGXCPU))
     namespace = {"__name__": "__main__", "__builtins__": __builtins__}
     stage = "<solution>"
     verdict: dict

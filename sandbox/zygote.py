@@ -45,6 +45,7 @@ OUTPUT_KEEP = 64 * 1024        # characters of stdout/stderr kept in a Result
 FILE_LIMIT = 16 * 1024 * 1024  # largest file (and stdout) a run may write
 NPROC_LIMIT = 256              # processes + threads of the slot uid
 NOFILE_LIMIT = 256
+WALL_CAP = 20                  # a run that keeps getting CPU may take this many CPU budgets of wall time
 ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "PYTHONHASHSEED": "0",
        "PYTHONDONTWRITEBYTECODE": "1"}
 
@@ -54,12 +55,15 @@ class Zygote:
         self.uid = uid
         self.pidns = jail.PidNamespaces()
         self.runs = 0
-        os.makedirs("/tmp/io", mode=0o700, exist_ok=True)   # the run's stdout/stderr, out of its reach
+        # The run's stdout/stderr, out of its reach, on their own tmpfs so that a run that
+        # fills its disk can still report.
+        os.makedirs("/tmp/io", mode=0o700, exist_ok=True)
+        jail.mount_tmpfs("/tmp/io", 2 * FILE_LIMIT // 2**20 + 4, mode="0700")
         os.makedirs("/tmp/runs", mode=0o755, exist_ok=True)
 
     # -- one confined process -------------------------------------------------------------
     def spawn(self, workdir: str, target, *, timeout_s: float, memory_mb: int | None,
-              as_init: bool = False, retry_starved: bool = True) -> dict:
+              as_init: bool = False) -> dict:
         """Run `target()` (which must end the process) confined; return its raw outcome."""
         limits = {
             resource.RLIMIT_CPU: max(1, math.ceil(timeout_s)),
@@ -70,18 +74,9 @@ class Zygote:
         }
         if memory_mb:
             limits[resource.RLIMIT_AS] = memory_mb * 1024 * 1024
-        wall_limit = 2 * timeout_s + 1
-        for attempt in range(2):
-            out = self._spawn_once(workdir, target, limits, wall_limit, as_init)
-            # A wall-time kill while the run got little CPU means the machine was busy, unless
-            # the run was simply blocked (sleeping, waiting on input): try once more, longer.
-            starved = out["wall_killed"] and out["cpu_s"] < timeout_s / 2 and out["cpu_s"] > 0.02 * out["wall_s"]
-            if not (retry_starved and starved and attempt == 0):
-                return out
-            wall_limit *= 3
-        return out
+        return self._spawn_once(workdir, target, limits, timeout_s, as_init)
 
-    def _spawn_once(self, workdir: str, target, limits: dict, wall_limit: float, as_init: bool) -> dict:
+    def _spawn_once(self, workdir: str, target, limits: dict, timeout_s: float, as_init: bool) -> dict:
         self.runs += 1
         n = self.runs
         out_path, err_path = f"/tmp/io/{n}.out", f"/tmp/io/{n}.err"
@@ -100,7 +95,7 @@ class Zygote:
         os.close(out_fd)
         os.close(err_fd)
         os.close(res_w)
-        wall_killed, cpu_at_kill = self._wait(init, wall_limit, as_init)
+        wall_killed, cpu_at_kill = self._wait(init, timeout_s, as_init)
         _, status, usage = os.wait4(init, 0)
         wall = time.monotonic() - start
         line = _read_all(res_r)
@@ -109,6 +104,7 @@ class Zygote:
         os.unlink(out_path)
         os.unlink(err_path)
         code = os.waitstatus_to_exitcode(status)
+        code = code if code >= 0 else 128 - code  # shell convention: 128 + signal number
         verdict = None
         try:
             msg = json.loads(line.splitlines()[0]) if line else None
@@ -164,15 +160,27 @@ class Zygote:
             os._exit(254)
 
     @staticmethod
-    def _wait(pid: int, wall_limit: float, as_init: bool) -> tuple[bool, float]:
+    def _wait(pid: int, timeout_s: float, as_init: bool) -> tuple[bool, float]:
+        """Wait for the run's init; kill it if it is stuck. Returns (killed, CPU seconds seen).
+
+        Timeouts are judged on CPU time (RLIMIT_CPU) so that a verdict doesn't change with the
+        machine's load. Wall time only catches runs that block (sleep, wait on a pipe): at each
+        wall deadline a run that got CPU since the last one is given more time, up to a cap.
+        """
         pidfd = os.pidfd_open(pid)
+        start = time.monotonic()
+        cpu_before = 0.0
         try:
-            ready, _, _ = select.select([pidfd], [], [], wall_limit)
-            if ready:
-                return False, 0.0
-            cpu = jail.cpu_of(pid) if as_init else jail.cpu_of_children_of(pid)
-            os.kill(pid, signal.SIGKILL)  # the namespace dies with its init
-            return True, cpu
+            while True:
+                ready, _, _ = select.select([pidfd], [], [], timeout_s + 1)
+                if ready:
+                    return False, 0.0
+                cpu = jail.cpu_of(pid) if as_init else jail.cpu_of_children_of(pid)
+                progressing = cpu - cpu_before > 0.02 * (timeout_s + 1)
+                if not progressing or time.monotonic() - start > WALL_CAP * (timeout_s + 1):
+                    os.kill(pid, signal.SIGKILL)  # the namespace dies with its init
+                    return True, cpu
+                cpu_before = cpu
         finally:
             os.close(pidfd)
 
@@ -244,6 +252,9 @@ def main(argv: list[str]) -> None:
 
     sys.path += [p for p in site.getsitepackages() if p not in sys.path]
     jail.enter_private_world(tmp_mb)
+    # Runs must reach the interpreter's libraries even when it lives under /root (pyenv).
+    jail.expose([sys.base_prefix, sys.prefix, os.path.dirname(os.path.realpath(sys.executable)),
+                 *site.getsitepackages()])
     for name in PRELOAD:
         __import__(name)
     # Objects that exist now are never collected in a run: without this, the first collection
