@@ -282,7 +282,13 @@ def _definition_start(code: str, entry_point: str | None) -> int | None:
 
 
 def _redefinition(item: dict, completion: str) -> int | None:
-    if item["lang"] != "python":
+    """Where a Python completion restates the entry point's signature, if it does.
+
+    A continuation of the prompt starts inside the body, indented; only a completion that
+    starts at column 0 (imports, then the def) is a whole function.
+    """
+    first = next((line for line in completion.splitlines() if line.strip()), "")
+    if item["lang"] != "python" or first[:1].isspace():
         return None
     return _definition_start(completion, item["entry_point"])
 
@@ -301,7 +307,8 @@ def _braces(code: str) -> list[int]:
             j = n if j == -1 else j + 2
         elif c in "\"'`":
             j = i + 1
-            while j < n and code[j] != c:
+            # Only template and raw strings (backquotes) span lines: a stray quote costs one line.
+            while j < n and code[j] != c and (c == "`" or code[j] != "\n"):
                 j += 2 if code[j] == "\\" and c != "`" else 1
             j = min(j + 1, n)
         elif c == "{":

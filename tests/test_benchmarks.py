@@ -139,3 +139,9 @@ def test_unreachable_hub_names_the_benchmark(tmp_path):
             "try:\n    load_benchmark('mbpp', {})\nexcept InputError as e:\n    print(e)\n")
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
     assert out.startswith("benchmark mbpp: cannot load google-research-datasets/mbpp")
+
+
+def test_continuation_that_repeats_the_function_later_is_still_a_continuation():
+    item = load_benchmark("humaneval", {})[0]
+    body = "    return True\n\ndef has_close_elements(numbers, threshold):\n    return False\n"
+    assert postprocess(item, body) == "    return True\n"
