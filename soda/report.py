@@ -191,12 +191,27 @@ def write_plots(workspace: dict[str, dict], plots_dir: Path) -> bytes:
     return png
 
 
+def log_to_mlflow(params_path: str, files: list[Path]) -> str:
+    """Log the report files as artifacts of a `report` run (tracking store from params); return its id."""
+    import mlflow
+
+    from soda.params import load_params
+    from soda.tracking import stage_run
+
+    with stage_run(load_params(params_path), "report") as run:
+        for f in files:
+            mlflow.log_artifact(str(f), artifact_path="report" if f.suffix in (".md", ".html") else "plots")
+    return run.info.run_id
+
+
 def main(argv: list[str]) -> int:
     p = argparse.ArgumentParser(prog="soda report", description=__doc__.splitlines()[0])
     p.add_argument("--metrics-dir", default="metrics/evaluate", help="per-model metrics files")
     p.add_argument("--plots-dir", default="plots/evaluate", help="where the pass@1 plots go")
     p.add_argument("--out", default="reports/table1", help="writes OUT.md and OUT.html")
     p.add_argument("--no-experiments", action="store_true", help="don't read `dvc exp show`")
+    p.add_argument("--mlflow", action="store_true", help="also log the report and plots to MLflow")
+    p.add_argument("--params", default="params.yaml", help="params file naming the MLflow store (with --mlflow)")
     args = p.parse_args(argv)
 
     metrics_dir = Path(args.metrics_dir)
@@ -219,4 +234,8 @@ def main(argv: list[str]) -> int:
     print(text)
     print(f"wrote {out.with_suffix('.md')}, {out.with_suffix('.html')}"
           + (f" and plots in {args.plots_dir}" if png else ""), file=sys.stderr)
+    if args.mlflow:
+        plots = sorted(Path(args.plots_dir).glob("pass_at_1*")) if png else []
+        run_id = log_to_mlflow(args.params, [out.with_suffix(".md"), out.with_suffix(".html")] + plots)
+        print(f"logged to MLflow run {run_id}", file=sys.stderr)
     return 0

@@ -3,6 +3,7 @@
 import json
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -109,3 +110,19 @@ def test_experiments_become_rows_with_their_last_cycle(tmp_path, monkeypatch):
     md = (tmp_path / "reports" / "table1.md").read_text()
     assert "| base | 25.0 | 25.0 |" in md and "| c1 | 50.0 | 50.0 |" in md
     assert "| half (c1) | 25.0 | 25.0 |" in md
+
+
+def test_report_is_logged_to_mlflow(tmp_path, monkeypatch):
+    import mlflow
+
+    write_models(tmp_path, {"base": (0.25, None), "c1": (0.5, None)})
+    shutil.copy(Path(__file__).resolve().parents[1] / "params.yaml", tmp_path / "params.yaml")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    monkeypatch.chdir(tmp_path)
+    assert main(["--mlflow", "--no-experiments"]) == 0
+    (run,) = mlflow.search_runs(experiment_names=["soda"], output_format="list")
+    client = mlflow.MlflowClient()
+    assert run.data.tags["soda.stage"] == "report"
+    assert {a.path for a in client.list_artifacts(run.info.run_id, "report")} == {"report/table1.md", "report/table1.html"}
+    assert {a.path for a in client.list_artifacts(run.info.run_id, "plots")} == \
+        {"plots/pass_at_1", "plots/pass_at_1.csv", "plots/pass_at_1.png"}
