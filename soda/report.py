@@ -52,7 +52,7 @@ def load_experiments(repo: Path, metrics_dir: str) -> list[tuple[str, dict]]:
     """(label, metrics of the experiment's last cycle) for each DVC experiment."""
     proc = subprocess.run(["dvc", "exp", "show", "--json"], cwd=repo, capture_output=True, text=True)
     if proc.returncode != 0:
-        raise InputError(f"dvc exp show --json failed in {repo}: {proc.stderr.strip()[-300:]}")
+        raise InputError(f"dvc exp show --json failed in {repo} (--no-experiments skips it): {proc.stderr.strip()[-300:]}")
     try:
         commits = json.loads(proc.stdout or "[]")
     except json.JSONDecodeError as e:
