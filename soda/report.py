@@ -65,12 +65,12 @@ def load_experiments(repo: Path, metrics_dir: str) -> list[tuple[str, dict]]:
                 models = {}
                 for path, entry in files.items():
                     p = Path(path)
-                    if p.parent.as_posix() == metrics_dir.strip("/") and p.suffix == ".json" and entry.get("data"):
+                    if p.parent.as_posix() == Path(metrics_dir).as_posix() and p.suffix == ".json" and entry.get("data"):
                         models[p.stem] = check_metrics(entry["data"], f"experiment {rev.get('name')}: {path}")
                 if models:
                     last = max(models, key=model_order)
                     rows.append((f"{rev.get('name') or rev['rev'][:7]} ({last})", models[last]))
-    return sorted(rows)
+    return sorted(rows, key=lambda row: row[0])
 
 
 def table_rows(workspace: dict[str, dict], experiments: list[tuple[str, dict]]) -> list[tuple[str, dict]]:
