@@ -8,8 +8,9 @@ import random
 
 import pytest
 
-from sandbox import Job, execute_many
+from sandbox import Job, Result, execute_many
 from soda.io import InputError
+from soda.scoring import parse_score
 from soda.world import FAMILIES, evolve_task, inject_fault, judge, make_world
 from soda.world.family import build, split_tests
 from soda.world.faults import FAULT_TYPES, fault_candidates, verified
@@ -151,6 +152,13 @@ def test_judge_grades_partial_solutions():
     assert scores[0] == 6.0 and scores[1] == 5.5
     assert 2 < scores[2] < 5, judge(t, no_edge, results[4:6])[0]
     assert scores[3] <= 1
+    # The project's score parser reads the judge's texts back to the same scores.
+    texts = [judge(t, c, results[2 * i: 2 * i + 2])[0] for i, c in enumerate(codes)]
+    assert [parse_score(x).score for x in texts] == scores
+    # A sandbox failure says nothing about the code: blank rules, no score.
+    broken = Result("sandbox-error", reason="pool died")
+    text, score = judge(t, t["reference"], [broken, broken])
+    assert score is None and parse_score(text).score is None and text.endswith("Rule 5. Coding Practices:")
     # A single Result of the full tests is accepted too.
     whole = execute_many([Job(t["reference"], tests=t["tests"])])[0]
     assert judge(t, t["reference"], whole)[1] == 6.0

@@ -23,8 +23,9 @@ def spec_key(task: dict) -> str:
 
 def _draw(n: int, prefix: str, rng: random.Random, names: list[str], tiers, weights: dict,
           taken: set[str]) -> list[dict]:
-    rows = []
+    rows: list[dict] = []
     order: list[str] = []
+    misses = 0
     while len(rows) < n:
         if not order:
             order = list(names)
@@ -32,14 +33,16 @@ def _draw(n: int, prefix: str, rng: random.Random, names: list[str], tiers, weig
         name = order.pop()
         allowed = [t for t in tiers if t in FAMILIES[name].tiers]
         tier = rng.choices(allowed, [weights.get(t, 1) for t in allowed])[0]
-        # Redraw a spec already used (in this set or the other one); tier-1 families have
-        # small parameter spaces, so give up after a few tries rather than loop forever.
-        for _ in range(20):
-            task = build(name, tier, rng)
-            if spec_key(task) not in taken:
-                break
-        else:
+        task = build(name, tier, rng)
+        # A spec already used (in this set or the other one) is redrawn; small worlds
+        # (few families, tier 1 only) can run out of distinct specs.
+        if spec_key(task) in taken:
+            misses += 1
+            if misses > 50 * len(names) + 1000:
+                raise ValueError(f"only {len(rows)} distinct {prefix} tasks could be drawn from families {names} "
+                                 f"and tiers {tuple(tiers)}; ask for fewer or allow more")
             continue
+        misses = 0
         taken.add(spec_key(task))
         rows.append({**task, "id": f"{prefix}-{len(rows):05d}", "origin": prefix, "parent": None})
     return rows
@@ -52,8 +55,9 @@ def make_world(seed_size: int, heldout_size: int, *, seed: int = 0, tiers=(1, 2,
     unknown = [n for n in names if n not in FAMILIES]
     if unknown:
         raise KeyError(f"unknown task families {unknown}; known: {sorted(FAMILIES)}")
-    if not any(t in FAMILIES[n].tiers for n in names for t in tiers):
-        raise ValueError(f"no family has any of the tiers {tiers}")
+    names = [n for n in names if any(t in FAMILIES[n].tiers for t in tiers)]
+    if not names:
+        raise ValueError(f"no family has any of the tiers {tuple(tiers)}")
     taken: set[str] = set()
     # Held-out first, from its own random stream, so its draws do not depend on seed_size.
     heldout = _draw(heldout_size, "heldout", random.Random(f"{seed}:heldout"), names, tiers,

@@ -11,6 +11,8 @@ a hang about 1, code that does not compile 0.
 from __future__ import annotations
 
 import ast
+import io
+import tokenize
 
 from sandbox import Job
 
@@ -48,9 +50,14 @@ def _static(code: str, entry_point: str) -> dict:
     return {
         "parses": True,
         "defines": any(f.name == entry_point for f in fns),
-        "documented": any(ast.get_docstring(f) for f in fns) or "#" in code,
+        "documented": any(ast.get_docstring(f) for f in fns) or _has_comment(code),
         "bad": bad,
     }
+
+
+def _has_comment(code: str) -> bool:
+    tokens = tokenize.generate_tokens(io.StringIO(code).readline)
+    return any(tok.type == tokenize.COMMENT for tok in tokens)
 
 
 def _outcome(result) -> str:
@@ -73,16 +80,23 @@ def _describe(outcome: str, cases: str) -> str:
         return f"does not finish within the time limit on the {cases}, so a loop never ends"
     if outcome == "memory":
         return f"runs out of memory on the {cases}"
+    if outcome == "env-error":
+        return f"needs something the environment lacks (such as a missing module) on the {cases}"
     return f"raises {outcome} on the {cases}"
 
 
-def judge(task: dict, code: str, result) -> tuple[str, float]:
+def judge(task: dict, code: str, result) -> tuple[str, float | None]:
     """(annotation text, score 0-6). `result` is the pair of sandbox Results of judge_jobs();
-    a single Result of the full tests is accepted too (then main and edge are not told apart)."""
+    a single Result of the full tests is accepted too (then main and edge are not told apart).
+    A sandbox failure says nothing about the code: the rules are left blank and the score is
+    None, as in the real annotations of things that cannot be scored."""
     fn = task["entry_point"]
     main, edge = (result, result) if not isinstance(result, (list, tuple)) else result
-    info = _static(code, fn)
     notes = [f"The question asks for a function `{fn}`."]
+    if "sandbox-error" in (main.status, edge.status):
+        notes.append("The code could not be executed by the sandbox, so it cannot be assessed.")
+        return _text(notes, (None,) * 5)
+    info = _static(code, fn)
     if not info["parses"]:
         notes.append(f"The code does not compile ({info['syntax']}), so it cannot run and none of the "
                      "requirements are met. Code that does not parse cannot be called readable or well written.")
@@ -113,8 +127,14 @@ def judge(task: dict, code: str, result) -> tuple[str, float]:
     return _text(notes, (r1, r2, r3, r4, r5))
 
 
-def _text(notes: list[str], points: tuple) -> tuple[str, float]:
-    fmt = lambda x: str(int(x)) if float(x).is_integer() else str(x)  # noqa: E731  "2", "0.5"
+def _fmt(points) -> str:
+    if points is None:
+        return ""
+    return str(int(points)) if float(points).is_integer() else str(points)  # "2", "0.5"
+
+
+def _text(notes: list[str], points: tuple) -> tuple[str, float | None]:
     lines = ["Code Analysis:" + " ".join(notes), "Score:"]
-    lines += [f"Rule {i}. {name}: {fmt(p)}" for i, (name, p) in enumerate(zip(RULES, points), 1)]
-    return "\n".join(lines), float(sum(points))
+    lines += [f"Rule {i}. {name}: {_fmt(p)}".rstrip() for i, (name, p) in enumerate(zip(RULES, points), 1)]
+    score = None if None in points else float(sum(points))
+    return "\n".join(lines), score
