@@ -1,25 +1,38 @@
 """Per-language recipes: how a job becomes confined processes, and how outcomes become a Result.
 
-Runs inside the zygote. Python runs in the forked interpreter itself; the other languages
-compile (when they need to) and run with exec in the same confinement, one run dir per job.
+Runs inside the zygote. Python runs in the forked interpreter itself. The other languages
+write the program (code, then tests) into the run dir, compile it in one confined process
+and run it in another. When tests are given, the tests' entry point is wrapped by a small
+harness that writes the run's nonce on the verdict channel only once the tests returned,
+so that exit(0) from the solution before or during the tests is not a pass.
 """
 
 from __future__ import annotations
 
+import os
+import re
+import shutil
 import signal
 
-from sandbox import pyrun
+from sandbox import pyrun, warm
 
 # Raw outcomes of the run's process that are not a verdict from the harness.
 SIGNAL_STATUS = {signal.SIGXCPU: ("timeout", "CPU time limit exceeded"),
                  signal.SIGXFSZ: ("fail", "output or file size limit exceeded")}
+COMPILE_TIMEOUT_S = 30.0
+COMPILE_MEMORY_MB = 2048
+# Messages by which managed runtimes report that they ran out of memory.
+OOM_MARKERS = ("java.lang.OutOfMemoryError", "JavaScript heap out of memory", "std::bad_alloc",
+               "fatal error: runtime: out of memory", "cannot allocate memory")
 
 
 def run_job(zygote, req: dict, workdir: str) -> dict:
     if req["lang"] == "python":
         return run_python(zygote, req, workdir)
-    return {"status": "env-error", "reason": f"language {req['lang']!r} is not supported yet"}
+    return run_compiled(zygote, req, workdir)
 
+
+# -- Python --------------------------------------------------------------------------------
 
 def run_python(zygote, req: dict, workdir: str) -> dict:
     code, tests, mode = req["code"], req.get("tests"), req["mode"]
@@ -32,25 +45,202 @@ def run_python(zygote, req: dict, workdir: str) -> dict:
 
 
 def python_result(out: dict, req: dict) -> dict:
-    result = {k: out[k] for k in ("stdout", "stderr", "cpu_s", "wall_s")}
-    result["exit_code"] = out["exit"]
+    result = _base(out)
     verdict = out["verdict"]
     if verdict is not None:
         error = verdict.get("error_class")
         result.update(error_class=error, reason=verdict.get("reason"))
-        if verdict["ok"]:
-            result["status"] = "pass"
-        elif error == "MemoryError":
-            result["status"] = "memory"
-        else:
-            result["status"] = "fail"
+        result["status"] = "pass" if verdict["ok"] else "memory" if error == "MemoryError" else "fail"
         return result
     result.update(error_class=None, **_raw_status(out, req))
     return result
 
 
+# -- compiled and other interpreted languages -------------------------------------------------
+
+def run_compiled(zygote, req: dict, workdir: str) -> dict:
+    lang, mode = req["lang"], req["mode"]
+    tests = req.get("tests") if mode == "tests" else None
+    recipe = RECIPES[lang](req["code"], tests, req["memory_mb"])
+    missing = [tool for tool in recipe["tools"] if shutil.which(tool, path=ENV_PATH) is None]
+    if missing:
+        return {"status": "env-error", "reason": f"{lang}: toolchain not installed: {', '.join(missing)} "
+                "(run sandbox/setup.sh)"}
+    cache = req.get("cache") or ""  # built by the pool (sandbox/warm.py) when the language has one
+    for name, text in recipe["files"].items():
+        path = os.path.join(workdir, name)
+        with open(path, "w", encoding="utf-8", errors="replace") as f:
+            f.write(text)
+        os.chown(path, zygote.uid, zygote.uid)
+    env = {k: v.replace("{cache}", cache) for k, v in recipe.get("env", {}).items()}
+
+    if recipe.get("compile"):
+        argv = [a.replace("{cache}", cache) for a in recipe["compile"]]
+        built = zygote.spawn(workdir, _exec(argv, env), timeout_s=max(COMPILE_TIMEOUT_S, req["timeout_s"]),
+                             memory_mb=None if recipe.get("managed") else COMPILE_MEMORY_MB)
+        if built["exit"] != 0:
+            result = _base(built)
+            result["exit_code"] = built["exit"]
+            status = _raw_status(built, {"timeout_s": COMPILE_TIMEOUT_S, "mode": "tests"})
+            if status["status"] == "timeout":
+                return {**result, "status": "timeout", "reason": "compilation: " + status["reason"]}
+            first = next((ln for ln in (built["stderr"] + built["stdout"]).splitlines() if "error" in ln.lower()), "")
+            return {**result, "status": "fail", "error_class": "CompileError",
+                    "reason": ("compilation failed: " + first.strip())[:500]}
+    else:
+        built = {"cpu_s": 0.0, "wall_s": 0.0}
+    out = zygote.spawn(workdir, _exec(recipe["run"], env), timeout_s=req["timeout_s"],
+                       memory_mb=None if recipe.get("managed") else req["memory_mb"])
+    result = _base(out)
+    # Figures cover the whole job, compilation included.
+    result.update(cpu_s=out["cpu_s"] + built["cpu_s"], wall_s=out["wall_s"] + built["wall_s"])
+    guarded = recipe.get("guarded", False)
+    if out["exit"] == 0 and (not guarded or out["verdict"] is not None):
+        return {**result, "status": "pass", "error_class": None, "reason": None}
+    if out["exit"] == 0:
+        return {**result, "status": "fail", "error_class": None,
+                "reason": "exited with code 0 before the tests finished"}
+    if any(m in out["stderr"] for m in OOM_MARKERS):
+        return {**result, "status": "memory", "error_class": None, "reason": "out of memory"}
+    return {**result, "error_class": None, **_raw_status(out, req)}
+
+
+ENV_PATH = "/usr/local/bin:/usr/bin:/bin"
+
+
+def _exec(argv: list[str], env: dict):
+    def target(result_fd: int, nonce: str) -> None:
+        full = {**os.environ, **env, "SODA_NONCE": nonce, "SODA_VERDICT_FD": str(result_fd)}
+        os.execvpe(argv[0], argv, full)
+    return target
+
+
+def _c_family(code: str, tests: str | None, ext: str) -> tuple[dict, bool]:
+    """Source for C/C++: the tests' main() is renamed and called from a harness main()."""
+    if not tests or not re.search(r"\bmain\s*\(", tests):
+        return {f"prog.{ext}": code + "\n" + (tests or "")}, False
+    no_args = re.search(r"\bmain\s*\(\s*(void)?\s*\)", tests) is not None
+    harness = (
+        "\n#undef main\n#include <stdio.h>\n#include <stdlib.h>\n#include <unistd.h>\n"
+        f"int main(int argc, char **argv) {{\n  int rc = soda_tests_main({'' if no_args else 'argc, argv'});\n"
+        "  const char *nonce = getenv(\"SODA_NONCE\"), *fd = getenv(\"SODA_VERDICT_FD\");\n"
+        "  fflush(stdout);\n"
+        "  if (rc == 0 && nonce && fd) dprintf(atoi(fd), \"{\\\"nonce\\\": \\\"%s\\\", \\\"ok\\\": true}\\n\", nonce);\n"
+        "  return rc;\n}\n")
+    return {f"prog.{ext}": code + "\n#define main soda_tests_main\n" + tests + harness}, True
+
+
+def recipe_c(code, tests, memory_mb):
+    files, guarded = _c_family(code, tests, "c")
+    return {"tools": ["gcc"], "files": files, "guarded": guarded,
+            "compile": ["gcc", "-std=gnu11", "-O1", "-o", "prog", "prog.c", "-lm"], "run": ["./prog"]}
+
+
+def recipe_cpp(code, tests, memory_mb):
+    files, guarded = _c_family(code, tests, "cpp")
+    # The precompiled header holds the usual standard headers; its flags must match these.
+    return {"tools": ["g++"], "files": files, "guarded": guarded,
+            "compile": ["g++", *warm.CPP_FLAGS, "-include", "{cache}/soda.h", "-o", "prog", "prog.cpp", "-lm"],
+            "run": ["./prog"]}
+
+
+def _java_classes(source: str) -> tuple[str, str]:
+    """(file name's class, class holding main) for a Java program."""
+    public = re.search(r"\bpublic\s+(?:final\s+|abstract\s+)*class\s+(\w+)", source)
+    main_at = re.search(r"\bstatic\s+void\s+main\s*\(", source)
+    classes = [m for m in re.finditer(r"\bclass\s+(\w+)", source) if not main_at or m.start() < main_at.start()]
+    main = classes[-1].group(1) if classes else "Main"
+    return (public.group(1) if public else main), main
+
+
+JAVA_HARNESS = """\
+public class SodaHarness {
+    public static void main(String[] args) throws Throwable {
+        try {
+            Class.forName(args[0]).getMethod("main", String[].class).invoke(null, (Object) new String[0]);
+        } catch (java.lang.reflect.InvocationTargetException e) {
+            throw e.getCause();
+        }
+        System.out.flush();
+        String line = "{\\"nonce\\": \\"" + System.getenv("SODA_NONCE") + "\\", \\"ok\\": true}\\n";
+        try (java.io.FileOutputStream out = new java.io.FileOutputStream("/proc/self/fd/" + System.getenv("SODA_VERDICT_FD"))) {
+            out.write(line.getBytes());
+        }
+    }
+}
+"""
+
+
+def recipe_java(code, tests, memory_mb):
+    source = code + "\n" + (tests or "")
+    file_class, main_class = _java_classes(source)
+    files = {f"{file_class}.java": source}
+    jvm = ["-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xshare:auto", "-XX:-UsePerfData"]
+    run = ["java", f"-Xmx{memory_mb}m", "-Xss8m", *jvm, "-cp", "."]
+    if tests:
+        files["SodaHarness.java"] = JAVA_HARNESS
+        run += ["SodaHarness", main_class]
+    else:
+        run += [main_class]
+    return {"tools": ["javac", "java"], "files": files, "guarded": bool(tests), "managed": True,
+            "compile": ["javac", "-J-Xmx1g", *(f"-J{o}" for o in jvm), "-nowarn", "-d", ".", *sorted(files)],
+            "run": run}
+
+
+JS_HARNESS = """\
+require('./prog.js');
+process.stdout.write('', () => {});
+require('fs').writeSync(Number(process.env.SODA_VERDICT_FD),
+  JSON.stringify({nonce: process.env.SODA_NONCE, ok: true}) + '\\n');
+"""
+
+
+def recipe_js(code, tests, memory_mb):
+    files = {"prog.js": code + "\n" + (tests or "")}
+    node = ["node", f"--max-old-space-size={memory_mb}", "--stack-size=4000"]
+    if tests:
+        files["harness.js"] = JS_HARNESS
+    return {"tools": ["node"], "files": files, "guarded": bool(tests), "managed": True,
+            "run": node + ["harness.js" if tests else "prog.js"]}
+
+
+def recipe_ts(code, tests, memory_mb):
+    js = recipe_js("", tests, memory_mb)
+    files = {"prog.ts": code + "\n" + (tests or "")}
+    if tests:
+        files["harness.js"] = JS_HARNESS
+    # MultiPL-E's settings: a program that doesn't type-check doesn't compile.
+    return {**js, "tools": ["tsc", "node"], "files": files,
+            "compile": ["tsc", "--target", "es2022", "--lib", "es2022,dom", "--module", "commonjs",
+                        "--skipLibCheck", "--outDir", ".", "prog.ts"]}
+
+
+def recipe_go(code, tests, memory_mb):
+    source = code + "\n" + (tests or "")
+    env = {"GO111MODULE": "off", "GOPATH": "/usr/share/gocode", "GOCACHE": "{cache}/go-build",
+           "GOFLAGS": "-buildvcs=false", "GOTOOLCHAIN": "local", "CGO_ENABLED": "0"}
+    if re.search(r"^func\s+Test\w*\s*\(\s*\w+\s+\*testing\.T\s*\)", source, re.M):
+        # A `go test` file; -test.paniconexit0 makes os.Exit(0) inside a test a failure.
+        return {"tools": ["go"], "files": {"main_test.go": source}, "env": env, "managed": True,
+                "compile": ["go", "test", "-c", "-o", "prog.test", "."],
+                "run": ["./prog.test", "-test.paniconexit0", "-test.count=1"]}
+    return {"tools": ["go"], "files": {"main.go": source}, "env": env, "managed": True,
+            "compile": ["go", "build", "-o", "prog", "main.go"], "run": ["./prog"]}
+
+
+RECIPES = {"c": recipe_c, "cpp": recipe_cpp, "java": recipe_java, "js": recipe_js, "ts": recipe_ts,
+           "go": recipe_go}
+
+
+# -- raw outcomes ----------------------------------------------------------------------------
+
+def _base(out: dict) -> dict:
+    return {"stdout": out["stdout"], "stderr": out["stderr"], "cpu_s": out["cpu_s"], "wall_s": out["wall_s"],
+            "exit_code": out["exit"]}
+
+
 def _raw_status(out: dict, req: dict) -> dict:
-    """Status of a run that ended without the harness's verdict."""
+    """Status of a run that ended without a verdict from a harness."""
     code = out["exit"]
     if out["wall_killed"]:
         return {"status": "timeout", "reason": f"no progress or wall time cap ({out['wall_s']:.1f}s)"}
@@ -62,8 +252,9 @@ def _raw_status(out: dict, req: dict) -> dict:
     if code == 252:
         return {"status": "sandbox-error", "reason": "confinement failed: " + out["stderr"][-300:]}
     if code > 128:
-        name = signal.Signals(code - 128).name if code - 128 in signal.Signals._value2member_map_ else code - 128
+        sig = code - 128
+        name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else str(sig)
         return {"status": "fail", "reason": f"killed by signal {name}"}
     if req["mode"] == "runs" and code == 0:
         return {"status": "pass", "reason": None}
-    return {"status": "fail", "reason": f"exited with code {code} before the tests finished"}
+    return {"status": "fail", "reason": f"exited with code {code}" + ("" if code else " before the tests finished")}

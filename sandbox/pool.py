@@ -15,6 +15,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from sandbox import warm
 from sandbox import zygote as zy
 from sandbox.result import LANGS, MODES, Job, Result
 
@@ -69,7 +70,7 @@ class Slot:
     def run(self, job: Job) -> Result:
         zy.send(self.req_w, {"code": job.code, "lang": job.lang, "tests": job.tests,
                              "timeout_s": float(job.timeout_s), "memory_mb": int(job.memory_mb),
-                             "mode": job.mode})
+                             "mode": job.mode, "cache": warm.ensure(job.lang)})
         reply = zy._recv(self.rep_r)
         if reply is None:
             raise SandboxUnavailable("sandbox zygote died")

@@ -83,6 +83,7 @@ class Zygote:
         out_fd = os.open(out_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         err_fd = os.open(err_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         res_r, res_w = os.pipe()
+        os.fchown(res_w, self.uid, self.uid)  # so that a runtime may reopen it as /proc/self/fd/N
         nonce = secrets.token_hex(16)
         start = time.monotonic()
         self.pidns.next_child_in_new_namespace()
