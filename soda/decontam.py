@@ -37,14 +37,12 @@ Policies for odd input (each counted in `counts` and listed in `skipped`):
 from __future__ import annotations
 
 import csv
-import hashlib
 import json
 import math
 import multiprocessing
 import os
 import re
 from dataclasses import dataclass, field
-from itertools import chain
 from pathlib import Path
 
 import numpy as np
@@ -56,7 +54,7 @@ REPORT_FIELDS = ("question_id", "action", "reason", "benchmark", "task_id", "jac
 MAX_LSH_MISS = 1e-6  # probability of missing a pair whose Jaccard is exactly the threshold
 _EPS = 1e-9  # threshold comparisons are inclusive despite float rounding
 _CHUNK_TEXTS = 2048  # questions per unit of work; must stay below 2**16 (see _unique_counts)
-_CHUNK_BYTES = 4 << 20
+_CHUNK_BYTES = 1 << 20  # bounds the uint64 temporaries of _ngram_hashes (~40 bytes per byte)
 _BITMAP_BITS = 24  # 16 MB membership bitmaps: ~1.5% false hits for 250k item n-grams
 
 
@@ -81,20 +79,12 @@ def normalize(text: str) -> list[str]:
     return _canonical(text).decode("utf-8").split()
 
 
-class _TokenHashes(dict):
-    """token bytes -> 64-bit hash, memoised. Content-addressed (blake2b, not Python's salted
-    hash) so that every process and every run agrees, which keeps outputs byte-identical."""
-
-    def __missing__(self, token: bytes) -> int:
-        value = self[token] = int.from_bytes(hashlib.blake2b(token, digest_size=8).digest(), "little")
-        return value
-
-
-_MUL = np.uint64(0x9E3779B97F4A7C15)  # odd: the polynomial combination below loses no bits
+_MUL = np.uint64(0x9E3779B97F4A7C15)  # odd, so multiplying by it mod 2^64 loses no bits
+_INV = np.uint64(pow(0x9E3779B97F4A7C15, -1, 1 << 64))
 
 
 def _mix64(h: np.ndarray) -> np.ndarray:
-    """splitmix64 finaliser: spreads the polynomial combination over all 64 bits."""
+    """splitmix64 finaliser: a bijection that spreads a linear hash over all 64 bits."""
     h = h ^ (h >> np.uint64(30))
     h *= np.uint64(0xBF58476D1CE4E5B9)
     h ^= h >> np.uint64(27)
@@ -102,22 +92,39 @@ def _mix64(h: np.ndarray) -> np.ndarray:
     return h ^ (h >> np.uint64(31))
 
 
-def _ngram_hashes(canon: list[bytes], ngram: int, token_hashes: _TokenHashes) -> tuple[np.ndarray, np.ndarray]:
-    """64-bit hashes of every word n-gram of each text, concatenated text after text
-    (duplicates included), and the offsets where each text's n-grams start and end."""
-    tokens = [c.split() for c in canon]
-    lens = np.fromiter(map(len, tokens), np.int64, len(tokens))
-    th = np.fromiter(map(token_hashes.__getitem__, chain.from_iterable(tokens)), np.uint64, int(lens.sum()))
-    counts = np.maximum(lens - ngram + 1, 0)
-    offsets = np.concatenate(([0], np.cumsum(counts)))
+def _powers(base: np.uint64, n: int) -> np.ndarray:
+    out = np.full(n, base, np.uint64)
+    out[0] = 1
+    return np.cumprod(out, out=out)  # wraps mod 2^64, as intended
+
+
+def _ngram_hashes(canon: list[bytes], ngram: int) -> tuple[np.ndarray, np.ndarray]:
+    """64-bit hashes of every word n-gram of each canonical text, concatenated text after text
+    (duplicates included), and the offsets where each text's n-grams start and end.
+
+    Tokens are hashed without creating a Python object per token: over the joined bytes
+    buf, prefix[i] = sum of buf[j] * M^j (mod 2^64), so a token buf[s:e] hashes to
+    (prefix[e] - prefix[s]) * M^-s, the same value wherever it occurs. Content-addressed, so
+    every process and run agrees (outputs stay byte-identical)."""
+    buf = np.frombuffer(b" ".join(canon) + b" ", np.uint8)
+    inside = np.concatenate(([False], buf != 32, [False])).view(np.int8)
+    edges = np.diff(inside)
+    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    prefix = np.zeros(len(buf) + 1, np.uint64)
+    np.cumsum(buf * _powers(_MUL, len(buf)), out=prefix[1:])
+    th = _mix64((prefix[ends] - prefix[starts]) * _powers(_INV, len(buf))[starts])
+    # which text each token belongs to: texts start after each separator
+    text_starts = np.concatenate(([0], np.cumsum([len(c) + 1 for c in canon])[:-1]))
+    text_of_token = np.searchsorted(text_starts, starts, "right") - 1
+    lens = np.bincount(text_of_token, minlength=len(canon))
+    offsets = np.concatenate(([0], np.cumsum(np.maximum(lens - ngram + 1, 0))))
     n = len(th) - ngram + 1
     if n <= 0:
         return np.zeros(0, np.uint64), offsets
     h = th[:n].copy()
-    for k in range(1, ngram):
+    for k in range(1, ngram):  # polynomial combination of the n token hashes
         h *= _MUL
         h += th[k : k + n]
-    text_of_token = np.repeat(np.arange(len(lens)), lens)
     inside_one_text = text_of_token[:n] == text_of_token[ngram - 1 :]
     return _mix64(h[inside_one_text]), offsets
 
@@ -181,7 +188,6 @@ class _Index:
     permutations: np.ndarray
     lsh: MinHashLSH
     seed: int
-    token_hashes: _TokenHashes = field(default_factory=_TokenHashes)
 
 
 def _bitmap(hashes: np.ndarray) -> np.ndarray:
@@ -196,8 +202,7 @@ def _needed(share: float, size: np.ndarray | int):
 
 
 def _build_index(texts, ngram, threshold, containment_threshold, num_perm, seed) -> _Index:
-    token_hashes = _TokenHashes()
-    hashes, offsets = _ngram_hashes([_canonical(t) for t in texts], ngram, token_hashes)
+    hashes, offsets = _ngram_hashes([_canonical(t) for t in texts], ngram)
     sets = [np.unique(hashes[offsets[i] : offsets[i + 1]]) for i in range(len(texts))]
     sizes = np.fromiter(map(len, sets), np.int64, len(sets))
     everything = np.concatenate(sets) if sets else np.zeros(0, np.uint64)
@@ -219,7 +224,7 @@ def _build_index(texts, ngram, threshold, containment_threshold, num_perm, seed)
         prefix_bitmap = _bitmap(prefix_hashes)
     return _Index(
         ngram, threshold, containment_threshold, sets, sizes, _bitmap(everything),
-        prefix_bitmap, prefix_hashes, prefix_items, permutations, lsh, seed, token_hashes,
+        prefix_bitmap, prefix_hashes, prefix_items, permutations, lsh, seed,
     )
 
 
@@ -256,7 +261,7 @@ def _match(index: _Index, texts: list[str]) -> tuple[list[int], list[tuple], int
     the verified pairs (position, item, jaccard, containment, reached the Jaccard threshold)
     that reach a threshold,
     and how many candidate pairs were verified."""
-    hashes, offsets = _ngram_hashes([_canonical(t) for t in texts], index.ngram, index.token_hashes)
+    hashes, offsets = _ngram_hashes([_canonical(t) for t in texts], index.ngram)
     n_unique, hits = _unique_counts(hashes, offsets, index.bitmap)
     no_ngrams = np.flatnonzero(n_unique == 0).tolist()
     # lossless bounds on Jaccard (module docstring, step 2)
@@ -370,7 +375,7 @@ def _check_params(threshold, containment_threshold, ngram, num_perm) -> None:
 def _span(question: str, item_set: np.ndarray, ngram: int) -> str:
     """The question text covered by its longest run of consecutive n-grams found in the item."""
     words = list(_WORD.finditer(question))
-    hashes, _ = _ngram_hashes([_canonical(question)], ngram, _TokenHashes())
+    hashes, _ = _ngram_hashes([_canonical(question)], ngram)
     hit = np.isin(hashes, item_set)
     best, run, end = 0, 0, 0
     for k, h in enumerate(hit.tolist()):

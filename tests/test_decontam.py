@@ -85,6 +85,17 @@ def test_normalize_folds_case_whitespace_and_code_punctuation():
     assert normalize("  ... !!! ()") == []
 
 
+def test_ngram_hashes_depend_only_on_the_tokens():
+    from soda.decontam import _canonical, _ngram_hashes
+
+    texts = ["x y Alpha beta gamma delta eps", "ALPHA  beta, gamma(delta) eps z", "", "no", "é alpha beta gamma delta eps"]
+    hashes, offsets = _ngram_hashes([_canonical(t) for t in texts], 5)
+    per_text = [hashes[offsets[i] : offsets[i + 1]].tolist() for i in range(len(texts))]
+    assert [len(h) for h in per_text] == [max(len(normalize(t)) - 4, 0) for t in texts]
+    assert per_text[0][2] == per_text[1][0] == per_text[4][1]  # "alpha beta gamma delta eps"
+    assert len(set(per_text[0]) | set(per_text[1])) == 4
+
+
 def test_signature_is_datasketch_minhash():
     rng = np.random.default_rng(0)
     hashes = np.unique(rng.integers(0, 2**63, 300, dtype=np.uint64))
