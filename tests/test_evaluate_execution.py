@@ -74,13 +74,15 @@ def sandbox_runs(lang):
     return execute(probe, lang).status == "pass"
 
 
-# HumanEval-X canonical solutions that cannot pass, and why (found by this harness: the JS tests'
-# console.assert only printed on failure until the harness made it throw).
+# HumanEval-X canonical solutions that fail here, and why (the JS dataset bugs were hidden by
+# console.assert, which only prints on failure until the harness makes it throw).
 KNOWN_BAD = {
     "JavaScript/112": "dataset bug: returns a boolean where the tests expect [string, boolean]",
     "JavaScript/155": "dataset bug: evenOddCount(0) gives [0, 0], the tests expect [1, 0]",
     "JavaScript/162": "needs the npm package js-md5",
     "CPP/22": "needs boost/any.hpp",
+    "CPP/137": "needs boost/any.hpp",
+    "CPP/162": "needs OpenSSL's libcrypto (MD5) at link time",
     "Go/72": "the solution's helper function comes after it and is cut with the rest of the completion",
 }
 
@@ -92,8 +94,8 @@ def test_canonical_humaneval_x_passes_and_wrong_fails(lang):
         pytest.skip(f"the sandbox cannot run {lang} here")
     items = load_benchmark(f"multipl-e-{lang}", {"path": str(SHARED / "humaneval-x" / f"humaneval_{lang}.jsonl.gz")})
     rows, metrics = score_generations(items, {i["task_id"]: [i["solution"]] for i in items})
-    known = {t for t in KNOWN_BAD if any(t == i["task_id"] for i in items)}
-    assert {r["task_id"] for r in rows if not r["passed"]} == known, failures(rows)
+    # Those needing a library may pass where it is installed: only unexplained failures count.
+    assert {r["task_id"] for r in rows if not r["passed"]} <= set(KNOWN_BAD), failures(rows)
     # An empty body that still closes the function: compiles or not, it must never pass.
     rows, metrics = score_generations(items[:10], {i["task_id"]: ["}\n"] for i in items[:10]})
     assert metrics[f"multipl-e-{lang}"]["pass@1"] == 0.0
