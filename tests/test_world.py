@@ -25,6 +25,16 @@ def test_at_least_40_families_with_three_tiers():
     assert all(set(f.tiers) >= {1, 2, 3} for f in FAMILIES.values())
 
 
+def test_function_names_tell_families_apart():
+    # A function name is a cue to the family for the student: never shared across families.
+    owners: dict[str, set] = {}
+    for name in FAMILIES:
+        for tier in FAMILIES[name].tiers:
+            for i in range(25):
+                owners.setdefault(build(name, tier, random.Random(f"{name}:{tier}:{i}"))["entry_point"], set()).add(name)
+    assert {fn: fams for fn, fams in owners.items() if len(fams) > 1} == {}
+
+
 @pytest.mark.parametrize("name", sorted(FAMILIES))
 def test_family_references_pass_their_tests(name):
     tasks = [build(name, tier, random.Random(f"{name}:{tier}:{i}")) for tier in FAMILIES[name].tiers for i in range(4)]

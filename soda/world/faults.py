@@ -118,19 +118,26 @@ def _name(code: str, tree: ast.Module) -> list[str]:
 
 # --- type: an operation gets a value of the wrong type ----------------------------------
 
+ITERATING = {"max", "min", "sum", "sorted", "set", "all", "any", "enumerate", "reversed"}
+
+
 def _type(code: str, tree: ast.Module) -> list[str]:
     out = []
     for node in _nodes(tree):
+        if isinstance(node, ast.Constant) and type(node.value) is int:
+            out.append(_replace(code, node, repr(str(node.value))))          # "7" where 7 is needed
         if isinstance(node, (ast.BinOp, ast.Compare)):
             for side in [node.left, *(node.comparators if isinstance(node, ast.Compare) else [node.right])]:
-                if isinstance(side, ast.Constant) and type(side.value) is int:
-                    out.append(_replace(code, side, repr(str(side.value))))  # "7" instead of 7
-                elif isinstance(side, ast.Name):
-                    out.append(_replace(code, side, f"str({side.id})"))
-        if isinstance(node, ast.Call) and node.args and not node.keywords:
-            # One argument short: a method or builtin called with the wrong arity.
+                if isinstance(side, (ast.Name, ast.Call)):
+                    out.append(_replace(code, side, f"str({_segment(code, side)})"))
+        if not isinstance(node, ast.Call) or node.keywords or not node.args:
+            continue
+        if len(node.args) > 1 or isinstance(node.func, ast.Attribute):
+            # One argument short: a method (or a builtin taking several) called with the wrong arity.
             head = _segment(code, node.func)
             out.append(_replace(code, node, f"{head}({', '.join(_segment(code, a) for a in node.args[:-1])})"))
+        elif isinstance(node.func, ast.Name) and node.func.id in ITERATING and isinstance(node.args[0], ast.Name):
+            out.append(_replace(code, node.args[0], f"len({node.args[0].id})"))  # iterating over an int
     return out
 
 

@@ -26,6 +26,7 @@ CMP = {
 OP_VALUE = {"+": "{x} plus {k}", "-": "{x} minus {k}", "*": "{x} times {k}"}
 OP_STEP = {"+": "add {k}", "-": "subtract {k}", "*": "multiply by {k}"}
 ORDINAL = {1: "[first|1st]", 2: "[second|2nd]", 3: "[third|3rd]"}
+ORDINAL_WORD = {1: "first", 2: "second", 3: "third"}  # for docstrings, which are not expanded
 
 INT_ARGS = ["n", "x", "num", "value"]
 LIST_ARGS = ["nums", "values", "numbers", "xs", "items", "data"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from soda.world.family import Draft, around, family, ints, pick_cmp
-from soda.world.text import CMP, LIST_ARGS, OP_STEP, OP_VALUE, ORDINAL
+from soda.world.text import CMP, LIST_ARGS, OP_STEP, OP_VALUE, ORDINAL, ORDINAL_WORD
 
 EMPTY_ZERO = ["if the list is empty, return 0", "an empty list gives 0"]
 
@@ -214,7 +214,7 @@ def slicing(tier, rng):
     if tier == 1:
         kind = rng.choice(["first", "last", "reverse"])
         fn = {"first": rng.choice(["head", "first_k", "take"]), "last": rng.choice(["tail", "last_k", "take_last"]),
-              "reverse": rng.choice(["reverse", "reversed_list", "backwards"])}[kind]
+              "reverse": rng.choice(["reverse_list", "reversed_list", "flip_list"])}[kind]
         what = {"first": [f"return the first {k} elements of {xs}", f"return a list of the leading {k} items of {xs}"],
                 "last": [f"return the last {k} elements of {xs}", f"return a list of the final {k} items of {xs}"],
                 "reverse": [f"return {xs} in reverse order", f"return a reversed copy of {xs}"]}[kind]
@@ -278,7 +278,7 @@ def diffs(tier, rng):
     xs = rng.choice(LIST_ARGS)
     main = [(ints(rng, 5),), (ints(rng, 4, 0, 20),)]
     if tier == 1:
-        fn = rng.choice(["differences", "deltas", "steps"])
+        fn = rng.choice(["differences", "deltas", "gaps"])
         return Draft(fn, [xs], {}, [f"return the list of differences between consecutive elements of {xs} (next minus current)",
                                     f"for each pair of neighbours a, b in {xs} return b - a, as a list"],
                      "Consecutive differences.", f"return [b - a for a, b in zip({xs}, {xs}[1:])]", main, [([],), ([4],)])
@@ -423,18 +423,18 @@ def kth(tier, rng):
         return Draft(fn, [xs], {"k": k, "kind": word},
                      [f"return the {ORDINAL[k]} {word} element of {xs}, counting repeated values separately",
                       f"sort {xs} and return its {ORDINAL[k]} {word} value"],
-                     f"The {k}-th {word} element.", f"return sorted({xs})[{index}]", main, [([7, 7, 7],)],
+                     f"The {ORDINAL_WORD[k]} {word} element.", f"return sorted({xs})[{index}]", main, [([7, 7, 7],)],
                      [[f"{xs} has at least 3 elements", "the list always has three or more numbers"]])
     if tier == 2:
         return Draft(fn, [xs], {"k": k, "kind": word},
                      [f"return the {ORDINAL[k]} {word} distinct value in {xs}",
                       f"ignore duplicates and return the {ORDINAL[k]} {word} number of {xs}"],
-                     f"The {k}-th {word} distinct value.", f"return sorted(set({xs}))[{index}]", main,
+                     f"The {ORDINAL_WORD[k]} {word} distinct value.", f"return sorted(set({xs}))[{index}]", main,
                      [([1, 2, 3],)], [[f"{xs} has at least 3 distinct values", "there are always three or more different numbers"]])
     return Draft(fn, [xs], {"k": k, "kind": word},
                  [f"return the {ORDINAL[k]} {word} distinct value in {xs}",
                   f"ignore duplicates and return the {ORDINAL[k]} {word} number of {xs}"],
-                 f"The {k}-th {word} distinct value, or None.",
+                 f"The {ORDINAL_WORD[k]} {word} distinct value, or None.",
                  f"values = sorted(set({xs}))\nif len(values) < {k}:\n    return None\nreturn values[{index}]",
                  main, [([],), ([4] * 4,), (list(range(k)),)],
                  [[f"return None if there are fewer than {k} distinct values",

@@ -15,7 +15,7 @@ def pair_lists(tier, rng):
     if tier == 1:
         op = rng.choice("+-*")
         value = OP_VALUE[op].format(x="x", k="y")
-        fn = rng.choice(["pairwise", "combine", "elementwise"])
+        fn = rng.choice(["pairwise", "zip_with", "elementwise"])
         return Draft(fn, [a, b], {"op": op},
                      [f"return a list with {value} for each pair of elements x, y at the same position in {a} and {b}",
                       f"combine {a} and {b} position by position: element i of the result is {a}[i] {op} {b}[i]"],
@@ -72,7 +72,7 @@ def grid(tier, rng):
     g = rng.choice(["grid", "matrix", "rows", "table"])
     main = [([[1, 2], [3, 4]],), ([ints(rng, 3), ints(rng, 3), ints(rng, 3)],)]
     if tier == 1:
-        fn = rng.choice(["grid_sum", "total", "sum_all"])
+        fn = rng.choice(["grid_sum", "grid_total", "sum_all"])
         return Draft(fn, [g], {}, [f"return the sum of all numbers in the 2D list {g}",
                                    f"add up every element of {g}, a list of rows"],
                      "Sum of all elements.", f"return sum(sum(row) for row in {g})", main, [([],), ([[]],)])
@@ -166,7 +166,7 @@ def loop_steps(tier, rng):
                      [(6,), (7,), (16,)], [(1,), (2,)], [[f"{n} is at least 1", f"assume {n} >= 1"]])
     t = rng.randint(1, 10)
     a = rng.randint(1, 5)
-    fn = rng.choice(["shrink_steps", "reduce_count", "steps"])
+    fn = rng.choice(["shrink_steps", "reduce_count", "count_steps"])
     return Draft(fn, [n], {"t": t, "a": a},
                  [f"count the steps needed to bring {n} to {t} or below, where each step halves {n} (integer division) "
                   f"if it is even and subtracts {a} if it is odd"],

@@ -8,7 +8,7 @@ from soda.world.text import CMP, INT_ARGS, OP_STEP, OP_VALUE
 
 @family("arith")
 def arith(tier, rng):
-    fn = rng.choice(["compute", "transform", "apply_ops", "calc", "adjust"])
+    fn = rng.choice(["compute", "apply_ops", "calc", "adjust"])
     x = rng.choice(INT_ARGS)
     a, b = rng.randint(2, 12), rng.randint(2, 9)
     op1, op2 = rng.choice("+-*"), rng.choice("+-*")
@@ -95,7 +95,7 @@ def clamp(tier, rng):
 def extreme_of(tier, rng):
     big = rng.random() < 0.5
     word = "[largest|biggest|maximum]" if big else "[smallest|minimum|lowest]"
-    fn = rng.choice(["largest", "biggest", "max_of"] if big else ["smallest", "lowest", "min_of"])
+    fn = rng.choice(["bigger", "max_of", "pick_max"] if big else ["smaller", "min_of", "pick_min"])
     names = rng.choice([["a", "b", "c"], ["x", "y", "z"], ["p", "q", "r"]])
     func = "max" if big else "min"
     if tier == 1:

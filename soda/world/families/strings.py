@@ -212,7 +212,7 @@ def keep_chars(tier, rng):
                                    f"keep only the letters of {s}, convert them to lower case and return them as one string"],
                      f"Keep the letters of {s}, lower-cased.", f'return "".join(ch.lower() for ch in {s} if ch.isalpha())',
                      main, [("",), ("123",)])
-    fn = rng.choice(["digit_total", "sum_digits_in", "add_digits"])
+    fn = rng.choice(["digit_total", "sum_digits_in", "digits_in_text"])
     return Draft(fn, [s], {}, [f"return the sum of all digit characters in {s}",
                                f"add up the digits that appear in the string {s}"],
                  f"Sum the digits in {s}.", f"return sum(int(ch) for ch in {s} if ch.isdigit())", main, [("",), ("abc",)],
@@ -259,7 +259,7 @@ def word_lengths(tier, rng):
                      "Map each word to its length.", f"return {{w: len(w) for w in {ws}}}", main, [([],), (["a", "a"],)])
     k = rng.randint(2, 5)
     cmp = rng.choice([">", ">=", "<", "<=", "=="])
-    fn = rng.choice(["pick_words", "words_by_length", "select_words"])
+    fn = rng.choice(["pick_words", "words_by_length", "sized_words"])
     return Draft(fn, [ws], {"cmp": cmp, "k": k},
                  [f"return the words of {ws} whose length is {CMP[cmp]} {k}, sorted alphabetically",
                   f"select the strings in {ws} with a length {CMP[cmp]} {k} and return them in alphabetical order"],
@@ -271,7 +271,7 @@ def word_lengths(tier, rng):
 def join_words(tier, rng):
     ws = rng.choice(WORDS_ARGS)
     sep = rng.choice(["-", ", ", " ", "+", "/", "_"])
-    fn = rng.choice(["join_all", "combine", "glue", "link"])
+    fn = rng.choice(["join_all", "glue", "link", "join_words"])
     main = [(sample_words(rng, 3),), (sample_words(rng, 2),)]
     if tier == 1:
         return Draft(fn, [ws], {"sep": sep}, [f'return the strings of {ws} joined with "{sep}"',
