@@ -130,8 +130,18 @@ def _type(code: str, tree: ast.Module) -> list[str]:
             for side in [node.left, *(node.comparators if isinstance(node, ast.Compare) else [node.right])]:
                 if isinstance(side, (ast.Name, ast.Call)):
                     out.append(_replace(code, side, f"str({_segment(code, side)})"))
-        if not isinstance(node, ast.Call) or node.keywords or not node.args:
+        if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Name):
+            out.append(_replace(code, node.slice, f"str({node.slice.id})"))  # a string index
+        if isinstance(node, ast.keyword) and isinstance(node.value, ast.Constant) and node.value.value is not None:
+            out.append(_replace(code, node.value, repr(str(node.value.value))))
+        if not isinstance(node, ast.Call):
             continue
+        if isinstance(node.func, ast.Attribute) and not node.args and not node.keywords:
+            out.append(_replace(code, node, f"{_segment(code, node)[:-1]}1)"))  # an argument it does not take
+        if node.keywords or not node.args:
+            continue
+        if isinstance(node.func, ast.Name) and node.func.id == "abs" and isinstance(node.args[0], ast.Name):
+            out.append(_replace(code, node.args[0], f"str({node.args[0].id})"))
         if len(node.args) > 1 or isinstance(node.func, ast.Attribute):
             # One argument short: a method (or a builtin taking several) called with the wrong arity.
             head = _segment(code, node.func)
@@ -143,10 +153,14 @@ def _type(code: str, tree: ast.Module) -> list[str]:
 
 # --- logical: runs, but computes the wrong thing ----------------------------------------
 
-CMP_SWAP = {ast.Gt: ">=", ast.GtE: ">", ast.Lt: "<=", ast.LtE: "<", ast.Eq: "!=", ast.NotEq: "=="}
+CMP_SWAP = {ast.Gt: ">=", ast.GtE: ">", ast.Lt: "<=", ast.LtE: "<", ast.Eq: "!=", ast.NotEq: "==",
+            ast.In: "not in", ast.NotIn: "in"}
 CMP_FLIP = {ast.Gt: "<", ast.GtE: "<=", ast.Lt: ">", ast.LtE: ">="}
 BIN_SWAP = {ast.Add: "-", ast.Sub: "+", ast.Mult: "+", ast.Mod: "//", ast.FloorDiv: "%", ast.Div: "//", ast.Pow: "*"}
-FUNC_SWAP = {"max": "min", "min": "max", "all": "any", "any": "all"}
+FUNC_SWAP = {"max": "min", "min": "max", "all": "any", "any": "all", "sum": "max"}
+METHOD_SWAP = {"isdigit": "isalpha", "isalpha": "isdigit", "isupper": "islower", "lower": "upper", "upper": "lower",
+               "title": "capitalize", "capitalize": "title", "swapcase": "upper", "strip": "lstrip",
+               "startswith": "endswith", "endswith": "startswith", "ljust": "rjust", "rjust": "ljust"}
 UNWRAP = {"abs", "sorted", "set", "reversed", "round", "str", "list"}
 
 
@@ -167,6 +181,10 @@ def _logical(code: str, tree: ast.Module) -> list[str]:
             out.append(_replace(code, node, repr(not node.value)))
         elif isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value:
             out.append(_replace(code, node, repr(node.value.swapcase())))
+        elif isinstance(node, ast.Constant) and node.value is None:
+            out.append(_replace(code, node, "0"))
+        elif isinstance(node, ast.Attribute) and node.attr in METHOD_SWAP:
+            out.append(_replace(code, node, f"{_segment(code, node.value)}.{METHOD_SWAP[node.attr]}"))
         elif isinstance(node, ast.BoolOp):
             op = " or " if isinstance(node.op, ast.And) else " and "
             out.append(_replace(code, node, op.join(_segment(code, v) for v in node.values)))
