@@ -12,8 +12,13 @@ from soda.prompts import NAMES, template
 from stages._common import parser, run, setup
 
 
+# The prompts' fixed text (the rubric above all) recurs in every scorer example: weighting it
+# gives it whole-word tokens, which shortens every filled prompt C by about a third.
+PROMPT_WEIGHT = 50
+
+
 def corpus(rows: list[dict]) -> list[str]:
-    texts = [template(name) for name in NAMES]
+    texts = [template(name) for name in NAMES] * PROMPT_WEIGHT
     for row in rows:
         texts.append(row["question"])
         if row.get("reference"):
