@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +23,7 @@ from pathlib import Path
 import torch
 import yaml
 from datasets import Dataset
-from transformers import TrainerCallback
+from transformers import PrinterCallback, TrainerCallback
 from transformers.trainer_utils import get_last_checkpoint
 from trl import DPOConfig, DPOTrainer, SFTConfig, SFTTrainer
 
@@ -32,7 +33,7 @@ from soda.modeling import file_sha256, load_model, read_card, write_card
 CONFIG_DIR = Path(__file__).parent / "configs"
 KINDS = ("csl", "fcl", "scorer")
 # params.yaml's <stage>_train sections also hold these; they steer the stage, not the trainer.
-STAGE_KEYS = {"enabled", "heldout_fraction"}
+STAGE_KEYS = {"enabled", "heldout_fraction", "num_questions"}
 # Trainer files that are not part of the model (pickled args, an auto-written README).
 NOT_MODEL = ("training_args.bin", "README.md")
 
@@ -101,7 +102,7 @@ def trainer_args(config_cls, cfg: dict, output_dir: Path, **extra):
         save_strategy="steps",
         save_steps=cfg["save_steps"],
         save_total_limit=1,
-        report_to="none",  # MLflowMetrics logs into the stage's run; the built-in callback would open its own
+        report_to="none",  # StepLog logs into the stage's run; the built-in callback would open its own
         disable_tqdm=True,
         use_cpu=not torch.cuda.is_available(),
         dataloader_num_workers=0,
@@ -109,8 +110,11 @@ def trainer_args(config_cls, cfg: dict, output_dir: Path, **extra):
     )
 
 
-class MLflowMetrics(TrainerCallback):
-    """Per-step trainer logs (loss, lr, DPO rewards/margins/accuracies) into the active MLflow run, if any."""
+class StepLog(TrainerCallback):
+    """Per-step trainer logs (loss, lr, DPO rewards/margins/accuracies): into the active MLflow
+    run if there is one (the stage opens it), and one short line on stderr (stdout is the stage's)."""
+
+    SHOWN = ("loss", "learning_rate", "rewards/margins", "rewards/accuracies")
 
     def __init__(self, prefix: str):
         import mlflow
@@ -118,12 +122,13 @@ class MLflowMetrics(TrainerCallback):
         self.mlflow, self.prefix = mlflow, prefix
 
     def on_log(self, args, state, control, logs=None, **kwargs):
-        if not state.is_world_process_zero or self.mlflow.active_run() is None:
+        if not state.is_world_process_zero:
             return
-        metrics = {f"{self.prefix}/{k}": float(v) for k, v in (logs or {}).items()
-                   if isinstance(v, (int, float)) and not isinstance(v, bool)}
-        if metrics:
-            self.mlflow.log_metrics(metrics, step=state.global_step)
+        metrics = {k: float(v) for k, v in (logs or {}).items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+        shown = " ".join(f"{k}={metrics[k]:.4g}" for k in self.SHOWN if k in metrics)
+        print(f"{self.prefix} step {state.global_step}/{state.max_steps} {shown}", file=sys.stderr, flush=True)
+        if metrics and self.mlflow.active_run() is not None:
+            self.mlflow.log_metrics({f"{self.prefix}/{k}": v for k, v in metrics.items()}, step=state.global_step)
 
 
 # ----------------------------------------------------------------------------- data
@@ -231,7 +236,7 @@ def prepare(kind: str, base_path: str, rows: list[dict], cfg: dict, scratch_dir)
     run_dir = Path(scratch_dir) / f"{kind}-{run_hash[:16]}"
     model, tokenizer = load_model(base_path)
     peft = lora_config(cfg)
-    callbacks = [MLflowMetrics(kind)]
+    callbacks = [StepLog(kind)]
     if kind == "fcl":
         ref, _ = load_model(base_path)
         ref.eval().requires_grad_(False)
@@ -245,6 +250,7 @@ def prepare(kind: str, base_path: str, rows: list[dict], cfg: dict, scratch_dir)
         args = trainer_args(SFTConfig, cfg, run_dir, completion_only_loss=True, packing=False)
         trainer = SFTTrainer(model=model, args=args, train_dataset=dataset, processing_class=tokenizer,
                              peft_config=peft, callbacks=callbacks)
+    trainer.remove_callback(PrinterCallback)  # StepLog reports instead, off stdout
     card = {"kind": kind, "base": str(base_path), "base_weights_sha256": base, "data_sha256": data_hash,
             "data_rows": len(rows), "cfg": cfg}
     return Prepared(kind, trainer, tokenizer, stats, cfg, run_dir, card)

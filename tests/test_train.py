@@ -201,3 +201,24 @@ def test_metrics_logged_to_active_mlflow_run(base, tmp_path):
     keys = set(client.get_run(run.info.run_id).data.metrics)
     assert {"fcl/loss", "fcl/learning_rate", "fcl/rewards/margins", "fcl/rewards/accuracies"} <= keys
     assert len(client.get_metric_history(run.info.run_id, "fcl/loss")) == 3  # one per step
+
+
+def test_lora_adapter_is_merged_into_a_plain_model(base, tmp_path):
+    metrics = train_csl(base, CSL, tmp_path / "csl", {**FAST, "lora": {"r": 4, "alpha": 8}}, tmp_path / "s")
+    assert metrics["steps"] == 3
+    trained, _ = load_model(str(tmp_path / "csl"))  # loads as a plain Llama: no adapter files needed
+    start, _ = load_model(base)
+    assert not any(p.exists() for p in (tmp_path / "csl").glob("adapter_*"))
+    assert set(trained.state_dict()) == set(start.state_dict())
+    assert not all(torch.equal(trained.state_dict()[k], v) for k, v in start.state_dict().items())
+    with pytest.raises(InputError, match="lora"):
+        train_csl(base, CSL, tmp_path / "o", {**FAST, "lora": {"r": 4, "bogus": 1}}, tmp_path / "s")
+
+
+@pytest.mark.parametrize("name", ["ddp", "fsdp", "zero3"])
+def test_accelerate_configs_load(name):
+    from accelerate.commands.config.config_args import load_config_from_file
+
+    config = load_config_from_file(str(Path(__file__).resolve().parents[1] / "soda" / "configs" / f"accelerate_{name}.yaml"))
+    assert config.distributed_type.value == {"ddp": "MULTI_GPU", "fsdp": "FSDP", "zero3": "DEEPSPEED"}[name]
+    assert config.num_processes == 8
