@@ -13,6 +13,8 @@ have javac || need_apt+=(default-jdk-headless)
 have node || need_apt+=(nodejs)
 have npm || need_apt+=(npm)
 have go || [ -x /usr/lib/go/bin/go ] || need_apt+=(golang-go)
+# HumanEval-X C++ includes boost headers (boost/any.hpp).
+[ -f /usr/include/boost/any.hpp ] || need_apt+=(libboost-dev)
 # Go tests in HumanEval-X import testify; Debian ships it as a GOPATH source package.
 [ -d /usr/share/gocode/src/github.com/stretchr/testify ] || need_apt+=(golang-github-stretchr-testify-dev)
 
@@ -31,5 +33,10 @@ fi
 if ! have tsc; then
   echo "sandbox/setup.sh: installing typescript from npm" >&2
   npm install -g --silent typescript >/dev/null
+fi
+# HumanEval-X JavaScript imports js-md5 (runs find global packages through NODE_PATH).
+if [ ! -d /usr/lib/node_modules/js-md5 ] && [ ! -d /usr/local/lib/node_modules/js-md5 ]; then
+  echo "sandbox/setup.sh: installing js-md5 from npm" >&2
+  npm install -g --silent js-md5 >/dev/null
 fi
 echo "sandbox/setup.sh: toolchains ready" >&2

