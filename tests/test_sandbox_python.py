@@ -154,6 +154,12 @@ def test_fork_bomb_is_contained(pool):
     assert run(pool, "print(1)\n").passed
 
 
+def test_shell_fork_bomb_is_contained(pool):
+    r = run(pool, "import os\nos.system(':(){ :|:& };:')\n", timeout_s=1)
+    assert r.status in ("timeout", "fail")
+    assert run(pool, "print(1)\n").passed
+
+
 def test_thread_bomb_is_contained(pool):
     code = ("import threading, time\nn = 0\ntry:\n    while True:\n"
             "        threading.Thread(target=time.sleep, args=(100,), daemon=True).start()\n        n += 1\n"
