@@ -5,7 +5,7 @@ from __future__ import annotations
 from soda.world.family import Draft, around, family, ints, pick_cmp
 from soda.world.text import CMP, INT_ARGS, LIST_ARGS, OP_VALUE, WORDS_ARGS
 
-PAIRS = [("a", "b"), ("xs", "ys"), ("left", "right"), ("first", "second")]
+PAIRS = [("a", "b"), ("xs", "ys"), ("left", "right"), ("first", "second"), ("u", "v"), ("p", "q")]
 
 
 @family("pair_lists")
@@ -22,7 +22,7 @@ def pair_lists(tier, rng):
                      f"Combine two lists element by element with {op}.", f"return [x {op} y for x, y in zip({a}, {b})]",
                      main, [([], [])], [["both lists have the same length", f"{a} and {b} are equally long"]])
     if tier == 2:
-        fn = rng.choice(["dot", "dot_product", "inner"])
+        fn = rng.choice(["dot", "dot_product", "inner", "scalar_product", "weighted_sum"])
         return Draft(fn, [a, b], {}, [f"return the dot product of {a} and {b}: the sum of {a}[i] * {b}[i]",
                                       f"multiply {a} and {b} element by element and return the sum of the products"],
                      "Dot product.", f"return sum(x * y for x, y in zip({a}, {b}))", main, [([], [])])
@@ -69,10 +69,10 @@ def dict_ops(tier, rng):
 
 @family("grid")
 def grid(tier, rng):
-    g = rng.choice(["grid", "matrix", "rows", "table"])
+    g = rng.choice(["grid", "matrix", "rows", "table", "board", "m"])
     main = [([[1, 2], [3, 4]],), ([ints(rng, 3), ints(rng, 3), ints(rng, 3)],)]
     if tier == 1:
-        fn = rng.choice(["grid_sum", "grid_total", "sum_all"])
+        fn = rng.choice(["grid_sum", "grid_total", "sum_all", "matrix_sum", "total_2d"])
         return Draft(fn, [g], {}, [f"return the sum of all numbers in the 2D list {g}",
                                    f"add up every element of {g}, a list of rows"],
                      "Sum of all elements.", f"return sum(sum(row) for row in {g})", main, [([],), ([[]],)])
@@ -83,7 +83,7 @@ def grid(tier, rng):
         return Draft(fn, [g], {"kind": kind}, [f"return a list with the sum of each {kind} of the 2D list {g}",
                                                f"compute the total of every {kind} of {g} and return them in order"],
                      f"Sum of each {kind}.", body, main + [([[1, 2, 3], [4, 5, 6]],)], [([],), ([[5]],)])
-    fn = rng.choice(["trace", "diagonal_sum", "diag_total"])
+    fn = rng.choice(["trace", "diagonal_sum", "diag_total", "sum_diagonal", "diag"])
     return Draft(fn, [g], {}, [f"return the sum of the main diagonal of the square 2D list {g}",
                                f"add up {g}[i][i] for every row i of the square matrix {g}"],
                  "Sum of the main diagonal.", f"return sum({g}[i][i] for i in range(len({g})))", main, [([],), ([[7]],)],
@@ -157,7 +157,7 @@ def loop_steps(tier, rng):
                      f"count = 0\nwhile {n} > 0:\n    {n} //= {k}\n    count += 1\nreturn count",
                      [(k ** 3,), (k ** 2 - 1,), (100,)], [(0,), (1,)], [[f"{n} is never negative", f"assume {n} >= 0"]])
     if tier == 2:
-        fn = rng.choice(["collatz_steps", "steps_to_one", "collatz"])
+        fn = rng.choice(["collatz_steps", "steps_to_one", "collatz", "hailstone", "collatz_len"])
         return Draft(fn, [n], {}, [f"return how many Collatz steps it takes {n} to reach 1: halve it when even, "
                                    f"otherwise replace it by 3 * {n} + 1"],
                      "Count Collatz steps to 1.",
@@ -180,14 +180,14 @@ def loop_steps(tier, rng):
 def primes(tier, rng):
     n = rng.choice(INT_ARGS)
     if tier == 1:
-        fn = rng.choice(["is_prime", "prime", "check_prime"])
+        fn = rng.choice(["is_prime", "prime", "check_prime", "prime_test", "isprime"])
         return Draft(fn, [n], {}, [f"return True if {n} is a prime number, otherwise False",
                                    f"check whether the integer {n} is prime"],
                      f"Check that {n} is prime.",
                      f"if {n} < 2:\n    return False\nfor d in range(2, {n}):\n    if {n} % d == 0:\n        return False\nreturn True",
                      [(7,), (9,), (13,), (15,)], [(0,), (1,), (2,)], [["numbers below 2 are not prime", "0 and 1 are not prime"]])
     if tier == 2:
-        fn = rng.choice(["count_primes", "prime_count", "num_primes"])
+        fn = rng.choice(["count_primes", "prime_count", "num_primes", "primes_below", "pi_of"])
         return Draft(fn, [n], {}, [f"return how many prime numbers are smaller than {n}",
                                    f"count the primes below {n}"],
                      f"Count the primes below {n}.",

@@ -112,7 +112,7 @@ def extreme_of(tier, rng):
                      [f"return the {word} of the three numbers {', '.join(names)}",
                       f"given {names[0]}, {names[1]} and {names[2]}, return the {word} one"],
                      f"Return the {func} of three numbers.", f"return {func}({', '.join(names)})", main, edge)
-    fn = rng.choice(["middle", "median_of_three", "mid_value"])
+    fn = rng.choice(["middle", "median_of_three", "mid_value", "median3", "centre"])
     return Draft(fn, names, {"kind": "middle"},
                  [f"return the middle value (the median) of {', '.join(names)}",
                   f"given three numbers {names[0]}, {names[1]} and {names[2]}, return the one in the middle when sorted"],
@@ -213,11 +213,11 @@ def digits(tier, rng):
     edge = [(0,), (-rng.randint(100, 999),), (7,)]
     sign = ["a negative number has the same digits as its absolute value", f"ignore the sign of {n}"]
     if tier == 1:
-        fn = rng.choice(["count_digits", "num_digits", "digit_count"])
+        fn = rng.choice(["count_digits", "num_digits", "digit_count", "digit_length", "how_many_digits"])
         return Draft(fn, [n], {}, [f"return how many digits the integer {n} has", f"count the digits of {n}"],
                      f"Count the digits of {n}.", f"return len(str(abs({n})))", main, edge, [sign])
     if tier == 2:
-        fn = rng.choice(["digit_sum", "sum_digits", "add_digits"])
+        fn = rng.choice(["digit_sum", "sum_digits", "add_digits", "digits_total", "cross_sum"])
         return Draft(fn, [n], {}, [f"return the sum of the digits of {n}", f"add up all the digits of the integer {n}"],
                      f"Sum the digits of {n}.", f"return sum(int(d) for d in str(abs({n})))", main, edge, [sign])
     k = rng.randint(2, 7)
@@ -232,7 +232,7 @@ def digits(tier, rng):
 def range_sum(tier, rng):
     n = rng.choice(["n", "limit", "m", "stop"])
     if tier == 1:
-        fn = rng.choice(["total_to", "sum_to", "sum_up_to"])
+        fn = rng.choice(["total_to", "sum_to", "sum_up_to", "triangle", "gauss_sum"])
         return Draft(fn, [n], {}, [f"return the sum of the integers from 1 to {n} inclusive",
                                    f"add up 1 + 2 + ... + {n} and return the total"],
                      f"Sum 1..{n}.", f"return sum(range(1, {n} + 1))", [(4,), (10,), (7,)], [(0,), (1,)])

@@ -69,10 +69,10 @@ def count_chars(tier, rng):
 def palindrome(tier, rng):
     s = rng.choice(STR_ARGS)
     if tier == 1:
-        fn = rng.choice(["reverse", "reverse_string", "backwards", "flip"])
+        fn = rng.choice(["reverse", "reverse_string", "backwards", "flip", "rev", "mirror_text"])
         return Draft(fn, [s], {}, [f"return the string {s} reversed", f"return {s} with its characters in reverse order"],
                      f"Reverse {s}.", f"return {s}[::-1]", [("hello",), (sentence_of(rng, 2),)], [("",), ("a",)])
-    fn = rng.choice(["is_palindrome", "palindrome", "reads_same"])
+    fn = rng.choice(["is_palindrome", "palindrome", "reads_same", "check_palindrome", "mirror"])
     if tier == 2:
         return Draft(fn, [s], {}, [f"return True if {s} reads the same forwards and backwards, otherwise False",
                                    f"check whether the string {s} is a palindrome"],
@@ -115,15 +115,15 @@ def repeat_pad(tier, rng):
 
 @family("words")
 def words(tier, rng):
-    s = rng.choice(["text", "line", "sentence"])
+    s = rng.choice(["text", "line", "sentence", "msg", "phrase"])
     main = [(sentence_of(rng, 4),), (sentence_of(rng, 5),), ("  two  spaces ",)]
     if tier == 1:
-        fn = rng.choice(["word_count", "count_words", "num_words"])
+        fn = rng.choice(["word_count", "count_words", "num_words", "how_many_words", "words_in"])
         return Draft(fn, [s], {}, [f"return the number of words in {s}", f"count how many words the string {s} contains"],
                      f"Count the words in {s}.", f"return len({s}.split())", main, [("",), ("   ",)],
                      [["words are separated by whitespace", "any run of spaces separates two words"]])
     if tier == 2:
-        fn = rng.choice(["longest_word", "longest", "biggest_word"])
+        fn = rng.choice(["longest_word", "longest", "biggest_word", "max_word", "long_word"])
         return Draft(fn, [s], {}, [f"return the longest word in {s}", f"find the word of {s} with the most characters"],
                      f"Return the longest word of {s}.",
                      f'words = {s}.split()\nif not words:\n    return ""\nreturn max(words, key=len)',
@@ -207,12 +207,12 @@ def keep_chars(tier, rng):
                                                f"remove every character of {s} that is not one of the {kind}"],
                      f"Keep the {kind} of {s}.", f'return "".join(ch for ch in {s} if ch.{test}())', main, [("",), ("...",)])
     if tier == 2:
-        fn = rng.choice(["letters_lower", "normalize", "only_letters"])
+        fn = rng.choice(["letters_lower", "normalize", "only_letters", "clean_letters", "squash"])
         return Draft(fn, [s], {}, [f"return the letters of {s} in lower case, dropping every other character",
                                    f"keep only the letters of {s}, convert them to lower case and return them as one string"],
                      f"Keep the letters of {s}, lower-cased.", f'return "".join(ch.lower() for ch in {s} if ch.isalpha())',
                      main, [("",), ("123",)])
-    fn = rng.choice(["digit_total", "sum_digits_in", "digits_in_text"])
+    fn = rng.choice(["digit_total", "sum_digits_in", "digits_in_text", "text_digit_sum", "add_text_digits"])
     return Draft(fn, [s], {}, [f"return the sum of all digit characters in {s}",
                                f"add up the digits that appear in the string {s}"],
                  f"Sum the digits in {s}.", f"return sum(int(ch) for ch in {s} if ch.isdigit())", main, [("",), ("abc",)],
@@ -221,8 +221,8 @@ def keep_chars(tier, rng):
 
 @family("acronym")
 def acronym(tier, rng):
-    s = rng.choice(["text", "line", "phrase"])
-    fn = rng.choice(["acronym", "initials", "abbreviate"])
+    s = rng.choice(["text", "line", "phrase", "title", "name"])
+    fn = rng.choice(["acronym", "initials", "abbreviate", "first_letters", "short_form"])
     main = [(sentence_of(rng, 3),), ("portable network graphics",), ("As Soon As possible",)]
     if tier == 1:
         return Draft(fn, [s], {}, [f"return the first letters of the words in {s}, joined together",
@@ -248,12 +248,12 @@ def word_lengths(tier, rng):
     ws = rng.choice(WORDS_ARGS)
     main = [(sample_words(rng),), (sample_words(rng, 5),)]
     if tier == 1:
-        fn = rng.choice(["lengths", "word_lengths", "sizes"])
+        fn = rng.choice(["lengths", "word_lengths", "sizes", "len_each", "measure"])
         return Draft(fn, [ws], {}, [f"return a list with the length of each string in {ws}",
                                     f"return the number of characters of every word of {ws}, as a list"],
                      "Lengths of the words.", f"return [len(w) for w in {ws}]", main, [([],), ([""],)])
     if tier == 2:
-        fn = rng.choice(["length_map", "lengths_by_word", "word_sizes"])
+        fn = rng.choice(["length_map", "lengths_by_word", "word_sizes", "size_table", "len_dict"])
         return Draft(fn, [ws], {}, [f"return a dictionary mapping each string of {ws} to its length",
                                     f"build a dict whose keys are the words of {ws} and whose values are their lengths"],
                      "Map each word to its length.", f"return {{w: len(w) for w in {ws}}}", main, [([],), (["a", "a"],)])
@@ -294,14 +294,14 @@ def char_freq(tier, rng):
     s = rng.choice(STR_ARGS)
     main = [("banana",), ("mississippi",), (rng.choice(VOCAB) + rng.choice(VOCAB),)]
     if tier == 1:
-        fn = rng.choice(["char_counts", "frequencies", "count_each"])
+        fn = rng.choice(["char_counts", "frequencies", "count_each", "histogram", "letter_counts"])
         return Draft(fn, [s], {}, [f"return a dictionary mapping each character of {s} to the number of times it occurs",
                                    f"count how often every character appears in {s} and return the counts as a dict"],
                      "Count each character.",
                      f"counts = {{}}\nfor ch in {s}:\n    counts[ch] = counts.get(ch, 0) + 1\nreturn counts",
                      main, [("",), ("aaa",)])
     if tier == 2:
-        fn = rng.choice(["most_common", "top_char", "most_frequent"])
+        fn = rng.choice(["most_common", "top_char", "most_frequent", "mode_char", "popular_char"])
         return Draft(fn, [s], {}, [f"return the character that occurs most often in {s}",
                                    f"find the most frequent character of {s}"],
                      "Most frequent character.", f'if not {s}:\n    return ""\nreturn max({s}, key={s}.count)',
@@ -342,15 +342,15 @@ def word_filter(tier, rng):
 
 @family("str_pair")
 def str_pair(tier, rng):
-    a, b = rng.choice([("a", "b"), ("s", "t"), ("first", "second"), ("left", "right")])
+    a, b = rng.choice([("a", "b"), ("s", "t"), ("first", "second"), ("left", "right"), ("x", "y"), ("one", "two")])
     if tier == 1:
-        fn = rng.choice(["longer", "pick_longer", "longest_of"])
+        fn = rng.choice(["longer", "pick_longer", "longest_of", "longer_string", "max_len"])
         return Draft(fn, [a, b], {}, [f"return the longer of the two strings {a} and {b}",
                                       f"given strings {a} and {b}, return the one with more characters"],
                      "Return the longer string.", f"return {a} if len({a}) >= len({b}) else {b}",
                      [("apple", "fig"), ("go", "stone"), ("cat", "dog")], [("", ""), ("", "x")],
                      [[f"if they are equally long, return {a}", f"on a tie, return {a}"]])
-    fn = rng.choice(["is_anagram", "anagrams", "same_letters"])
+    fn = rng.choice(["is_anagram", "anagrams", "same_letters", "check_anagram", "rearranged"])
     if tier == 2:
         return Draft(fn, [a, b], {}, [f"return True if {a} and {b} are anagrams (same characters in a different order)",
                                       f"check whether {b} is a rearrangement of the characters of {a}"],
