@@ -42,7 +42,7 @@ def test_family_references_pass_their_tests(name):
         fn = ast.parse(t["reference"]).body
         assert len(fn) == 1 and fn[0].name == t["entry_point"], t["reference"]
         assert 2 <= len(t["reference"].strip().splitlines()) <= 12, t["reference"]
-        assert len(t["question"].split()) <= 70, t["question"]
+        assert len(t["question"].split()) <= 60, t["question"]
         main, edge = split_tests(t["tests"])
         assert main.count("assert ") >= 2 and edge.count("assert ") >= 1, t["tests"]
         json.dumps(t["spec"])
