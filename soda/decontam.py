@@ -256,11 +256,26 @@ def _prefix_candidates(index: _Index, hashes: np.ndarray, offsets: np.ndarray) -
     return set(zip(texts.tolist(), index.prefix_items[starts].tolist()))
 
 
-def _match(index: _Index, texts: list[str]) -> tuple[list[int], list[tuple], int]:
-    """Match a batch of question texts. Returns the positions of texts without n-grams,
-    the verified pairs (position, item, jaccard, containment, reached the Jaccard threshold)
-    that reach a threshold,
-    and how many candidate pairs were verified."""
+def _span(text: str, hashes: np.ndarray, item_set: np.ndarray, ngram: int) -> str:
+    """The text covered by its longest run of consecutive n-grams (`hashes`, in text order)
+    that occur in the item's sorted n-gram set."""
+    pos = np.minimum(np.searchsorted(item_set, hashes), len(item_set) - 1)
+    hit = np.concatenate(([0], (item_set[pos] == hashes).view(np.int8), [0]))
+    edges = np.diff(hit)
+    run_starts, run_ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    if len(run_starts) == 0:
+        return ""
+    longest = int(np.argmax(run_ends - run_starts))  # first of equally long runs
+    words = list(_WORD.finditer(text))  # token k of _canonical(text) is match k
+    return text[words[run_starts[longest]].start() : words[run_ends[longest] + ngram - 2].end()]
+
+
+def _match(index: _Index, texts: list[str]) -> tuple[list[int], list[tuple], dict, int]:
+    """Match a batch of question texts. Returns the positions of texts without n-grams; the
+    verified pairs (position, item, jaccard, containment) that reach a threshold; per
+    matched position its best pair (item, jaccard, containment, reason, span), best meaning
+    highest (jaccard, containment), ties to the first item; and how many candidate pairs
+    were verified."""
     hashes, offsets = _ngram_hashes([_canonical(t) for t in texts], index.ngram)
     n_unique, hits = _unique_counts(hashes, offsets, index.bitmap)
     no_ngrams = np.flatnonzero(n_unique == 0).tolist()
@@ -274,7 +289,7 @@ def _match(index: _Index, texts: list[str]) -> tuple[list[int], list[tuple], int
         candidates.update((t, i) for i in index.lsh.query(m))
     if index.containment_threshold is not None:
         candidates |= _prefix_candidates(index, hashes, offsets)
-    pairs, sets = [], {}
+    pairs, best, sets = [], {}, {}
     for t, i in sorted(candidates):
         if t not in sets:
             sets[t] = np.unique(hashes[offsets[t] : offsets[t + 1]])
@@ -286,8 +301,14 @@ def _match(index: _Index, texts: list[str]) -> tuple[list[int], list[tuple], int
             index.containment_threshold, len(item)
         )
         if by_jaccard or by_containment:
-            pairs.append((t, i, inter / union, inter / len(item), bool(by_jaccard)))
-    return no_ngrams, pairs, len(candidates)
+            jac, con = inter / union, inter / len(item)
+            pairs.append((t, i, jac, con))
+            if t not in best or (jac, con) > best[t][1:3]:
+                best[t] = (i, jac, con, "jaccard" if by_jaccard else "containment")
+    for t, (i, jac, con, reason) in best.items():
+        span = _span(texts[t], hashes[offsets[t] : offsets[t + 1]], index.sets[i], index.ngram)
+        best[t] = (i, jac, con, reason, span)
+    return no_ngrams, pairs, best, len(candidates)
 
 
 _WORKER_INDEX: _Index | None = None  # set once per worker process by _init_worker
@@ -372,21 +393,6 @@ def _check_params(threshold, containment_threshold, ngram, num_perm) -> None:
         raise InputError(f"decontaminate: num_perm must be an integer >= 2, got {num_perm!r}")
 
 
-def _span(question: str, item_set: np.ndarray, ngram: int) -> str:
-    """The question text covered by its longest run of consecutive n-grams found in the item."""
-    words = list(_WORD.finditer(question))
-    hashes, _ = _ngram_hashes([_canonical(question)], ngram)
-    hit = np.isin(hashes, item_set)
-    best, run, end = 0, 0, 0
-    for k, h in enumerate(hit.tolist()):
-        run = run + 1 if h else 0
-        if run > best:
-            best, end = run, k
-    if best == 0:
-        return ""
-    return question[words[end - best + 1].start() : words[end + ngram - 1].end()]
-
-
 def decontaminate(
     questions: list[dict],
     items: list[dict],
@@ -437,14 +443,11 @@ def decontaminate(
         results = [_match(index, c) for _, c in chunks]
 
     no_ngrams, matches, best, n_candidates = [], [], {}, 0
-    for (start, _), (empty, pairs, n_cand) in zip(chunks, results):
+    for (start, _), (empty, pairs, chunk_best, n_cand) in zip(chunks, results):
         no_ngrams += [start + t for t in empty]
+        matches += [(start + t, i, jac, con) for t, i, jac, con in pairs]
+        best.update((start + t, b) for t, b in chunk_best.items())
         n_candidates += n_cand
-        for t, i, jac, con, by_jaccard in pairs:
-            q = start + t
-            matches.append((q, i, jac, con))
-            if q not in best or (jac, con) > best[q][1:3]:  # ties: first item in input order
-                best[q] = (i, jac, con, by_jaccard)
     for q in no_ngrams:
         skipped.append({"question_id": rows[q]["id"], "reason": "no_ngrams", "action": "kept"})
     item_no_ngrams = [n for n, s in enumerate(index.sets) if len(s) == 0]
@@ -454,15 +457,15 @@ def decontaminate(
 
     removed = []
     for q in sorted(best):
-        i, jac, con, by_jaccard = best[q]
+        i, jac, con, reason, span = best[q]
         removed.append({
             "question_id": rows[q]["id"],
             "benchmark": items[i]["benchmark"],
             "task_id": items[i]["task_id"],
             "jaccard": round(jac, 6),
             "containment": round(con, 6),
-            "span": _span(texts[q], index.sets[i], ngram),
-            "reason": "jaccard" if by_jaccard else "containment",
+            "span": span,
+            "reason": reason,
         })
     clean = [row for q, row in enumerate(rows) if q not in best]
     benchmarks = sorted({str(it["benchmark"]) for it in items})
