@@ -300,6 +300,7 @@ def main(argv: list[str]) -> int:
         "peak_pss_mb": round(peak["pss"], 1),
         "seconds": round(run["elapsed"], 2),
         "cpu_seconds": round(run["cpu"], 2),
+        "questions_per_cpu_s": round(args.questions / run["cpu"], 1),
         "load_average_1m": round(os.getloadavg()[0], 1),
         "processes": processes,
         "baseline.recall_ge_0_7": round(recall(base_pairs, 0.7), 6),
