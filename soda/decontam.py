@@ -12,10 +12,12 @@ not split. N-grams are taken over this token sequence; text with fewer than `ngr
 (empty, punctuation only, very short) has no n-grams.
 
 How nothing is missed, cheaply:
-1. Every n-gram is hashed to 64 bits (collisions ~2^-64 per pair, i.e. never in practice).
+1. Every n-gram is hashed to 64 bits; "exact" below means exact on these hashes (two
+   distinct n-grams collide with probability 2^-64).
 2. Lossless prefilter: J(Q, I) <= |Q & B| / |Q| where B is the union of all item n-grams,
    and J <= |I| / |Q|, so only questions passing both bounds can reach the threshold.
-   |Q & B| is over-counted through a bitmap of B (a looser bound, still safe).
+   |Q & B| is over-counted through a bitmap of B (a looser bound, still safe); |Q| is
+   counted on 48 hash bits (a merge of two of a question's n-grams: < 1e-10).
 3. For those, MinHash signatures (datasketch's `affine32` scheme, computed with numpy) go
    through a datasketch `MinHashLSH` over the items whose bands/rows are chosen so that a
    pair at exactly `threshold` is missed with probability <= 1e-6 (`lsh_params`).
@@ -38,7 +40,6 @@ from __future__ import annotations
 
 import csv
 import json
-import math
 import multiprocessing
 import os
 import re
