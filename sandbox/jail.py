@@ -100,8 +100,12 @@ class PidNamespaces:
         self._own = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
 
     def next_child_in_new_namespace(self) -> None:
-        _check(_libc.setns(self._own, CLONE_NEWPID), "setns pid")
+        self.restore()
         unshare(CLONE_NEWPID)
+
+    def restore(self) -> None:
+        """Children are created in our own pid namespace again (helpers such as javac)."""
+        _check(_libc.setns(self._own, CLONE_NEWPID), "setns pid")
 
 
 def drop_privileges(uid: int, limits: dict[int, int]) -> None:

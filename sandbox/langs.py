@@ -13,8 +13,10 @@ import os
 import re
 import shutil
 import signal
+import time
 
-from sandbox import pyrun, warm
+from sandbox import javac, pyrun, warm
+from sandbox.zygote import OUTPUT_KEEP
 
 # Raw outcomes of the run's process that are not a verdict from the harness.
 SIGNAL_STATUS = {signal.SIGXCPU: ("timeout", "CPU time limit exceeded"),
@@ -78,26 +80,11 @@ def run_compiled(zygote, req: dict, workdir: str) -> dict:
         os.chown(path, zygote.uid, zygote.uid)
     env = {k: v.replace("{cache}", cache) for k, v in recipe.get("env", {}).items()}
 
-    if recipe.get("compile"):
-        argv = [a.replace("{cache}", cache) for a in recipe["compile"]]
-        built = zygote.spawn(workdir, _exec(argv, env), timeout_s=max(COMPILE_TIMEOUT_S, req["timeout_s"]),
-                             memory_mb=None if recipe.get("managed") else COMPILE_MEMORY_MB)
-        if built["exit"] != 0:
-            result = _base(built)
-            result["exit_code"] = built["exit"]
-            status = _raw_status(built, {"timeout_s": COMPILE_TIMEOUT_S, "mode": "tests"})
-            if status["status"] == "timeout":
-                return {**result, "status": "timeout", "reason": "compilation: " + status["reason"]}
-            env_error = ENV_ERROR_MARKERS.search(built["stderr"] + built["stdout"])
-            if mode == "runs" and env_error:
-                return {**result, "status": "pass", "error_class": None,
-                        "reason": f"environment error ignored: {env_error.group(0)}"}
-            first = next((ln for ln in (built["stderr"] + built["stdout"]).splitlines() if "error" in ln.lower()), "")
-            return {**result, "status": "fail", "error_class": "CompileError",
-                    "reason": ("compilation failed: " + first.strip())[:500]}
-    else:
-        built = {"cpu_s": 0.0, "wall_s": 0.0}
-    out = zygote.spawn(workdir, _exec(recipe["run"], env), timeout_s=req["timeout_s"],
+    built = _compile(zygote, recipe, req, workdir, env, cache)
+    if "status" in built:
+        return built
+    run = [a.replace("{cache}", cache) for a in recipe["run"]]
+    out = zygote.spawn(workdir, _exec(run, env), timeout_s=req["timeout_s"],
                        memory_mb=None if recipe.get("managed") else req["memory_mb"])
     result = _base(out)
     # Figures cover the whole job, compilation included.
@@ -118,6 +105,56 @@ def run_compiled(zygote, req: dict, workdir: str) -> dict:
 
 
 ENV_PATH = "/usr/local/bin:/usr/bin:/bin"
+
+
+def _compile(zygote, recipe: dict, req: dict, workdir: str, env: dict, cache: str) -> dict:
+    """Build the program; {cpu_s, wall_s} when it built, else the job's Result (a dict with status)."""
+    if not recipe.get("compile"):
+        return {"cpu_s": 0.0, "wall_s": 0.0}
+    timeout_s = max(COMPILE_TIMEOUT_S, req["timeout_s"])
+    if req["lang"] == "java" and cache:
+        return _compile_java(zygote, recipe, workdir, cache, timeout_s, req["mode"])
+    argv = [a.replace("{cache}", cache) for a in recipe["compile"]]
+    built = zygote.spawn(workdir, _exec(argv, env), timeout_s=timeout_s,
+                         memory_mb=None if recipe.get("managed") else COMPILE_MEMORY_MB)
+    if built["exit"] == 0:
+        return built
+    result = {**_base(built), "error_class": None}
+    status = _raw_status(built, {"timeout_s": timeout_s, "mode": "tests"})
+    if status["status"] == "timeout":
+        return {**result, "status": "timeout", "reason": "compilation: " + status["reason"]}
+    return _compile_error(result, built["stderr"] + built["stdout"], req["mode"])
+
+
+def _compile_error(result: dict, messages: str, mode: str) -> dict:
+    env_error = ENV_ERROR_MARKERS.search(messages)
+    if mode == "runs" and env_error:
+        return {**result, "status": "pass", "reason": f"environment error ignored: {env_error.group(0)}"}
+    first = next((ln for ln in messages.splitlines() if "error" in ln.lower()), "")
+    return {**result, "status": "fail", "error_class": "CompileError",
+            "reason": ("compilation failed: " + first.strip())[:500]}
+
+
+def _compile_java(zygote, recipe: dict, workdir: str, cache: str, timeout_s: float, mode: str) -> dict:
+    sources = {name: text for name, text in recipe["files"].items() if name.endswith(".java")}
+    start = time.monotonic()
+    try:
+        ok, diagnostics, classes, cpu = zygote.javac(cache).compile(sources, timeout_s)
+    except javac.CompileTimeout:
+        zygote.drop_javac()
+        return {"status": "timeout", "reason": "compilation: time limit exceeded or compiler out of memory",
+                "wall_s": time.monotonic() - start}
+    result = {"stdout": "", "stderr": diagnostics[-OUTPUT_KEEP:], "cpu_s": cpu, "wall_s": time.monotonic() - start,
+              "exit_code": 0 if ok else 1, "error_class": None}
+    if not ok:
+        return _compile_error(result, diagnostics, mode)
+    for name, data in classes.items():
+        path = os.path.join(workdir, *name.split(".")) + ".class"
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb") as f:
+            f.write(data)
+        os.chown(path, zygote.uid, zygote.uid)
+    return result
 
 
 def _exec(argv: list[str], env: dict):
@@ -191,37 +228,15 @@ def _java_classes(source: str) -> tuple[str, str]:
     return (public.group(1) if public else main), main
 
 
-JAVA_HARNESS = """\
-public class SodaHarness {
-    public static void main(String[] args) throws Throwable {
-        try {
-            Class.forName(args[0]).getMethod("main", String[].class).invoke(null, (Object) new String[0]);
-        } catch (java.lang.reflect.InvocationTargetException e) {
-            throw e.getCause();
-        }
-        System.out.flush();
-        String line = "{\\"nonce\\": \\"" + System.getenv("SODA_NONCE") + "\\", \\"ok\\": true}\\n";
-        try (java.io.FileOutputStream out = new java.io.FileOutputStream("/proc/self/fd/" + System.getenv("SODA_VERDICT_FD"))) {
-            out.write(line.getBytes());
-        }
-    }
-}
-"""
-
-
 def recipe_java(code, tests, memory_mb):
     source = code + "\n" + (tests or "")
     file_class, main_class = _java_classes(source)
-    files = {f"{file_class}.java": source}
     jvm = ["-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xshare:auto", "-XX:-UsePerfData"]
-    run = ["java", f"-Xmx{memory_mb}m", "-Xss8m", *jvm, "-cp", "."]
-    if tests:
-        files["SodaHarness.java"] = JAVA_HARNESS
-        run += ["SodaHarness", main_class]
-    else:
-        run += [main_class]
-    return {"tools": ["javac", "java"], "files": files, "guarded": bool(tests), "managed": True,
-            "compile": ["javac", "-J-Xmx1g", *(f"-J{o}" for o in jvm), "-nowarn", "-d", ".", *sorted(files)],
+    # The cache holds SodaHarness (sandbox/java), which runs main and then writes the verdict.
+    run = ["java", f"-Xmx{memory_mb}m", f"-XX:MaxDirectMemorySize={memory_mb}m", "-Xss8m", *jvm,
+           "-cp", ".:{cache}", *(["SodaHarness"] if tests else []), main_class]
+    return {"tools": ["javac", "java"], "files": {f"{file_class}.java": source}, "guarded": bool(tests),
+            "managed": True, "compile": ["javac", *(f"-J{o}" for o in jvm), "-nowarn", "-d", ".", f"{file_class}.java"],
             "run": run}
 
 

@@ -1,6 +1,7 @@
 """Build caches that compiled languages reuse across runs, built once per machine and toolchain.
 
 - C++: a precompiled header of the usual standard headers (`-include soda.h`).
+- Java: the compile server and the verdict harness (sandbox/java), compiled.
 - Go: a build cache holding the standard library and testify, compiled once; runs read it
   (GOCACHE read-only for them: they can't add to it, so nothing passes from run to run).
 
@@ -19,7 +20,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-WARMED = ("cpp", "go")
+WARMED = ("cpp", "go", "java")
+JAVA_SOURCES = Path(__file__).resolve().parent / "java"
 CACHE_ROOT = Path(os.environ.get("SODA_SANDBOX_CACHE", "/var/cache/soda-sandbox"))
 CPP_FLAGS = ["-std=gnu++17", "-O1"]
 
@@ -45,11 +47,13 @@ func TestSeed(t *testing.T) { assert.New(t).Equal(1, 1) }
 
 @functools.lru_cache(maxsize=None)
 def _version(lang: str) -> str | None:
-    cmd = {"cpp": ["g++", "--version"], "go": ["go", "version"]}[lang]
+    cmd = {"cpp": ["g++", "--version"], "go": ["go", "version"], "java": ["javac", "-version"]}[lang]
     if shutil.which(cmd[0]) is None:
         return None
-    text = subprocess.run(cmd, capture_output=True, text=True, check=False).stdout
-    return hashlib.sha256((text + CPP_HEADER + GO_SEED + " ".join(CPP_FLAGS)).encode()).hexdigest()[:16]
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    sources = "".join(p.read_text() for p in sorted(JAVA_SOURCES.glob("*.java")))
+    key = done.stdout + done.stderr + CPP_HEADER + GO_SEED + " ".join(CPP_FLAGS) + sources
+    return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
 def path(lang: str) -> Path | None:
@@ -95,4 +99,9 @@ def _build_go(out: Path) -> None:
                        capture_output=True)
 
 
-BUILDERS = {"cpp": _build_cpp, "go": _build_go}
+def _build_java(out: Path) -> None:
+    sources = sorted(str(p) for p in JAVA_SOURCES.glob("*.java"))
+    subprocess.run(["javac", "-nowarn", "-d", str(out), *sources], check=True)
+
+
+BUILDERS = {"cpp": _build_cpp, "go": _build_go, "java": _build_java}

@@ -45,6 +45,7 @@ OUTPUT_KEEP = 64 * 1024        # characters of stdout/stderr kept in a Result
 FILE_LIMIT = 16 * 1024 * 1024  # largest file (and stdout) a run may write
 NPROC_LIMIT = 256              # processes + threads of the slot uid
 NOFILE_LIMIT = 256
+JAVAC_UID_OFFSET = 1 << 30
 WALL_CAP = 20                  # a run that keeps getting CPU may take this many CPU budgets of wall time
 ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "PYTHONHASHSEED": "0",
        "PYTHONDONTWRITEBYTECODE": "1"}
@@ -55,6 +56,7 @@ class Zygote:
         self.uid = uid
         self.pidns = jail.PidNamespaces()
         self.runs = 0
+        self._javac = None  # the slot's Java compile server, started on the first Java job
         # The run's stdout/stderr, out of its reach, on their own tmpfs so that a run that
         # fills its disk can still report.
         os.makedirs("/tmp/io", mode=0o700, exist_ok=True)
@@ -93,6 +95,7 @@ class Zygote:
             if as_init:
                 self._run(workdir, target, limits, out_fd, err_fd, res_w, nonce)
             self._reaper(workdir, target, limits, out_fd, err_fd, res_w, nonce)
+        self.pidns.restore()
         os.close(out_fd)
         os.close(err_fd)
         os.close(res_w)
@@ -184,6 +187,19 @@ class Zygote:
                 cpu_before = cpu
         finally:
             os.close(pidfd)
+
+    def javac(self, cache: str):
+        from sandbox.javac import JavacServer  # noqa: PLC0415
+
+        if self._javac is None or self._javac.proc.poll() is not None:
+            # Its own uid: a compilation can't reach the runs, nor they it.
+            self._javac = JavacServer(self.uid + JAVAC_UID_OFFSET, cache)
+        return self._javac
+
+    def drop_javac(self) -> None:
+        if self._javac is not None:
+            self._javac.close()
+            self._javac = None
 
     # -- jobs -----------------------------------------------------------------------------
     def workdir(self) -> str:
