@@ -34,6 +34,7 @@ CONFIG_DIR = Path(__file__).parent / "configs"
 KINDS = ("csl", "fcl", "scorer")
 # params.yaml's <stage>_train sections also hold these; they steer the stage, not the trainer.
 STAGE_KEYS = {"enabled", "heldout_fraction", "num_questions"}
+VOLATILE = ("seconds", "tokens_per_s", "resumed_from")
 # Trainer files that are not part of the model (pickled args, an auto-written README).
 NOT_MODEL = ("training_args.bin", "README.md")
 
@@ -312,7 +313,9 @@ def finish(prepared: Prepared, out_dir) -> dict:
         metrics["ref_unchanged"] = True
         for key in ("rewards/chosen", "rewards/rejected", "rewards/margins", "rewards/accuracies"):
             metrics[key.replace("/", "_")] = last_logged(history, key)
-    prepared.card["metrics"] = metrics
+    # The card is part of the DVC output: leave out what varies between identical runs (timing),
+    # so that a deterministic CPU run reproduces the output byte for byte.
+    prepared.card["metrics"] = {k: v for k, v in metrics.items() if k not in VOLATILE}
     publish(prepared, out_dir)
     if trainer.is_world_process_zero():
         shutil.rmtree(run_dir, ignore_errors=True)

@@ -124,6 +124,12 @@ def test_csl_writes_model_with_card_and_cleans_scratch(base, tmp_path):
     assert not any((tmp_path / "scratch").iterdir())
     assert not (tmp_path / "csl" / "training_args.bin").exists()
     load_model(str(tmp_path / "csl"))
+    # Same start, data and settings: the same output, byte for byte (DVC sees the same hash).
+    train_csl(base, CSL, tmp_path / "again", FAST, tmp_path / "scratch")
+    files = sorted(p.name for p in (tmp_path / "csl").iterdir())
+    assert files == sorted(p.name for p in (tmp_path / "again").iterdir())
+    for name in files:
+        assert (tmp_path / "csl" / name).read_bytes() == (tmp_path / "again" / name).read_bytes(), name
 
 
 def test_overlong_examples_are_truncated_and_counted(base, tmp_path):
