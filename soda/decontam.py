@@ -21,9 +21,10 @@ How nothing is missed, cheaply:
 3. For those, MinHash signatures (datasketch's `affine32` scheme, computed with numpy) go
    through a datasketch `MinHashLSH` over the items whose bands/rows are chosen so that a
    pair at exactly `threshold` is missed with probability <= 1e-6 (`lsh_params`).
-4. Containment: an item's n-grams ordered rarest first; a question holding a share >= c of
-   them must hold one of the first |I| - ceil(c|I|) + 1 (prefix filtering), so only those
-   are indexed for exact lookup.
+4. Containment (prefix filtering): order an item's n-grams rarest first; a question holding
+   need = ceil(c|I|) of them holds at least k of the first |I| - need + k, for any k <= need.
+   Only those prefixes are indexed, and pairs with k = min(3, need) prefix hits are verified
+   (one shared common phrase is not enough to make a candidate).
 5. Every candidate pair is verified with exact set intersection; nothing unverified is
    removed.
 
@@ -56,6 +57,7 @@ MAX_LSH_MISS = 1e-6  # probability of missing a pair whose Jaccard is exactly th
 _EPS = 1e-9  # threshold comparisons are inclusive despite float rounding
 _CHUNK_TEXTS = 2048  # questions per unit of work; must stay below 2**16 (see _unique_counts)
 _CHUNK_BYTES = 1 << 20  # bounds the uint64 temporaries of _ngram_hashes (~40 bytes per byte)
+_PREFIX_HITS = 3  # containment candidates need this many prefix hits (see step 4 above)
 _BITMAP_BITS = 24  # 16 MB membership bitmaps: ~1.5% false hits for 250k item n-grams
 
 
@@ -186,6 +188,7 @@ class _Index:
     prefix_bitmap: np.ndarray | None  # the same for containment prefixes
     prefix_hashes: np.ndarray | None  # sorted prefix n-grams ...
     prefix_items: np.ndarray | None  # ... and the item each belongs to
+    prefix_hits: np.ndarray | None  # prefix n-grams a question must hold, per item
     permutations: np.ndarray
     lsh: MinHashLSH
     seed: int
@@ -212,11 +215,13 @@ def _build_index(texts, ngram, threshold, containment_threshold, num_perm, seed)
     for i, s in enumerate(sets):
         if len(s):
             lsh.insert(i, LeanMinHash(seed=seed, hashvalues=signature(s, permutations), scheme="affine32"))
-    prefix_bitmap = prefix_hashes = prefix_items = None
+    prefix_bitmap = prefix_hashes = prefix_items = prefix_hits = None
     if containment_threshold is not None:
         # rarest n-grams first (fewest items holding them), so prefixes rarely hit by chance
         uniq, df = np.unique(everything, return_counts=True)
-        keep = sizes - _needed(containment_threshold, sizes) + 1
+        need = _needed(containment_threshold, sizes)
+        prefix_hits = np.minimum(_PREFIX_HITS, need)
+        keep = sizes - need + prefix_hits
         prefixes = [s[np.lexsort((s, df[np.searchsorted(uniq, s)]))][:k] for s, k in zip(sets, keep)]
         owner = np.repeat(np.arange(len(sets)), [len(p) for p in prefixes])
         flat = np.concatenate(prefixes) if prefixes else np.zeros(0, np.uint64)
@@ -225,7 +230,7 @@ def _build_index(texts, ngram, threshold, containment_threshold, num_perm, seed)
         prefix_bitmap = _bitmap(prefix_hashes)
     return _Index(
         ngram, threshold, containment_threshold, sets, sizes, _bitmap(everything),
-        prefix_bitmap, prefix_hashes, prefix_items, permutations, lsh, seed,
+        prefix_bitmap, prefix_hashes, prefix_items, prefix_hits, permutations, lsh, seed,
     )
 
 
@@ -247,14 +252,21 @@ def _unique_counts(hashes: np.ndarray, offsets: np.ndarray, bitmap: np.ndarray) 
 
 
 def _prefix_candidates(index: _Index, hashes: np.ndarray, offsets: np.ndarray) -> set[tuple[int, int]]:
-    """(text, item) pairs where the text holds one of the item's containment-prefix n-grams."""
+    """(text, item) pairs where the text holds enough of the item's containment prefix."""
     pos = np.flatnonzero(index.prefix_bitmap[hashes >> np.uint64(64 - _BITMAP_BITS)])
-    lo = np.searchsorted(index.prefix_hashes, hashes[pos], "left")
-    hi = np.searchsorted(index.prefix_hashes, hashes[pos], "right")
-    n = hi - lo
-    starts = np.repeat(lo - np.cumsum(n) + n, n) + np.arange(n.sum())
-    texts = np.repeat(_text_of(offsets)[pos], n)
-    return set(zip(texts.tolist(), index.prefix_items[starts].tolist()))
+    text, h = _text_of(offsets)[pos], hashes[pos]
+    order = np.lexsort((h, text))  # each distinct n-gram of a text counts once
+    text, h = text[order], h[order]
+    first = np.ones(len(h), bool)
+    first[1:] = (h[1:] != h[:-1]) | (text[1:] != text[:-1])
+    text, h = text[first], h[first]
+    lo = np.searchsorted(index.prefix_hashes, h, "left")
+    n = np.searchsorted(index.prefix_hashes, h, "right") - lo
+    where = np.repeat(lo - np.cumsum(n) + n, n) + np.arange(n.sum())  # every posting of every hit
+    pairs = np.repeat(text, n) * len(index.sets) + index.prefix_items[where]
+    pairs, hits = np.unique(pairs, return_counts=True)
+    pairs = pairs[hits >= index.prefix_hits[pairs % len(index.sets)]]
+    return set(zip((pairs // len(index.sets)).tolist(), (pairs % len(index.sets)).tolist()))
 
 
 def _span(text: str, hashes: np.ndarray, item_set: np.ndarray, ngram: int) -> str:

@@ -136,6 +136,21 @@ def test_removes_exactly_the_brute_force_pairs(corpus):
     assert result.counts["removed"] == result.counts["removed_by_benchmark"]["toy"] == len(removed)
 
 
+@pytest.mark.parametrize("containment", [0.3, 0.6])
+def test_containment_removes_exactly_the_brute_force_pairs(corpus, containment):
+    items, questions = corpus
+    item_grams = [grams(item_text(it)) for it in items]
+    expected = set()
+    for q in questions:
+        g = grams(q["question"])
+        for it, ig in zip(items, item_grams):
+            if ig and (jaccard(g, ig) >= 0.7 or len(g & ig) / len(ig) >= containment):
+                expected.add((q["id"], it["task_id"]))
+    result = decontaminate(questions, items, containment_threshold=containment, processes=1)
+    assert {(m["question_id"], m["task_id"]) for m in result.matches} == expected
+    assert result.counts["removed_by_reason"]["containment"] > 0
+
+
 def test_worker_processes_give_the_same_result(corpus, monkeypatch):
     import soda.decontam as d
 
