@@ -80,7 +80,8 @@ class ReferenceTeacher:
                 if verified(ftype, res):
                     out[i] = {"code": code, "raw": f"```python\n{code}```", "fault_type": ftype, "dropped": None}
         return [r or {"code": None, "raw": "", "fault_type": None,
-                      "dropped": f"no injected fault verified after {len(plans[i])} tries"}
+                      "dropped": f"no injected fault of {'/'.join(self.fault_types)} verified "
+                                 f"({len(plans[i])} candidates tried)"}
                 for i, r in enumerate(out)]
 
     def annotate(self, questions: list[dict], codes: list[str]) -> list[dict]:
