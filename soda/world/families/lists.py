@@ -144,7 +144,7 @@ def list_extreme(tier, rng):
     cmp = pick_cmp(rng)
     return Draft(fn, [xs], {"kind": func, "default": d, "cmp": cmp, "k": k},
                  [f"return the {word} element of {xs} that is {CMP[cmp]} {k}",
-                  f"among the numbers in {xs} that are {CMP[cmp]} {k}, return the {word}"],
+                  f"return the {word} among the numbers in {xs} that are {CMP[cmp]} {k}"],
                  f"Return the {func} element {cmp} {k}, or {d}.",
                  f"found = [x for x in {xs} if x {cmp} {k}]\nif not found:\n    return {d}\nreturn {func}(found)",
                  [(around(rng, k),), (around(rng, k, 8),)], [([],), ([k],)],

@@ -163,7 +163,7 @@ def replace(tier, rng):
     return Draft(fn, [s], {"mark": mark, "kind": kind},
                  [f'return {s} with every {kind} replaced by "{mark}"', f'replace each {kind} in {s} with "{mark}" and return the result'],
                  f'Mask every {kind} with "{mark}".', f'return "".join("{mark}" if ch.{test}() else ch for ch in {s})',
-                 main + [("Pin 42 OK",)], [("",), ("xyz",)])
+                 [("Pin 42 OK",), *main], [("",), ("xyz",)])
 
 
 @family("affix")
@@ -278,12 +278,12 @@ def join_words(tier, rng):
                                               f'concatenate the words in {ws}, putting "{sep}" between neighbours'],
                      f'Join with "{sep}".', f'return "{sep}".join({ws})', main, [([],), (["solo"],)])
     if tier == 2:
-        return Draft(fn, [ws], {"sep": sep}, [f'return the words of {ws} in upper case, joined with "{sep}"',
+        return Draft(fn, [ws], {"sep": sep}, [f'return the strings in {ws} in upper case, joined with "{sep}"',
                                               f'upper-case each word of {ws} and join them using "{sep}"'],
                      f'Join upper-cased words with "{sep}".', f'return "{sep}".join(w.upper() for w in {ws})',
                      main, [([],), (["solo"],)])
     return Draft(fn, [ws], {"sep": sep},
-                 [f'return the words of {ws} in reverse order, each capitalised, joined with "{sep}"',
+                 [f'return the strings in {ws} in reverse order, each capitalised, joined with "{sep}"',
                   f'reverse the order of {ws}, capitalise every word and join them using "{sep}"'],
                  f'Join capitalised words in reverse with "{sep}".',
                  f'return "{sep}".join(w.capitalize() for w in reversed({ws}))', main, [([],), (["solo"],)])
