@@ -23,13 +23,18 @@ SIGNAL_STATUS = {signal.SIGXCPU: ("timeout", "CPU time limit exceeded"),
                  signal.SIGXFSZ: ("fail", "output or file size limit exceeded")}
 COMPILE_TIMEOUT_S = 30.0
 COMPILE_MEMORY_MB = 2048
+# JVM, V8 and Go reserve address space beyond what they use, so RLIMIT_AS gets headroom over
+# the job's memory_mb; the JVM's -Xmx and V8's heap flag enforce memory_mb itself, Go's
+# runtime fails cleanly at the limit ("runtime: out of memory").
+RUNTIME_HEADROOM_MB = 2048
+GO_HEADROOM_MB = 1024
 # Messages that mean "this machine lacks a library", not "the program is wrong": the paper's
 # runs-check ignores them (Python's ModuleNotFoundError is recognised in pyrun).
 ENV_ERROR_MARKERS = re.compile(r"Cannot find module|cannot find package|package [\w.]+ does not exist|"
                                r"fatal error: [^:]+: No such file or directory")
 # Messages by which managed runtimes report that they ran out of memory.
 OOM_MARKERS = ("java.lang.OutOfMemoryError", "JavaScript heap out of memory", "std::bad_alloc",
-               "fatal error: runtime: out of memory", "cannot allocate memory")
+               "runtime: out of memory", "cannot allocate memory")
 
 
 def run_job(zygote, req: dict, workdir: str) -> dict:
@@ -85,7 +90,7 @@ def run_compiled(zygote, req: dict, workdir: str) -> dict:
         return built
     run = [a.replace("{cache}", cache) for a in recipe["run"]]
     out = zygote.spawn(workdir, _exec(run, env), timeout_s=req["timeout_s"],
-                       memory_mb=None if recipe.get("managed") else req["memory_mb"])
+                       memory_mb=req["memory_mb"] + recipe.get("headroom_mb", 0))
     result = _base(out)
     # Figures cover the whole job, compilation included.
     result.update(cpu_s=out["cpu_s"] + built["cpu_s"], wall_s=out["wall_s"] + built["wall_s"])
@@ -116,7 +121,7 @@ def _compile(zygote, recipe: dict, req: dict, workdir: str, env: dict, cache: st
         return _compile_java(zygote, recipe, workdir, cache, timeout_s, req["mode"])
     argv = [a.replace("{cache}", cache) for a in recipe["compile"]]
     built = zygote.spawn(workdir, _exec(argv, env), timeout_s=timeout_s,
-                         memory_mb=None if recipe.get("managed") else COMPILE_MEMORY_MB)
+                         memory_mb=COMPILE_MEMORY_MB + recipe.get("headroom_mb", 0))
     if built["exit"] == 0:
         return built
     result = {**_base(built), "error_class": None}
@@ -236,7 +241,7 @@ def recipe_java(code, tests, memory_mb):
     run = ["java", f"-Xmx{memory_mb}m", f"-XX:MaxDirectMemorySize={memory_mb}m", "-Xss8m", *jvm,
            "-cp", ".:{cache}", *(["SodaHarness"] if tests else []), main_class]
     return {"tools": ["javac", "java"], "files": {f"{file_class}.java": source}, "guarded": bool(tests),
-            "managed": True, "compile": ["javac", *(f"-J{o}" for o in jvm), "-nowarn", "-d", ".", f"{file_class}.java"],
+            "headroom_mb": RUNTIME_HEADROOM_MB, "compile": ["javac", *(f"-J{o}" for o in jvm), "-nowarn", "-d", ".", f"{file_class}.java"],
             "run": run}
 
 
@@ -255,7 +260,7 @@ def recipe_js(code, tests, memory_mb):
         files["harness.js"] = JS_HARNESS
     # Packages installed globally by sandbox/setup.sh (js-md5, which HumanEval-X needs).
     env = {"NODE_PATH": "/usr/lib/node_modules:/usr/local/lib/node_modules"}
-    return {"tools": ["node"], "files": files, "guarded": bool(tests), "managed": True, "env": env,
+    return {"tools": ["node"], "files": files, "guarded": bool(tests), "headroom_mb": RUNTIME_HEADROOM_MB, "env": env,
             "run": node + ["harness.js" if tests else "prog.js"]}
 
 
@@ -276,10 +281,10 @@ def recipe_go(code, tests, memory_mb):
            "GOFLAGS": "-buildvcs=false", "GOTOOLCHAIN": "local", "CGO_ENABLED": "0"}
     if re.search(r"^func\s+Test\w*\s*\(\s*\w+\s+\*testing\.T\s*\)", source, re.M):
         # A `go test` file; -test.paniconexit0 makes os.Exit(0) inside a test a failure.
-        return {"tools": ["go"], "files": {"main_test.go": source}, "env": env, "managed": True,
+        return {"tools": ["go"], "files": {"main_test.go": source}, "env": env, "headroom_mb": GO_HEADROOM_MB,
                 "compile": ["go", "test", "-c", "-o", "prog.test", "."],
                 "run": ["./prog.test", "-test.paniconexit0", "-test.count=1"]}
-    return {"tools": ["go"], "files": {"main.go": source}, "env": env, "managed": True,
+    return {"tools": ["go"], "files": {"main.go": source}, "env": env, "headroom_mb": GO_HEADROOM_MB,
             "compile": ["go", "build", "-o", "prog", "main.go"], "run": ["./prog"]}
 
 

@@ -99,8 +99,11 @@ def test_c_hostile(pool):
     assert pool.run(Job("int main() { return 0; }\n", "c", mode="runs")).passed
 
 
-def test_java_js_memory_bombs(pool):
+def test_java_js_go_memory_bombs(pool):
     jobs = []
+    if shutil.which("go"):
+        jobs.append(Job("package main\nfunc main() {\n  var s [][]byte\n  for { s = append(s, make([]byte, 1<<24)) }\n}\n",
+                        "go", memory_mb=256, mode="runs"))
     if shutil.which("javac"):
         jobs.append(Job("public class Main { public static void main(String[] a) {\n"
                         "  java.util.List<long[]> l = new java.util.ArrayList<>();\n"
@@ -108,7 +111,7 @@ def test_java_js_memory_bombs(pool):
     if shutil.which("node"):
         jobs.append(Job("const a = []; for (;;) a.push(new Array(1e6).fill(1));\n", "js", memory_mb=256, mode="runs"))
     if not jobs:
-        pytest.skip("neither java nor node installed")
+        pytest.skip("none of java, node, go installed")
     for r in pool.map(jobs):
         assert r.status == "memory", r
 
