@@ -1,0 +1,142 @@
+"""`soda bench generate`: batched hf generation vs one prompt at a time, and the call cache.
+
+On the pipeline's tiny student (built here, nothing downloaded), the same run measures:
+- tokens/s of the hf backend with batch_size B and with batch_size 1, on the same prompts
+  and per-item seeds (so both must produce identical completions, which is checked);
+- cached_rerun_fraction: the LLM teacher (prompts A and B through the hf backend, the tiny
+  model as teacher) run twice on the same questions with one call cache; the fully cached
+  second run's time over the first's, each timed from backend construction to parsed results;
+- with --vllm on a CUDA machine: vLLM's tokens/s on the same prompts;
+- when ../shared/sodacoder-samples exists: the real teacher pairs parsed and executed.
+Prints one JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import tempfile
+import time
+from pathlib import Path
+
+from soda.io import dumps
+
+REAL = Path(__file__).resolve().parents[3] / "shared" / "sodacoder-samples" / "pairwise_data.json"
+# extract's language names -> the sandbox's
+SANDBOX_LANG = {"python": "python", "c": "c", "cpp": "cpp", "java": "java", "javascript": "js",
+                "typescript": "ts", "go": "go"}
+
+
+def tiny_student(out_dir: Path) -> str:
+    """The pipeline's default student shape (params.yaml `student`), random weights."""
+    from soda.modeling import build_tokenizer, init_model, save_model
+
+    texts = [f"### Question\nWrite a function f{i} that returns {i} times its argument.\n### Solution\n"
+             f"def f{i}(x):\n    return {i} * x\n" for i in range(200)]
+    tok = build_tokenizer(texts, 1024)
+    save_model(init_model(tok), tok, out_dir, {"name": "bench-tiny"})
+    return str(out_dir)
+
+
+def prompts(n: int) -> list[str]:
+    # Varied lengths, as real questions are.
+    return [f"### Question\nWrite a function that {'sorts, filters and counts ' * (1 + i % 7)}item {i}.\n### Solution\n"
+            for i in range(n)]
+
+
+def tokens_per_s(backend, batch: list[str], max_new_tokens: int) -> tuple[float, list]:
+    if hasattr(backend, "load"):
+        backend.load()  # loading the weights is not generation (vLLM loads them when built)
+    start = time.perf_counter()
+    out = backend.generate(batch, temperature=1.0, max_new_tokens=max_new_tokens, seed=0)
+    return backend.counters["completion_tokens"] / (time.perf_counter() - start), out
+
+
+def teacher_run(model: str, cache_dir: Path, questions: list[dict], max_new_tokens: int) -> float:
+    from soda.backends.base import make_backend
+    from soda.backends.llm_teacher import LLMTeacher
+
+    start = time.perf_counter()
+    teacher = LLMTeacher(make_backend({"backend": "hf", "model": model, "batch_size": 32, "cache_dir": str(cache_dir)}),
+                         max_new_tokens=max_new_tokens, temperature=0.8)
+    teacher.solve(questions)
+    teacher.fault(questions)
+    return time.perf_counter() - start
+
+
+def real_pairs(path: Path) -> dict:
+    """Code found in the 100 real pairs (response 0 correct, 1 faulty), and how each runs in the sandbox."""
+    from soda.extract import code_blocks, extract_code
+
+    pairs = json.loads(path.read_text(encoding="utf-8"))
+    found, langs, jobs = 0, collections.Counter(), []
+    for pair in pairs:
+        codes = [extract_code(r) for r in pair["response"][:2]]
+        found += sum(c is not None for c in codes)
+        langs.update(b.lang or "untagged" for r in pair["response"][:2] for b in code_blocks(r))
+        # The language of each reply's chosen block; a pair runs only if both are runnable here.
+        tags = [next((b.lang for b in code_blocks(r) if b.code == c), None) for r, c in zip(pair["response"], codes)]
+        if all(c is not None and t in SANDBOX_LANG for c, t in zip(codes, tags)):
+            jobs.append((codes, [SANDBOX_LANG[t] for t in tags]))
+    out = {"real_replies": 2 * len(pairs), "real_code_found": found, "real_block_langs": dict(langs.most_common())}
+    try:
+        from sandbox import Job, execute_many
+
+        results = execute_many([Job(code, lang, mode="runs", timeout_s=5.0) for codes, langs_ in jobs
+                                for code, lang in zip(codes, langs_)])
+    except Exception as e:  # the sandbox is another component: report, do not fail the bench
+        return {**out, "real_execution_error": f"{type(e).__name__}: {e}"}
+    correct, faulty = results[0::2], results[1::2]
+    return {**out, "real_pairs_executed": len(jobs),
+            "real_faulty_fail_share": sum(not r.passed for r in faulty) / max(1, len(jobs)),
+            "real_correct_fail_share": sum(not r.passed for r in correct) / max(1, len(jobs)),
+            "real_faulty_error_classes": dict(collections.Counter(r.error_class or r.status for r in faulty
+                                                                  if not r.passed).most_common())}
+
+
+def main(argv: list[str]) -> int:
+    p = argparse.ArgumentParser(prog="soda bench generate", description=__doc__.splitlines()[0])
+    p.add_argument("--prompts", type=int, default=64)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--max-new-tokens", type=int, default=64)
+    p.add_argument("--questions", type=int, default=64, help="questions for the teacher cache measurement")
+    p.add_argument("--vllm", action="store_true", help="also measure vLLM (needs vllm and a CUDA GPU)")
+    p.add_argument("--threads", type=int, help="torch CPU threads (default: torch's); 1 on an oversubscribed machine")
+    args = p.parse_args(argv)
+    import torch
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+
+    from soda.backends.hf import HFBackend
+
+    result: dict = {}
+    with tempfile.TemporaryDirectory(prefix="soda-bench-generate-") as tmp:
+        tmp = Path(tmp)
+        model = tiny_student(tmp / "model")
+        batch = prompts(args.prompts)
+        batched, out_b = tokens_per_s(HFBackend(model, batch_size=args.batch_size), batch, args.max_new_tokens)
+        sequential, out_s = tokens_per_s(HFBackend(model, batch_size=1), batch, args.max_new_tokens)
+        result.update(batched_tokens_per_s=round(batched, 1), sequential_tokens_per_s=round(sequential, 1),
+                      speedup=round(batched / sequential, 2), identical_outputs=out_b == out_s,
+                      prompts=args.prompts, batch_size=args.batch_size, max_new_tokens=args.max_new_tokens,
+                      torch_threads=torch.get_num_threads())
+        if args.vllm:
+            from soda.backends.vllm import VLLMBackend
+
+            hf_gpu, _ = tokens_per_s(HFBackend(model, batch_size=args.batch_size, device="cuda"), batch, args.max_new_tokens)
+            vllm_tps, _ = tokens_per_s(VLLMBackend(model), batch, args.max_new_tokens)
+            result.update(hf_cuda_tokens_per_s=round(hf_gpu, 1), vllm_tokens_per_s=round(vllm_tps, 1),
+                          vllm_speedup_over_hf=round(vllm_tps / hf_gpu, 2))
+
+        questions = [{"id": f"q{i}", "question": f"Write a function that returns {i} times its argument.", "lang": "python"}
+                     for i in range(args.questions)]
+        first = teacher_run(model, tmp / "cache", questions, args.max_new_tokens)
+        rerun = teacher_run(model, tmp / "cache", questions, args.max_new_tokens)
+        result.update(cached_rerun_fraction=round(rerun / first, 4), teacher_first_run_s=round(first, 2),
+                      teacher_cached_rerun_s=round(rerun, 3), teacher_calls=2 * args.questions)
+    if REAL.exists():
+        result.update(real_pairs(REAL))
+    print(dumps(result))
+    return 0
