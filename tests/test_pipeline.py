@@ -70,7 +70,8 @@ def test_repro_writes_every_output_and_metric(repo):
     for model in ("base", "c1", "c2"):
         metrics = json.loads((repo / "metrics/evaluate" / f"{model}.json").read_text())
         heldout = metrics["benchmarks"]["heldout"]
-        assert heldout["n_tasks"] == 16 and 0.0 <= heldout["pass@1"] <= 1.0 and heldout["pass@10"] is not None
+        # pass@10 needs n >= 10 samples: with the small preset's 2 it is null, never made up
+        assert heldout["n_tasks"] == 16 and 0.0 <= heldout["pass@1"] <= 1.0 and heldout["pass@10"] is None
     csl = [json.loads(l) for l in (repo / "data/c1/csl.jsonl").read_text().splitlines()]
     assert csl and all(set(r) >= {"prompt", "completion"} for r in csl)
 
