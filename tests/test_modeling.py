@@ -54,3 +54,11 @@ def test_tokenizer_model_mismatch(tok, tmp_path):
     save_model(model, tok, tmp_path / "m", {})  # the larger tokenizer with the smaller model
     with pytest.raises(InputError, match="do not match"):
         load_model(str(tmp_path / "m"))
+
+
+def test_model_dir_without_tokenizer(tok, tmp_path):
+    save_model(init_model(tok, hidden_size=32, num_layers=1, num_heads=2, intermediate_size=64), tok, tmp_path / "m", {})
+    for f in (tmp_path / "m").glob("tokenizer*"):
+        f.unlink()
+    with pytest.raises(InputError, match="cannot load model or tokenizer"):
+        load_model(str(tmp_path / "m"))
