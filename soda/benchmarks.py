@@ -44,8 +44,10 @@ JS_ASSERT_SHIM = (
     "console.assert = (cond, ...msg) => { if (!cond) throw new Error('Assertion failed: ' + msg.join(' ')); };\n"
 )
 
-# HumanEval-X file names and the datasets config suffix of MultiPL-E per language.
-HUMANEVAL_X_FILE = {"java": "java", "js": "js", "cpp": "cpp", "go": "go"}
+HUMANEVAL_X_LANGS = ("java", "js", "cpp", "go")
+# Standard packages a HumanEval-X Go program may use without importing them in its prompt
+# (CodeGeeX's evaluation imports those the program uses: see `_go_code`).
+GO_PACKAGES = ("math", "strings", "fmt", "strconv", "time", "bytes", "regexp", "sort", "math/rand", "crypto/md5")
 
 
 def load_benchmark(name: str, cfg: dict) -> list[dict]:
@@ -133,7 +135,7 @@ def _multipl_e(lang: str, path: str | None) -> list[dict]:
     else:
         rows = _hub("nuprl/MultiPL-E", f"humaneval-{lang}", "test", f"multipl-e-{lang}")
     if rows and "declaration" in rows[0]:
-        if lang not in HUMANEVAL_X_FILE:
+        if lang not in HUMANEVAL_X_LANGS:
             raise InputError(f"benchmark multipl-e-{lang}: {path} looks like HumanEval-X, which has no {lang}")
         return [_humaneval_x_item(lang, r) for r in rows]
     items = []
@@ -147,15 +149,13 @@ def _multipl_e(lang: str, path: str | None) -> list[dict]:
 
 
 def _humaneval_x_item(lang: str, r: dict) -> dict:
-    tests = r["test"]
-    prompt = r["prompt"]
-    if lang == "js":
-        tests = JS_ASSERT_SHIM + tests
-    if lang == "go":
-        # HumanEval-X Go is a `go test` file: package clause and test imports come first.
-        prompt = r["test_setup"] + prompt
-    return _item(f"multipl-e-{lang}", r["task_id"], prompt, r["canonical_solution"], tests, lang,
+    tests = JS_ASSERT_SHIM + r["test"] if lang == "js" else r["test"]
+    item = _item(f"multipl-e-{lang}", r["task_id"], r["prompt"], r["canonical_solution"], tests, lang,
                  _signature_name(r["declaration"]), BRACES_STOPS, "braces")
+    if lang == "go":
+        # A `go test` file: the package clause and test imports come first (see `_go_code`).
+        item["go"] = {"test_setup": r["test_setup"], "prompt_import": r["import"]}
+    return item
 
 
 def _signature_name(declaration: str) -> str | None:
@@ -253,8 +253,21 @@ def build_program(item: dict, completion: str) -> tuple[str, str]:
         return _newline(item["prompt"] + completion), item["tests"]
     if protocol == "braces":
         code = item["prompt"] + completion
-        return code + "\n}" * _open_braces(code) + "\n", item["tests"]
+        code += "\n}" * _open_braces(code) + "\n"
+        return (_go_code(item["go"], code) if "go" in item else code), item["tests"]
     raise InputError(f"item {item['task_id']}: unknown protocol {protocol!r}")
+
+
+def _go_code(go: dict, code: str) -> str:
+    """HumanEval-X's Go program as CodeGeeX builds it: test_setup (package, test imports), then
+    imports of the standard packages the code uses in place of the prompt's own import block."""
+    code = code.replace(go["prompt_import"], "", 1)
+    # Go rejects unused imports: look for `pkg.` outside comments ("a list of strings." is prose).
+    uncommented = re.sub(r"//[^\n]*|/\*.*?\*/", "", code, flags=re.S)
+    used = [p for p in GO_PACKAGES
+            if f'"{p}"' not in go["test_setup"] and re.search(rf"\b{p.split('/')[-1]}\.", uncommented)]
+    imports = "import (\n" + "".join(f'    "{p}"\n' for p in used) + ")\n" if used else ""
+    return go["test_setup"] + "\n" + imports + code
 
 
 def _newline(code: str) -> str:
