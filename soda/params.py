@@ -27,16 +27,17 @@ BENCH_SOURCES = {"benchmarks": list, "paths": dict, "skip_missing": list}
 # section -> key -> accepted type(s). Nested dicts are validated recursively.
 SCHEMA: dict = {
     "seed": int,
-    "world": {"source": str, "seed_size": int, "heldout_size": int, "tiers": list},
+    "world": {"source": str, "seed_size": int, "heldout_size": int, "pretrain_size": int, "tiers": list},
     "student": {"init": str, "vocab_size": int, "hidden_size": int, "num_layers": int, "num_heads": int,
-                "intermediate_size": int, "max_position": int},
+                "intermediate_size": int, "max_position": int, "pretrain_epochs": int},
     "scorer": {"init": str},
     "teacher": {"backend": str, "model": OPT_STR, "base_url": OPT_STR, "api_key_env": str, "concurrency": int,
                 "max_new_tokens": int, "temperature": NUM, "lang": str, "batch_size": int, "device": OPT_STR,
-                "tensor_parallel_size": int, "timeout_s": NUM, "max_retries": int},
+                "tensor_parallel_size": int, "timeout_s": NUM, "max_retries": int, "endpoint": str},
     "generation": {"backend": str, "model": OPT_STR, "batch_size": int, "max_new_tokens": int,
                    "cache_dir": OPT_STR, "device": OPT_STR, "base_url": OPT_STR, "api_key_env": str,
-                   "concurrency": int, "tensor_parallel_size": int, "timeout_s": NUM, "max_retries": int},
+                   "concurrency": int, "tensor_parallel_size": int, "timeout_s": NUM, "max_retries": int,
+                   "endpoint": str},
     "decontaminate": {**BENCH_SOURCES, "threshold": NUM, "containment_threshold": OPT_NUM, "ngram": int,
                       "num_perm": int},
     "teacher_generate": {"fcl_fraction": NUM},
@@ -54,6 +55,8 @@ SCHEMA: dict = {
 CHOICES = {
     "teacher.backend": ("reference", "openai", "vllm", "hf"),
     "generation.backend": ("hf", "openai", "vllm"),
+    "teacher.endpoint": ("chat", "completions"),
+    "generation.endpoint": ("chat", "completions"),
     "feedback.rule": ("execution-first", "score-first", "strict"),
     "evolve.mode": ("accumulate", "replace"),
 }

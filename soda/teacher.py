@@ -42,4 +42,13 @@ def make_teacher(cfg: dict, *, seed: int = 0, cache_dir: str | None = None) -> T
     backend_cfg = {k: v for k, v in cfg.items() if k not in ("lang", "temperature", "max_new_tokens")}
     backend_cfg["cache_dir"] = cache_dir
     return LLMTeacher(make_backend(backend_cfg), lang=cfg.get("lang", "python"),
-                      max_new_tokens=cfg.get("max_new_tokens", 1024), temperature=cfg.get("temperature", 0.0))
+                      max_new_tokens=cfg.get("max_new_tokens", 1024), temperature=cfg.get("temperature", 0.0),
+                      seed=seed)
+
+
+def teacher_counters(teacher) -> dict:
+    """Calls, cache hits, retries and drop reasons of an LLM teacher (and its backend), for MLflow."""
+    counters = dict(getattr(teacher, "counters", {}) or {})
+    backend = getattr(teacher, "backend", None)
+    counters.update({f"backend_{k}": v for k, v in (getattr(backend, "counters", {}) or {}).items()})
+    return counters

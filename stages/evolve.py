@@ -10,7 +10,7 @@ from soda.cleaning import clean
 from soda.evolve import dedupe, sample
 from soda.io import InputError, read_jsonl, write_jsonl
 from soda.prompts import prompt_hashes
-from soda.teacher import make_teacher
+from soda.teacher import make_teacher, teacher_counters
 from soda.tracking import log_metrics, stage_run
 from stages._common import parser, run, setup, write_metrics
 
@@ -52,6 +52,7 @@ def main(argv: list[str] | None = None) -> int:
                     new.append({**m, "id": f"{args.cycle}-{i:05d}", "origin": "evolved", "parent": parent["id"],
                                 "parent_level": level})
             new, metrics["duplicates"] = dedupe(new, questions)
+            log_metrics(teacher_counters(teacher), "teacher")
         result = clean(new, params["decontaminate"], args.heldout) if new else None
         kept = result.clean if result else []
         metrics["new_questions"] = len(kept)

@@ -9,7 +9,7 @@ import random
 from soda.annotate import collect, split_heldout
 from soda.io import InputError, read_jsonl, write_jsonl
 from soda.prompts import prompt_hashes
-from soda.teacher import make_teacher
+from soda.teacher import make_teacher, teacher_counters
 from soda.tracking import log_metrics, stage_run
 from stages._common import parser, run, scratch_dir, setup, write_metrics
 
@@ -54,6 +54,7 @@ def main(argv: list[str] | None = None) -> int:
         write_jsonl(args.annotations_out, rows)
         write_metrics(args.metrics, metrics)
         log_metrics(metrics, "score_train")
+        log_metrics(teacher_counters(teacher), "teacher")
     print(f"score-train: {metrics}")
     return 0
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from soda.delivery import deliver
 from soda.io import InputError, read_jsonl, write_jsonl
 from soda.prompts import prompt_hashes
-from soda.teacher import make_teacher
+from soda.teacher import make_teacher, teacher_counters
 from soda.tracking import log_metrics, stage_run
 from stages._common import parser, run, setup, write_metrics
 
@@ -37,6 +37,7 @@ def main(argv: list[str] | None = None) -> int:
             write_jsonl(path, data)
         write_metrics(args.metrics, counts)
         log_metrics(counts, "teacher_generate")
+        log_metrics(teacher_counters(teacher), "teacher")
     print(f"teacher-generate@{args.cycle}: {counts}")
     return 0
 

@@ -1,7 +1,12 @@
-"""world: the seed questions and the held-out evaluation set.
+"""world: the seed questions, the held-out evaluation set and a pretraining corpus.
 
 `world.source: procedural` generates the embedded task world; a path imports the user's
 own questions (JSONL rows with at least `id` and `question`) as the seed.
+
+The pretraining corpus is unlabelled code: the reference solutions of `world.pretrain_size`
+further tasks (specs disjoint from the seed and held-out sets), without their questions.
+init-models pretrains the tiny student on it, so that the base student is like a base code
+model: it has seen code, but no question.
 """
 
 from __future__ import annotations
@@ -16,19 +21,24 @@ def main(argv: list[str] | None = None) -> int:
     p = parser(__doc__)
     p.add_argument("--seed-out", required=True)
     p.add_argument("--heldout-out", required=True)
+    p.add_argument("--pretrain-out", required=True)
     args = p.parse_args(argv)
     params = setup(args)
     cfg = params["world"]
     if cfg["source"] == "procedural":
         from soda.world import make_world
 
-        seed_rows, heldout_rows = make_world(cfg["seed_size"], cfg["heldout_size"], seed=params["seed"],
-                                             tiers=tuple(cfg["tiers"]))
+        # The pool's first seed_size tasks do not depend on how many follow: the seed is the
+        # same whatever pretrain_size is.
+        pool, heldout_rows = make_world(cfg["seed_size"] + cfg["pretrain_size"], cfg["heldout_size"],
+                                        seed=params["seed"], tiers=tuple(cfg["tiers"]))
+        seed_rows = pool[: cfg["seed_size"]]
+        pretrain_rows = [{"id": f"pretrain-{i:05d}", "code": t["reference"]} for i, t in enumerate(pool[cfg["seed_size"]:])]
     else:
         path = Path(cfg["source"])
         if not path.exists():
             raise InputError(f"params: world.source: {path} not found")
-        seed_rows, heldout_rows = read_jsonl(path), []
+        seed_rows, heldout_rows, pretrain_rows = read_jsonl(path), [], []
         for i, row in enumerate(seed_rows, 1):
             if not row.get("id") or not isinstance(row.get("question"), str) or not row["question"].strip():
                 raise InputError(f"{path}:{i}: a question row needs a non-empty 'id' and 'question'")
@@ -36,7 +46,9 @@ def main(argv: list[str] | None = None) -> int:
         raise InputError("world: the seed question set is empty")
     write_jsonl(args.seed_out, seed_rows)
     write_jsonl(args.heldout_out, heldout_rows)
-    print(f"world: {len(seed_rows)} seed questions, {len(heldout_rows)} held-out questions")
+    write_jsonl(args.pretrain_out, pretrain_rows)
+    print(f"world: {len(seed_rows)} seed questions, {len(heldout_rows)} held-out questions, "
+          f"{len(pretrain_rows)} pretraining programs")
     return 0
 
 
