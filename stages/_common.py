@@ -21,6 +21,16 @@ def setup(args: argparse.Namespace) -> dict:
     return params
 
 
+def read_rows(path: str, what: str) -> list[dict]:
+    """A stage input that must not be empty (an empty set is an error naming the file)."""
+    from soda.io import InputError, read_jsonl
+
+    rows = read_jsonl(path)
+    if not rows:
+        raise InputError(f"{path}: the {what} set is empty")
+    return rows
+
+
 def write_metrics(path: str, metrics: dict) -> None:
     write_json(path, metrics)
 

@@ -3,9 +3,8 @@ the teacher's correct solutions, loss on the solution tokens only."""
 
 from __future__ import annotations
 
-from soda.io import InputError, read_jsonl
 from soda.tracking import log_metrics, stage_run
-from stages._common import parser, run, scratch_dir, setup, write_metrics
+from stages._common import parser, read_rows, run, scratch_dir, setup, write_metrics
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -17,9 +16,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--metrics", required=True)
     args = p.parse_args(argv)
     params = setup(args)
-    rows = read_jsonl(args.data)
-    if not rows:
-        raise InputError(f"{args.data}: the CSL set is empty")
+    rows = read_rows(args.data, "CSL")
     cfg = {**params["csl_train"], "seed": params["seed"]}
     with stage_run(params, "csl-train", cycle=args.cycle, sections=("csl_train",), outs=(args.out,)):
         from soda.train import train_csl

@@ -4,9 +4,9 @@ benchmark item reaches the threshold, with a report of what was removed and why.
 from __future__ import annotations
 
 from soda.cleaning import clean
-from soda.io import InputError, read_jsonl, write_jsonl
+from soda.io import InputError, write_jsonl
 from soda.tracking import log_metrics, stage_run
-from stages._common import parser, run, setup, write_metrics
+from stages._common import parser, read_rows, run, setup, write_metrics
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -18,9 +18,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--metrics", required=True)
     args = p.parse_args(argv)
     params = setup(args)
-    questions = read_jsonl(args.questions)
-    if not questions:
-        raise InputError(f"{args.questions}: the question set is empty")
+    questions = read_rows(args.questions, "question")
     outs = (args.out, f"{args.report}.jsonl", f"{args.report}.csv")
     with stage_run(params, "decontaminate", sections=("decontaminate",), outs=outs):
         from soda.decontam import write_report

@@ -12,7 +12,7 @@ from soda.io import InputError, read_jsonl, write_jsonl
 from soda.prompts import prompt_hashes
 from soda.teacher import make_teacher, teacher_counters
 from soda.tracking import log_metrics, stage_run
-from stages._common import parser, run, setup, write_metrics
+from stages._common import parser, read_rows, run, setup, write_metrics
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -26,9 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     params = setup(args)
     cfg = params["evolve"]
-    questions, feedback = read_jsonl(args.questions), read_jsonl(args.feedback)
-    if not questions:
-        raise InputError(f"{args.questions}: the question set is empty")
+    questions, feedback = read_rows(args.questions, "question"), read_jsonl(args.feedback)
     out = Path(args.out_dir)
     paths = {name: str(out / name) for name in ("evolved.jsonl", "questions.jsonl", "decontamination.jsonl",
                                                  "decontamination.csv")}

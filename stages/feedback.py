@@ -5,10 +5,10 @@ or hard (rule in soda/feedback.py)."""
 from __future__ import annotations
 
 from soda.feedback import classify, summarize
-from soda.io import InputError, read_jsonl, write_jsonl
+from soda.io import InputError, write_jsonl
 from soda.prompts import prompt_hashes
 from soda.tracking import log_metrics, stage_run
-from stages._common import parser, run, setup, write_metrics
+from stages._common import parser, read_rows, run, setup, write_metrics
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -25,9 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     if not cfg["execution"] and not cfg["scoring"]:
         raise InputError("params: feedback.execution and feedback.scoring are both false; "
                          "to sample questions without feedback set evolve.classification: false")
-    questions = read_jsonl(args.questions)
-    if not questions:
-        raise InputError(f"{args.questions}: the question set is empty")
+    questions = read_rows(args.questions, "question")
     with stage_run(params, "feedback", cycle=args.cycle, sections=("feedback", "generation"), outs=(args.out,),
                    tags=prompt_hashes("scoring", "student")):
         from soda.student import answer, score

@@ -7,11 +7,11 @@ from __future__ import annotations
 import random
 
 from soda.annotate import collect, split_heldout
-from soda.io import InputError, read_jsonl, write_jsonl
+from soda.io import InputError, write_jsonl
 from soda.prompts import prompt_hashes
 from soda.teacher import make_teacher, teacher_counters
 from soda.tracking import log_metrics, stage_run
-from stages._common import parser, run, scratch_dir, setup, write_metrics
+from stages._common import parser, read_rows, run, scratch_dir, setup, write_metrics
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -26,9 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     params = setup(args)
     cfg = {**params["score_train"], "seed": params["seed"]}
     gen = params["generation"]
-    questions = read_jsonl(args.questions)
-    if not questions:
-        raise InputError(f"{args.questions}: the question set is empty")
+    questions = read_rows(args.questions, "question")
     questions = sorted(questions, key=lambda q: q["id"])
     random.Random(params["seed"]).shuffle(questions)
     questions = questions[: cfg.pop("num_questions")]

@@ -6,11 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from soda.delivery import deliver
-from soda.io import InputError, read_jsonl, write_jsonl
+from soda.io import InputError, write_jsonl
 from soda.prompts import prompt_hashes
 from soda.teacher import make_teacher, teacher_counters
 from soda.tracking import log_metrics, stage_run
-from stages._common import parser, run, setup, write_metrics
+from stages._common import parser, read_rows, run, setup, write_metrics
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -21,9 +21,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--metrics", required=True)
     args = p.parse_args(argv)
     params = setup(args)
-    questions = read_jsonl(args.questions)
-    if not questions:
-        raise InputError(f"{args.questions}: the question set is empty")
+    questions = read_rows(args.questions, "question")
     out = Path(args.out_dir)
     outs = tuple(str(out / f) for f in ("teacher.jsonl", "csl.jsonl", "fcl.jsonl"))
     with stage_run(params, "teacher-generate", cycle=args.cycle, sections=("teacher", "teacher_generate"),
