@@ -429,7 +429,7 @@ def decontaminate(
             raise InputError(f"questions[{n}]: expected a row with keys 'id' and 'question'")
         qid, text = row["id"], row["question"]
         if not isinstance(qid, (str, int)) or isinstance(qid, bool):
-            raise InputError(f"questions[{n}]: 'id' must be a string, got {type(qid).__name__}")
+            raise InputError(f"questions[{n}]: 'id' must be a string or an integer, got {type(qid).__name__}")
         if not isinstance(text, (str, bytes)):
             raise InputError(f"question {qid}: 'question' must be a string, got {type(text).__name__}")
         if qid in seen:
