@@ -12,7 +12,10 @@ from soda.benchmarks import build_program, load_benchmark, postprocess
 from soda.io import InputError, write_jsonl
 
 SHARED = Path(__file__).resolve().parents[1] / ".." / "shared" / "benchmarks"
-needs_shared = pytest.mark.skipif(not SHARED.exists(), reason="../shared reference data absent")
+
+
+def needs_shared(test):
+    return pytest.mark.shared(pytest.mark.skipif(not SHARED.exists(), reason="../shared reference data absent")(test))
 KEYS = {"benchmark", "task_id", "prompt", "solution", "tests", "lang", "entry_point", "stop", "protocol"}
 
 

@@ -11,7 +11,10 @@ from soda.evaluate import model_metrics, pass_at_k, score_generations
 from soda.io import dumps, write_jsonl
 
 SHARED = Path(__file__).resolve().parents[1] / ".." / "shared" / "benchmarks"
-needs_shared = pytest.mark.skipif(not SHARED.exists(), reason="../shared reference data absent")
+
+
+def needs_shared(test):
+    return pytest.mark.shared(pytest.mark.skipif(not SHARED.exists(), reason="../shared reference data absent")(test))
 
 
 def failures(rows):
@@ -87,6 +90,7 @@ KNOWN_BAD = {
 }
 
 
+@pytest.mark.slow  # minutes: 656 compilations
 @needs_shared
 @pytest.mark.parametrize("lang", ["java", "js", "cpp", "go"])
 def test_canonical_humaneval_x_passes_and_wrong_fails(lang):
