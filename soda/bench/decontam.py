@@ -289,7 +289,7 @@ def main(argv: list[str]) -> int:
     def precision(pairs):
         return sum(truth.get(pq, 0.0) >= THRESHOLD for pq in pairs) / len(pairs) if pairs else 1.0
 
-    workers = run["counts"]  # the counts soda.decontam reported
+    counts = run["counts"]  # as soda.decontam reported them
     processes = args.processes or multiprocessing.cpu_count()
     print(dumps({
         "recall_ge_0_7": round(recall(found, 0.7), 6),
@@ -308,7 +308,7 @@ def main(argv: list[str]) -> int:
         "baseline.precision": round(precision(base_pairs), 6),
         "baseline.questions_per_s": round(base_qps, 1),
         "baseline.lsh_bands_rows": list(base_params),
-        "lsh_bands_rows": [workers["lsh_bands"], workers["lsh_rows"]],
+        "lsh_bands_rows": [counts["lsh_bands"], counts["lsh_rows"]],
         "questions": args.questions,
         "items": len(items),
         "items_by_benchmark": dict(Counter(it["benchmark"] for it in items)),
@@ -317,8 +317,8 @@ def main(argv: list[str]) -> int:
         "planted_j_quantiles": [round(float(x), 3) for x in np.quantile(planted_j, [0, 0.25, 0.5, 0.75, 1])],
         "true_pairs_ge_0_7": sum(j >= 0.7 for j in truth.values()),
         "true_pairs_ge_0_75": sum(j >= 0.75 for j in truth.values()),
-        "removed": workers["removed"],
-        "candidate_pairs": workers["candidate_pairs"],
+        "removed": counts["removed"],
+        "candidate_pairs": counts["candidate_pairs"],
         "mean_tokens_per_question": round(float(np.mean([len(normalize(t)) for t in texts[:5000]])), 1),
         "shared_data": SHARED.exists(),
     }))
