@@ -103,3 +103,31 @@ def test_canonical_humaneval_x_passes_and_wrong_fails(lang):
     # An empty body that still closes the function: compiles or not, it must never pass.
     rows, metrics = score_generations(items[:10], {i["task_id"]: ["}\n"] for i in items[:10]})
     assert metrics[f"multipl-e-{lang}"]["pass@1"] == 0.0
+
+
+# Rows in MultiPL-E's own format (as `datasets` or a local file gives them), written out here.
+MULTIPLE_ROWS = {
+    "ts": {"name": "HumanEval_53_add", "language": "ts",
+           "prompt": "//Add two numbers x and y\nfunction add(x: number, y: number): number {\n",
+           "tests": "declare var require: any;\nconst assert = require('node:assert');\nfunction test() {\n"
+                    "  let candidate = add;\n  assert.deepEqual(candidate(0, 1),1);\n  assert.deepEqual(candidate(5, 7),12);\n}\n\ntest();",
+           "stop_tokens": ["\nfunction ", "\n/*", "\n//", "\nclass"]},
+    "java": {"name": "HumanEval_53_add", "language": "java",
+             "prompt": "import java.util.*;\n\nclass Problem {\n    // Add two numbers x and y\n"
+                       "    public static long add(long x, long y) {\n",
+             "tests": "    }\n    public static void main(String[] args) {\n"
+                      "    assert(add((0l), (1l)) == (1l));\n    assert(add((5l), (7l)) == (12l));\n    }\n\n}\n",
+             "stop_tokens": ["\n    }\n"]},
+}
+
+
+@pytest.mark.parametrize("lang", sorted(MULTIPLE_ROWS))
+def test_multipl_e_format_rows_run(tmp_path, lang):
+    path = tmp_path / f"humaneval-{lang}.jsonl"
+    write_jsonl(path, [MULTIPLE_ROWS[lang]])
+    items = load_benchmark(f"multipl-e-{lang}", {"path": str(path)})
+    task = items[0]["task_id"]
+    right, wrong = {"ts": ("  return x + y;\n}\n", "  return x - y;\n}\n"),
+                    "java": ("        return x + y;\n    }\n", "        return x - y;\n    }\n")}[lang]
+    rows, metrics = score_generations(items, {task: [right + "\nfunction extra() {}\n", wrong]})
+    assert [r["passed"] for r in rows] == [True, False], failures(rows)
