@@ -21,6 +21,7 @@ from sandbox.zygote import OUTPUT_KEEP
 # Raw outcomes of the run's process that are not a verdict from the harness.
 SIGNAL_STATUS = {signal.SIGXCPU: ("timeout", "CPU time limit exceeded"),
                  signal.SIGXFSZ: ("fail", "output or file size limit exceeded")}
+ENV_PATH = "/usr/local/bin:/usr/bin:/bin"  # where toolchains are looked up, as runs see PATH
 COMPILE_TIMEOUT_S = 30.0
 COMPILE_MEMORY_MB = 2048
 # JVM, V8 and Go reserve address space beyond what they use, so RLIMIT_AS gets headroom over
@@ -108,8 +109,6 @@ def run_compiled(zygote, req: dict, workdir: str) -> dict:
         return {**result, "status": "memory", "error_class": None, "reason": "out of memory"}
     return {**result, "error_class": None, **_raw_status(out, req)}
 
-
-ENV_PATH = "/usr/local/bin:/usr/bin:/bin"
 
 
 def _compile(zygote, recipe: dict, req: dict, workdir: str, env: dict, cache: str) -> dict:
@@ -210,17 +209,24 @@ def _return_at_end_of_main(tests: str) -> str:
     return tests
 
 
+def _libs(source: str) -> list[str]:
+    # OpenSSL's digests are what solutions reach for (HumanEval-X's string_to_md5).
+    return ["-lm"] + (["-lcrypto"] if re.search(r"#\s*include\s*<openssl/", source) else [])
+
+
 def recipe_c(code, tests, memory_mb):
     files, guarded = _c_family(code, tests, "c")
     return {"tools": ["gcc"], "files": files, "guarded": guarded,
-            "compile": ["gcc", "-std=gnu11", "-O1", "-o", "prog", "prog.c", "-lm"], "run": ["./prog"]}
+            "compile": ["gcc", "-std=gnu11", "-O1", "-o", "prog", "prog.c", *_libs(files["prog.c"])],
+            "run": ["./prog"]}
 
 
 def recipe_cpp(code, tests, memory_mb):
     files, guarded = _c_family(code, tests, "cpp")
     # The precompiled header holds the usual standard headers; its flags must match these.
     return {"tools": ["g++"], "files": files, "guarded": guarded,
-            "compile": ["g++", *warm.CPP_FLAGS, "-include", "{cache}/soda.h", "-o", "prog", "prog.cpp", "-lm"],
+            "compile": ["g++", *warm.CPP_FLAGS, "-include", "{cache}/soda.h", "-o", "prog", "prog.cpp",
+                        *_libs(files["prog.cpp"])],
             "run": ["./prog"]}
 
 

@@ -13,8 +13,9 @@ have javac || need_apt+=(default-jdk-headless)
 have node || need_apt+=(nodejs)
 have npm || need_apt+=(npm)
 have go || [ -x /usr/lib/go/bin/go ] || need_apt+=(golang-go)
-# HumanEval-X C++ includes boost headers (boost/any.hpp).
+# HumanEval-X C++ includes boost headers (boost/any.hpp) and OpenSSL's md5.
 [ -f /usr/include/boost/any.hpp ] || need_apt+=(libboost-dev)
+[ -f /usr/include/openssl/md5.h ] || need_apt+=(libssl-dev)
 # Go tests in HumanEval-X import testify; Debian ships it as a GOPATH source package.
 [ -d /usr/share/gocode/src/github.com/stretchr/testify ] || need_apt+=(golang-github-stretchr-testify-dev)
 

@@ -283,6 +283,8 @@ def test_input_with_no_stdin(pool):
     (Job("x = 1", lang="cobol"), "env-error"),
     (Job("x = 1\n" * 2_000_000), "fail"),
     (Job("x = 1", mode="maybe"), "sandbox-error"),
+    (Job("x = '\udcff'\n"), "fail"),  # a lone surrogate: what undecodable bytes become
+    (Job("int main() { return 0; }\n", lang="c", tests="int main( {\n"), "fail"),  # tests that don't compile
 ])
 def test_bad_input_gets_a_reason(pool, job, status):
     r = pool.run(job)
