@@ -50,7 +50,7 @@ from pathlib import Path
 import numpy as np
 from datasketch import LeanMinHash, MinHash, MinHashLSH
 
-from soda.io import InputError, atomic_path, dumps
+from soda.io import InputError, atomic_path, dumps, read_jsonl
 
 REPORT_FIELDS = ("question_id", "action", "reason", "benchmark", "task_id", "jaccard", "containment", "span")
 MAX_LSH_MISS = 1e-6  # probability of missing a pair whose Jaccard is exactly the threshold
@@ -528,20 +528,4 @@ def write_report(result: DecontamResult, jsonl_path, csv_path) -> None:
 def read_questions(path) -> list[dict]:
     """Read a question JSONL that may hold non-UTF-8 bytes: they become unpaired surrogates
     (surrogateescape), which `decontaminate` repairs and counts instead of failing."""
-    path = Path(path)
-    if not path.exists():
-        raise InputError(f"{path}: file not found")
-    rows = []
-    with path.open("rb") as f:
-        for lineno, raw in enumerate(f, 1):
-            line = raw.decode("utf-8", "surrogateescape").strip()
-            if not line:
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise InputError(f"{path}:{lineno}: not valid JSON ({e})") from None
-            if not isinstance(row, dict):
-                raise InputError(f"{path}:{lineno}: expected a JSON object, got {type(row).__name__}")
-            rows.append(row)
-    return rows
+    return read_jsonl(path, errors="surrogateescape")

@@ -19,17 +19,18 @@ class InputError(Exception):
     """Bad user input (params, files): the message names the key, file or line."""
 
 
-def read_jsonl(path: str | os.PathLike) -> list[dict]:
+def read_jsonl(path: str | os.PathLike, *, errors: str = "strict") -> list[dict]:
+    """Rows of a JSONL file; `errors` is how undecodable bytes are treated (codecs' names)."""
     path = Path(path)
     if not path.exists():
         raise InputError(f"{path}: file not found")
     rows = []
     with path.open("rb") as f:
         for lineno, raw in enumerate(f, 1):
-            line = raw.strip()
-            if not line:
-                continue
             try:
+                line = raw.decode("utf-8", errors).strip()
+                if not line:
+                    continue
                 row = json.loads(line)
             except (json.JSONDecodeError, UnicodeDecodeError) as e:
                 raise InputError(f"{path}:{lineno}: not valid JSON ({e})") from None

@@ -6,7 +6,7 @@ from __future__ import annotations
 from soda.cleaning import clean
 from soda.io import InputError, write_jsonl
 from soda.tracking import log_metrics, stage_run
-from stages._common import parser, read_rows, run, setup, write_metrics
+from stages._common import parser, run, setup, write_metrics
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -18,7 +18,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--metrics", required=True)
     args = p.parse_args(argv)
     params = setup(args)
-    questions = read_rows(args.questions, "question")
+    from soda.decontam import read_questions
+
+    # Non-UTF-8 bytes in a question are repaired and counted by decontaminate, not fatal.
+    questions = read_questions(args.questions)
+    if not questions:
+        raise InputError(f"{args.questions}: the question set is empty")
     outs = (args.out, f"{args.report}.jsonl", f"{args.report}.csv")
     with stage_run(params, "decontaminate", sections=("decontaminate",), outs=outs):
         from soda.decontam import write_report
