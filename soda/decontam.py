@@ -40,12 +40,10 @@ Policies for odd input (each counted in `counts` and listed in `skipped`):
 from __future__ import annotations
 
 import csv
-import json
 import multiprocessing
 import os
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 from datasketch import LeanMinHash, MinHash, MinHashLSH
