@@ -1,0 +1,46 @@
+"""teacher-generate's logic with the real reference teacher and sandbox on a small world."""
+
+import pytest
+
+from soda.delivery import deliver, split
+from soda.world import make_world
+from soda.world.teacher import ReferenceTeacher
+
+
+def test_split_is_80_20_deterministic_and_disjoint():
+    questions = [{"id": f"q{i:03d}"} for i in range(50)]
+    csl, fcl = split(questions, 0.2, seed=0)
+    assert len(csl) == 40 and len(fcl) == 10
+    assert not {q["id"] for q in csl} & {q["id"] for q in fcl}
+    assert split(list(reversed(questions)), 0.2, seed=0) == (csl, fcl)
+    assert split(questions, 0.2, seed=1) != (csl, fcl)
+
+
+@pytest.fixture(scope="module")
+def delivered():
+    seed, _ = make_world(20, 2, seed=3)
+    return seed, deliver(ReferenceTeacher(seed=0), seed, fcl_fraction=0.25, seed=0)
+
+
+def test_deliver_builds_training_sets_from_verified_solutions(delivered):
+    questions, (rows, csl, fcl, counts) = delivered
+    assert len(rows) == len(questions) == counts["questions"]
+    by_id = {q["id"]: q for q in questions}
+    for r in csl:
+        assert r["prompt"].startswith("### Question\n") and r["prompt"].endswith("### Solution\n")
+        assert r["completion"] == by_id[r["id"]]["reference"]
+    for r in fcl:
+        assert r["chosen"] != r["rejected"] and r["fault_type"] in ("syntax", "logical", "type", "name", "timeout")
+    assert counts["csl"] + counts["fcl"] + counts.get("dropped", 0) == len(questions)
+
+
+def test_deliver_drops_a_faulty_solution_that_passes(delivered):
+    questions, _ = delivered
+
+    class LazyFaults(ReferenceTeacher):
+        def fault(self, qs):  # "faulty" = the correct solution: must be dropped, not trained on
+            return [{"code": q["reference"], "raw": q["reference"], "fault_type": "logical", "dropped": None} for q in qs]
+
+    rows, csl, fcl, counts = deliver(LazyFaults(seed=0), questions, fcl_fraction=0.25, seed=0)
+    assert fcl == [] and counts["dropped_fcl"] == 5
+    assert {r["dropped"] for r in rows if r["split"] == "fcl"} == {"faulty solution passes its tests"}
