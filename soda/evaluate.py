@@ -55,8 +55,8 @@ def check_generations(items: list[dict], generations: dict[str, list[str]]) -> N
     if missing:
         raise InputError(f"no generations for task id {missing[0]!r} ({len(missing)} task(s) missing)")
     for task_id, completions in generations.items():
-        if not all(isinstance(c, str) for c in completions):
-            raise InputError(f"generations for task id {task_id!r}: every completion must be a string")
+        if not isinstance(completions, list) or not all(isinstance(c, str) for c in completions):
+            raise InputError(f"generations for task id {task_id!r}: expected a list of completion strings")
 
 
 def score_generations(items: list[dict], generations: dict[str, list[str]], *, scores: dict[str, float] | None = None,

@@ -39,6 +39,8 @@ def test_unknown_and_missing_task_ids_are_named():
         check_generations(ITEMS, {"t1": ["x"]})
     with pytest.raises(InputError, match="'t2'"):
         check_generations(ITEMS, {"t1": ["x"], "t2": []})
+    with pytest.raises(InputError, match="'t2'.*list"):
+        check_generations(ITEMS, {"t1": ["x"], "t2": "def f(): pass"})
 
 
 def test_read_samples_orders_by_sample_index(tmp_path):
