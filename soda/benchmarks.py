@@ -2,7 +2,10 @@
 
 An item is a dict with
   benchmark, task_id (unique across benchmarks), prompt (exactly what the model is given),
-  solution (canonical completion or None), tests (str), lang, entry_point, stop, protocol.
+  question (the task as a person reads it: the question text, or the code prompt where the
+  benchmark has no other; for the scoring prompt and decontamination), solution (canonical
+  completion or None), tests (str), lang, entry_point, stop, protocol; HumanEval-X Go items
+  also carry `go` (test_setup and the prompt's import block, for `build_program`).
 
 Protocols (how a completion becomes a program; see `build_program`):
   instruction   heldout, MBPP: the prompt is the student prompt around a question and the
@@ -81,7 +84,7 @@ def _heldout(path: Path) -> list[dict]:
                 raise InputError(f"{path}: question {row.get('id', '?')!r} has no {key!r}")
         items.append(_item(
             "heldout", row["id"], student_prompt(row["question"]), row.get("reference"), row["tests"],
-            row.get("lang", "python"), row.get("entry_point"), INSTRUCTION_STOPS, "instruction"))
+            row.get("lang", "python"), row.get("entry_point"), INSTRUCTION_STOPS, "instruction", row["question"]))
     return items
 
 
@@ -123,7 +126,7 @@ def _mbpp(path: str | None, split: str) -> list[dict]:
         tests = "\n".join(list(r["test_imports"]) + list(r["test_list"])) + "\n"
         items.append(_item("mbpp", f"MBPP/{r['task_id']}", student_prompt(question), r["code"], tests,
                            "python", _called_function(r["code"], r["test_list"][0]),
-                           INSTRUCTION_STOPS, "instruction"))
+                           INSTRUCTION_STOPS, "instruction", question))
     return items
 
 
@@ -167,9 +170,10 @@ def _signature_name(declaration: str) -> str | None:
     return None
 
 
-def _item(benchmark, task_id, prompt, solution, tests, lang, entry_point, stop, protocol) -> dict:
+def _item(benchmark, task_id, prompt, solution, tests, lang, entry_point, stop, protocol, question=None) -> dict:
     return {"benchmark": benchmark, "task_id": str(task_id), "prompt": prompt, "solution": solution,
-            "tests": tests, "lang": lang, "entry_point": entry_point, "stop": list(stop), "protocol": protocol}
+            "tests": tests, "lang": lang, "entry_point": entry_point, "stop": list(stop), "protocol": protocol,
+            "question": prompt if question is None else question}
 
 
 def _read_rows(path: Path, name: str) -> list[dict]:

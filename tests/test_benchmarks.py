@@ -16,7 +16,7 @@ SHARED = Path(__file__).resolve().parents[1] / ".." / "shared" / "benchmarks"
 
 def needs_shared(test):
     return pytest.mark.shared(pytest.mark.skipif(not SHARED.exists(), reason="../shared reference data absent")(test))
-KEYS = {"benchmark", "task_id", "prompt", "solution", "tests", "lang", "entry_point", "stop", "protocol"}
+KEYS = {"benchmark", "task_id", "prompt", "question", "solution", "tests", "lang", "entry_point", "stop", "protocol"}
 
 
 def heldout_file(tmp_path, rows=None):
@@ -32,6 +32,7 @@ def test_heldout_items_use_the_student_prompt(tmp_path):
     assert set(item) == KEYS
     assert item["task_id"] == "h-1" and item["lang"] == "python" and item["protocol"] == "instruction"
     assert "Add two numbers." in item["prompt"] and item["prompt"].endswith("### Solution\n")
+    assert item["question"] == "Add two numbers."
 
 
 def test_heldout_row_without_tests_names_the_id(tmp_path):
