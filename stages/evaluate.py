@@ -6,17 +6,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from soda.io import InputError, read_jsonl, write_json, write_jsonl
+from soda.io import InputError, write_json, write_jsonl
 from soda.prompts import prompt_hashes
 from soda.tracking import log_metrics, stage_run
 from stages._common import parser, run, setup
 
 
-def load_items(cfg: dict, heldout_path: str) -> tuple[list[dict], dict[str, str]]:
-    """Benchmark items and the question text the scorer sees for each task id."""
+def load_items(cfg: dict, heldout_path: str) -> list[dict]:
+    """Items of every benchmark in cfg['benchmarks'] (skip_missing ones may be absent)."""
     from soda.benchmarks import load_benchmark
 
-    items, skipped = [], {}
+    items = []
     for name in cfg["benchmarks"]:
         source = {"path": heldout_path if name == "heldout" else cfg.get("paths", {}).get(name)}
         try:
@@ -24,11 +24,8 @@ def load_items(cfg: dict, heldout_path: str) -> tuple[list[dict], dict[str, str]
         except InputError as e:
             if name not in cfg.get("skip_missing", []):
                 raise InputError(f"evaluate.benchmarks: {name}: {e} (list it in skip_missing to skip it)") from None
-            skipped[name] = str(e)
-    questions = {it["task_id"]: it["prompt"] for it in items}
-    if "heldout" in cfg["benchmarks"]:
-        questions.update({row["id"]: row["question"] for row in read_jsonl(heldout_path)})
-    return items, questions
+            print(f"evaluate: skipping {name}: {e}")
+    return items
 
 
 def generate(student: str, items: list[dict], cfg: dict, gen: dict, seed: int) -> dict[str, list[str]]:
@@ -61,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     params = setup(args)
     cfg, gen = params["evaluate"], params["generation"]
     results_path = str(Path(args.out_dir) / "results.jsonl")
-    items, questions = load_items(cfg, args.heldout)
+    items = load_items(cfg, args.heldout)
     with stage_run(params, "evaluate", cycle=args.model_name, sections=("evaluate", "generation"),
                    outs=(results_path,), tags=prompt_hashes("student", "scoring")):
         from soda.benchmarks import postprocess
@@ -70,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
 
         generations = generate(args.student, items, cfg, gen, params["seed"])
         firsts = [postprocess(it, generations[it["task_id"]][0]) for it in items]
-        parsed = score(args.scorer, [{"question": questions[it["task_id"]]} for it in items], firsts, gen,
+        parsed = score(args.scorer, [{"question": it["question"]} for it in items], firsts, gen,
                        seed=params["seed"])
         scores = {it["task_id"]: s.score for it, s in zip(items, parsed) if s.score is not None}
         rows, per_bench = score_generations(items, generations, scores=scores, timeout_s=cfg["timeout_s"])
