@@ -130,18 +130,24 @@ def cpu_of(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def cpu_of_children_of(ppid: int) -> float:
-    """CPU seconds used so far by the live children of `ppid` (slow scan; timeout path only)."""
+def cpu_of_uid(uid: int) -> float:
+    """CPU seconds of the live processes of `uid` and of the children they reaped.
+
+    A run's processes all have the slot's uid, so this is the whole run's CPU so far however
+    its work is spread (a compiler driver waits while cc1plus works). Slow /proc scan: only
+    for wall-time checks.
+    """
     tick = os.sysconf("SC_CLK_TCK")
-    total = 0.0
+    total = 0
     for name in os.listdir("/proc"):
         if not name.isdigit():
             continue
         try:
+            if os.stat(f"/proc/{name}").st_uid != uid:
+                continue
             with open(f"/proc/{name}/stat", "rb") as f:
                 fields = f.read().rsplit(b")", 1)[1].split()
         except OSError:
             continue
-        if int(fields[1]) == ppid:  # fields[0] is the state, [1] the ppid, [11]/[12] utime/stime
-            total += (int(fields[11]) + int(fields[12])) / tick
-    return total
+        total += sum(int(x) for x in fields[11:15])  # utime, stime, cutime, cstime
+    return total / tick

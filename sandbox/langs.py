@@ -308,6 +308,8 @@ def _base(out: dict) -> dict:
 def _raw_status(out: dict, req: dict) -> dict:
     """Status of a run that ended without a verdict from a harness."""
     code = out["exit"]
+    if out["wall_killed"] and out["cpu_s"] >= req["timeout_s"]:
+        return {"status": "timeout", "reason": "CPU time limit exceeded (all the run's processes)"}
     if out["wall_killed"]:
         return {"status": "timeout", "reason": f"no progress or wall time cap ({out['wall_s']:.1f}s)"}
     if code > 128 and code - 128 in SIGNAL_STATUS:

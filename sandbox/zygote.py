@@ -43,7 +43,7 @@ PRELOAD = ("math", "re", "string", "collections", "itertools", "functools", "hea
 
 OUTPUT_KEEP = 64 * 1024        # characters of stdout/stderr kept in a Result
 FILE_LIMIT = 16 * 1024 * 1024  # largest file (and stdout) a run may write
-NPROC_LIMIT = 256              # processes + threads of the slot uid
+NPROC_LIMIT = 64               # processes + threads of the slot uid (a JVM needs about 20)
 NOFILE_LIMIT = 256
 JAVAC_UID_OFFSET = 1 << 30
 WALL_CAP = 20                  # a run that keeps getting CPU may take this many CPU budgets of wall time
@@ -99,7 +99,7 @@ class Zygote:
         os.close(out_fd)
         os.close(err_fd)
         os.close(res_w)
-        wall_killed, cpu_at_kill = self._wait(init, timeout_s, as_init)
+        wall_killed, cpu_at_kill = self._wait(init, timeout_s)
         _, status, usage = os.wait4(init, 0)
         wall = time.monotonic() - start
         line = _read_all(res_r)
@@ -163,13 +163,13 @@ class Zygote:
         except BaseException:  # noqa: BLE001 - pid 1 must never fall back into zygote code
             os._exit(254)
 
-    @staticmethod
-    def _wait(pid: int, timeout_s: float, as_init: bool) -> tuple[bool, float]:
+    def _wait(self, pid: int, timeout_s: float) -> tuple[bool, float]:
         """Wait for the run's init; kill it if it is stuck. Returns (killed, CPU seconds seen).
 
-        Timeouts are judged on CPU time (RLIMIT_CPU) so that a verdict doesn't change with the
-        machine's load. Wall time only catches runs that block (sleep, wait on a pipe): at each
-        wall deadline a run that got CPU since the last one is given more time, up to a cap.
+        Timeouts are judged on CPU time (RLIMIT_CPU per process, and the run's total here) so
+        that a verdict doesn't change with the machine's load. Wall time only catches runs that block (sleep, wait on a pipe): at each
+        wall deadline a run that got any CPU since the last one (one clock tick) is given more
+        time, up to a cap; a starved run on a loaded machine still gets a tick now and then.
         """
         pidfd = os.pidfd_open(pid)
         start = time.monotonic()
@@ -179,9 +179,12 @@ class Zygote:
                 ready, _, _ = select.select([pidfd], [], [], timeout_s + 1)
                 if ready:
                     return False, 0.0
-                cpu = jail.cpu_of(pid) if as_init else jail.cpu_of_children_of(pid)
-                progressing = cpu - cpu_before > 0.02 * (timeout_s + 1)
-                if not progressing or time.monotonic() - start > WALL_CAP * (timeout_s + 1):
+                cpu = jail.cpu_of_uid(self.uid)
+                # The CPU budget is for the whole run: a fork bomb spreads it over processes
+                # that each stay under RLIMIT_CPU.
+                over_budget = cpu >= timeout_s
+                stuck = cpu <= cpu_before or time.monotonic() - start > WALL_CAP * (timeout_s + 1)
+                if over_budget or stuck:
                     os.kill(pid, signal.SIGKILL)  # the namespace dies with its init
                     return True, cpu
                 cpu_before = cpu
