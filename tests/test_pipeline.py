@@ -113,3 +113,19 @@ def test_changing_an_evolve_param_reruns_only_evolve_and_dependents(repo):
     assert {"evolve@c1", "evolve@c2", "teacher-generate@c2", "evaluate@c2"} <= ran
     assert not ran & {"world", "init-models", "decontaminate", "score-train", "teacher-generate@c1", "csl-train@c1",
                       "fcl-train@c1", "feedback@c1", "evaluate@base", "evaluate@c1"}
+
+
+def test_dvc_exp_run_with_a_param_and_exp_show_lists_its_metrics(repo):
+    repo, env, _ = repo
+    run = sh("dvc", "exp", "run", "-n", "e2e-topp", "-S", "evaluate.top_p=0.9", cwd=repo, env=env)
+    ran = {line.split("'")[1] for line in run.stdout.splitlines() if line.startswith("Running stage")}
+    assert ran and all(s.startswith("evaluate@") or s == "report" for s in ran), ran
+    shown = json.loads(sh("dvc", "exp", "show", "--json", cwd=repo, env=env).stdout)
+    names = json.dumps(shown)
+    assert "e2e-topp" in names and "metrics/evaluate/c2.json" in names
+    code = (
+        "import mlflow, json;"
+        "runs = mlflow.search_runs(experiment_names=['soda'], output_format='list');"
+        "print(json.dumps(sorted({r.data.tags.get('soda.dvc_exp_name', '') for r in runs})))"
+    )
+    assert "e2e-topp" in json.loads(sh(sys.executable, "-c", code, cwd=repo, env=env).stdout)
