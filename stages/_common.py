@@ -49,8 +49,10 @@ def run(main) -> None:
 
 
 def scratch_dir(stage: str, cycle: str | None = None) -> str:
-    """Trainer scratch space (checkpoints for resume), outside DVC outputs which DVC deletes before a re-run."""
-    from soda.params import repo_root
+    """Trainer scratch space (checkpoints for resume), outside DVC outputs which DVC deletes
+    before a re-run. Under the working copy, not DVC_ROOT: queued experiments run in copies
+    of their own and must not resume from each other's checkpoints."""
+    from pathlib import Path
 
     name = f"{stage}@{cycle}" if cycle else stage
-    return str(repo_root() / ".soda" / "scratch" / name)
+    return str(Path.cwd() / ".soda" / "scratch" / name)
