@@ -191,10 +191,11 @@ def _return_at_end_of_main(tests: str) -> str:
         return tests
     depth, i, n = 0, m.end() - 1, len(tests)
     while i < n:
+        # Skip comments and literals: braces in them don't count.
         if tests.startswith("//", i):
-            i = tests.find("\n", i) % (n + 1)
+            i = n if tests.find("\n", i) == -1 else tests.find("\n", i)
         elif tests.startswith("/*", i):
-            i = tests.find("*/", i) % (n + 1) + 1
+            i = n if tests.find("*/", i) == -1 else tests.find("*/", i) + 1
         elif tests[i] in "\"'":
             quote, i = tests[i], i + 1
             while i < n and tests[i] != quote:

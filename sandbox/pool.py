@@ -12,7 +12,7 @@ import shutil
 import subprocess
 import sys
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 from sandbox import warm
@@ -152,7 +152,6 @@ class Pool:
         done = 0
         with ThreadPoolExecutor(self.size) as ex:
             futures = {ex.submit(self.run, job): i for i, job in enumerate(jobs)}
-            from concurrent.futures import as_completed  # noqa: PLC0415
             for fut in as_completed(futures):
                 results[futures[fut]] = fut.result()
                 done += 1

@@ -66,7 +66,11 @@ class Zygote:
     # -- one confined process -------------------------------------------------------------
     def spawn(self, workdir: str, target, *, timeout_s: float, memory_mb: int | None,
               as_init: bool = False) -> dict:
-        """Run `target()` (which must end the process) confined; return its raw outcome."""
+        """Run `target(verdict_fd, nonce)` confined (it must end the process); return the outcome.
+
+        as_init: the run is its pid namespace's init (Python: one fork fewer) rather than the
+        child of a reaper (programs that are exec'd).
+        """
         limits = {
             resource.RLIMIT_CPU: max(1, math.ceil(timeout_s)),
             resource.RLIMIT_NPROC: NPROC_LIMIT,
@@ -76,9 +80,6 @@ class Zygote:
         }
         if memory_mb:
             limits[resource.RLIMIT_AS] = memory_mb * 1024 * 1024
-        return self._spawn_once(workdir, target, limits, timeout_s, as_init)
-
-    def _spawn_once(self, workdir: str, target, limits: dict, timeout_s: float, as_init: bool) -> dict:
         self.runs += 1
         n = self.runs
         out_path, err_path = f"/tmp/io/{n}.out", f"/tmp/io/{n}.err"
@@ -137,7 +138,6 @@ class Zygote:
             os.environ.update(ENV, HOME=workdir, TMPDIR=workdir)
             for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGPIPE, signal.SIGXFSZ):
                 signal.signal(sig, signal.SIG_DFL)
-            gc.enable()
         except BaseException as e:  # noqa: BLE001
             os.write(2, f"sandbox: confinement failed: {e!r}\n".encode())
             os._exit(252)
