@@ -129,3 +129,35 @@ def test_js_busy_loop_and_missing_module(pool):
                               Job("require('no-such-module-xyz');\n", "js", mode="runs")])
     assert loop.status == "timeout"
     assert missing.status == "pass" and "environment error ignored" in missing.reason
+
+
+def test_isolation_holds_for_exec_programs(pool):
+    """The jail is the same for every language; checked here through C and JavaScript programs."""
+    jobs = []
+    if shutil.which("gcc"):
+        jobs += [Job("#include <stdio.h>\nint main() { return fopen(\"/etc/probe\", \"w\") ? 0 : 1; }\n", "c", mode="runs"),
+                 Job("#include <sys/socket.h>\n#include <netinet/in.h>\n#include <arpa/inet.h>\n"
+                     "int main() { int s = socket(AF_INET, SOCK_STREAM, 0); struct sockaddr_in a = {0};\n"
+                     "  a.sin_family = AF_INET; a.sin_port = htons(80); a.sin_addr.s_addr = inet_addr(\"1.1.1.1\");\n"
+                     "  return connect(s, (struct sockaddr *)&a, sizeof a) == 0 ? 0 : 1; }\n", "c", mode="runs"),
+                 Job("#include <stdio.h>\nint main() { return fopen(\"/etc/shadow\", \"r\") ? 0 : 1; }\n", "c", mode="runs")]
+    if shutil.which("node"):
+        jobs += [Job("require('fs').writeFileSync(process.env.HOME + '/../probe', 'x');\n", "js", mode="runs"),
+                 Job("setInterval(() => {}, 1000);\n", "js", timeout_s=1, mode="runs")]
+    if not jobs:
+        pytest.skip("neither gcc nor node installed")
+    results = pool.map(jobs)
+    for job, r in zip(jobs, results):
+        expected = "timeout" if "setInterval" in job.code else "fail"
+        assert r.status == expected, (job.code, r)
+
+
+def test_cli_runs_other_languages(tmp_path, capsys):
+    need("c")
+    from sandbox.cli import main
+
+    src, tests = tmp_path / "add.c", tmp_path / "tests.c"
+    src.write_text("int add(int a, int b) { return a + b; }\n")
+    tests.write_text("int main(void) { return add(1, 2) == 3 ? 0 : 1; }\n")
+    assert main(["run", str(src), "--lang", "c", "--tests", str(tests)]) == 0
+    assert '"status": "pass"' in capsys.readouterr().out
