@@ -245,7 +245,8 @@ def recipe_java(code, tests, memory_mb):
     file_class, main_class = _java_classes(source)
     jvm = ["-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xshare:auto", "-XX:-UsePerfData"]
     # The cache holds SodaHarness (sandbox/java), which runs main and then writes the verdict.
-    run = ["java", f"-Xmx{memory_mb}m", f"-XX:MaxDirectMemorySize={memory_mb}m", "-Xss8m", *jvm,
+    # -ea: tests written with `assert` (MultiPL-E) must be able to fail.
+    run = ["java", "-ea", f"-Xmx{memory_mb}m", f"-XX:MaxDirectMemorySize={memory_mb}m", "-Xss8m", *jvm,
            "-cp", ".:{cache}", *(["SodaHarness"] if tests else []), main_class]
     return {"tools": ["javac", "java"], "files": {f"{file_class}.java": source}, "guarded": bool(tests),
             "headroom_mb": RUNTIME_HEADROOM_MB, "compile": ["javac", *(f"-J{o}" for o in jvm), "-nowarn", "-d", ".", f"{file_class}.java"],

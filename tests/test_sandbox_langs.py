@@ -116,6 +116,13 @@ def test_java_js_go_memory_bombs(pool):
         assert r.status == "memory", r
 
 
+def test_java_assert_statements_are_enabled(pool):
+    need("java")
+    r = pool.run(Job("class Problem { static int add(int x, int y) { return x - y; } }\n", "java",
+                     "public class Main { public static void main(String[] a) { assert Problem.add(1, 2) == 3; } }\n"))
+    assert r.status == "fail" and "AssertionError" in r.stderr
+
+
 def test_java_file_is_named_after_its_public_class(pool):
     need("java")
     r = pool.run(Job("public class Foo { public static void main(String[] a) { System.out.println(7); } }\n",
