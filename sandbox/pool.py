@@ -6,11 +6,13 @@
 from __future__ import annotations
 
 import atexit
+import hashlib
 import os
 import random
 import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
@@ -26,6 +28,33 @@ SLOT_TMP_MB = 512              # each slot's private /tmp (run dirs, outputs, bu
 
 class SandboxUnavailable(RuntimeError):
     pass
+
+
+# Directories that are private (empty) inside the jail: a checkout below one of them (a test's
+# temp dir, a CI clone under /tmp) would hide the sandbox's own code from the zygote.
+PRIVATE_DIRS = ("/tmp", "/var/tmp", "/dev/shm", "/run/lock")
+
+
+def _code_root() -> Path:
+    """The directory the zygote imports `sandbox` from: the checkout itself, or a copy of the
+    package in the machine's sandbox cache (keyed by its content) when the checkout is hidden."""
+    if not any(ROOT == Path(d) or Path(d) in ROOT.parents for d in PRIVATE_DIRS):
+        return ROOT
+    package = ROOT / "sandbox"
+    files = sorted(p for p in package.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+    digest = hashlib.sha256(b"".join(str(p.relative_to(package)).encode() + b"\0" + p.read_bytes()
+                                     for p in files)).hexdigest()[:16]
+    dest = warm.CACHE_ROOT / "src" / digest
+    if not (dest / "sandbox").is_dir():
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(dir=dest.parent))
+        shutil.copytree(package, tmp / "sandbox", ignore=shutil.ignore_patterns("__pycache__"))
+        os.chmod(tmp, 0o755)
+        try:
+            os.rename(tmp, dest)
+        except OSError:  # another process copied it first
+            shutil.rmtree(tmp, ignore_errors=True)
+    return dest
 
 
 def _uid_base() -> int:
@@ -56,7 +85,7 @@ class Slot:
         self.rep_r, rep_w = os.pipe()
         cmd = _jail_prefix() + [
             sys.executable, "-I", "-S", "-c",
-            f"import sys; sys.path.insert(0, {str(ROOT)!r}); from sandbox.zygote import main; main(sys.argv[1:])",
+            f"import sys; sys.path.insert(0, {str(_code_root())!r}); from sandbox.zygote import main; main(sys.argv[1:])",
             str(uid), str(req_r), str(rep_w), str(SLOT_TMP_MB)]
         self.proc = subprocess.Popen(cmd, pass_fds=(req_r, rep_w), env={"PATH": zy.ENV["PATH"]},
                                      stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
