@@ -45,7 +45,7 @@ SCHEMA: dict = {
     "fcl_train": {**TRAIN, "enabled": bool, "beta": NUM},
     "score_train": {**TRAIN, "heldout_fraction": NUM, "num_questions": int},
     "feedback": {"execution": bool, "scoring": bool, "easy_min_score": NUM, "hard_max_score": NUM, "rule": str,
-                 "timeout_s": NUM},
+                 "timeout_s": NUM, "max_questions": (int, type(None))},
     "evolve": {"enabled": bool, "classification": bool, "ratio": list, "num_new": int, "mode": str},
     "evaluate": {**BENCH_SOURCES, "models": list, "n_samples": int, "temperature": NUM, "top_p": NUM,
                  "timeout_s": NUM},

@@ -4,6 +4,8 @@ or hard (rule in soda/feedback.py)."""
 
 from __future__ import annotations
 
+import random
+
 from soda.feedback import classify, summarize
 from soda.io import InputError, write_jsonl
 from soda.prompts import prompt_hashes
@@ -26,6 +28,10 @@ def main(argv: list[str] | None = None) -> int:
         raise InputError("params: feedback.execution and feedback.scoring are both false; "
                          "to sample questions without feedback set evolve.classification: false")
     questions = read_rows(args.questions, "question")
+    if cfg["max_questions"] is not None and len(questions) > cfg["max_questions"]:
+        # Feedback costs a generation and a scoring per question: a fixed sample bounds it.
+        questions = random.Random(f"{params['seed']}:{args.cycle}").sample(
+            sorted(questions, key=lambda q: q["id"]), cfg["max_questions"])
     with stage_run(params, "feedback", cycle=args.cycle, sections=("feedback", "generation"), outs=(args.out,),
                    tags=prompt_hashes("scoring", "student")):
         from soda.student import answer, score
