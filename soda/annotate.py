@@ -20,11 +20,11 @@ def collect(teacher, questions: list[dict], student_answers: list[str]) -> list[
                 jobs.append((q, source, code))
     notes = teacher.annotate([q for q, _, _ in jobs], [c for _, _, c in jobs])
     rows = []
-    for (q, source, _), note in zip(jobs, notes):
+    for (q, source, code), note in zip(jobs, notes):
         if note.get("score") is None:
             continue  # the teacher's own annotation did not parse: nothing to learn from
-        rows.append({"id": f"{q['id']}:{source}", "question_id": q["id"], "source": source,
-                     "prompt": note["prompt"], "completion": note["text"], "score": note["score"]})
+        rows.append({"id": f"{q['id']}:{source}", "question_id": q["id"], "source": source, "question": q["question"],
+                     "code": code, "prompt": note["prompt"], "completion": note["text"], "score": note["score"]})
     return rows
 
 

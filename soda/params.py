@@ -43,7 +43,7 @@ SCHEMA: dict = {
     "teacher_generate": {"fcl_fraction": NUM},
     "csl_train": TRAIN,
     "fcl_train": {**TRAIN, "enabled": bool, "beta": NUM},
-    "score_train": {**TRAIN, "heldout_fraction": NUM, "num_questions": int},
+    "score_train": {**TRAIN, "heldout_fraction": NUM, "num_questions": int, "format": str},
     "feedback": {"execution": bool, "scoring": bool, "easy_min_score": NUM, "hard_max_score": NUM, "rule": str,
                  "timeout_s": NUM, "max_questions": (int, type(None))},
     "evolve": {"enabled": bool, "classification": bool, "ratio": list, "num_new": int, "mode": str},
@@ -59,6 +59,7 @@ CHOICES = {
     "generation.endpoint": ("chat", "completions"),
     "feedback.rule": ("execution-first", "score-first", "strict"),
     "evolve.mode": ("accumulate", "replace"),
+    "score_train.format": ("full", "compact"),
 }
 
 

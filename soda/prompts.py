@@ -4,7 +4,8 @@
 - faulty.txt (B): the teacher writes a solution with one hidden error of the five types;
 - scoring.txt (C): the 6-point rubric used for annotation and by the scoring model;
 - evolve.txt (D): the teacher writes a new question from a sampled one;
-- student.txt: how a question is shown to the student in training and inference.
+- student.txt: how a question is shown to the student in training and inference;
+- scoring_compact.txt: the scoring model's input in the `compact` format (see soda/student.py).
 
 Their hashes are logged to MLflow by every stage that uses them (`prompt_hashes`).
 """
@@ -16,7 +17,7 @@ from functools import cache
 from pathlib import Path
 
 PROMPT_DIR = Path(__file__).parent / "prompts"
-NAMES = ("correct", "faulty", "scoring", "evolve", "student")
+NAMES = ("correct", "faulty", "scoring", "scoring_compact", "evolve", "student")
 
 # Prompt D's guidance depends on the question's level: easy questions inspire harder ones.
 EVOLVE_GUIDANCE = {

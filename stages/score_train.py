@@ -5,9 +5,10 @@ annotations is reported as exact agreement and Cohen's kappa."""
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
 from soda.annotate import collect, split_heldout
-from soda.io import InputError, write_jsonl
+from soda.io import InputError, read_json, write_json, write_jsonl
 from soda.prompts import prompt_hashes
 from soda.teacher import make_teacher, teacher_counters
 from soda.tracking import log_metrics, stage_run
@@ -30,11 +31,11 @@ def main(argv: list[str] | None = None) -> int:
     questions = sorted(questions, key=lambda q: q["id"])
     random.Random(params["seed"]).shuffle(questions)
     questions = questions[: cfg.pop("num_questions")]
-    heldout_fraction = cfg.pop("heldout_fraction")
+    heldout_fraction, fmt = cfg.pop("heldout_fraction"), cfg.pop("format")
     with stage_run(params, "score-train", sections=("teacher", "score_train"), outs=(args.annotations_out, args.out),
                    tags=prompt_hashes("correct", "faulty", "scoring")):
         from soda.scoring import agreement
-        from soda.student import answer, score_prompts
+        from soda.student import answer, score, scorer_example
         from soda.train import train_scorer
 
         teacher = make_teacher(params["teacher"], seed=params["seed"], cache_dir=gen["cache_dir"])
@@ -43,9 +44,13 @@ def main(argv: list[str] | None = None) -> int:
         train, held = split_heldout(rows, heldout_fraction, params["seed"])
         if not train:
             raise InputError("score-train: no annotation to train on")
-        metrics = train_scorer(args.scorer_init, train, args.out, cfg, scratch_dir("score-train"))
+        examples = [scorer_example(r["question"], r["code"], r["completion"], fmt) for r in train]
+        metrics = train_scorer(args.scorer_init, examples, args.out, cfg, scratch_dir("score-train"))
+        card_path = Path(args.out) / "card.json"
+        write_json(card_path, {**read_json(card_path), "scoring_format": fmt})
         if held:
-            pred = score_prompts(args.out, [r["prompt"] for r in held], gen, seed=params["seed"])
+            pred = score(args.out, [{"question": r["question"]} for r in held], [r["code"] for r in held], gen,
+                         seed=params["seed"])
             metrics["agreement"] = agreement([p.score for p in pred], [r["score"] for r in held])
         metrics["annotations"] = {"train": len(train), "heldout": len(held),
                                   **{s: sum(r["source"] == s for r in rows) for s in sorted({r["source"] for r in rows})}}
