@@ -74,6 +74,22 @@ def load_benchmark(name: str, cfg: dict) -> list[dict]:
     return items
 
 
+def load_selected(cfg: dict, heldout_path: str, section: str) -> tuple[list[dict], dict[str, str]]:
+    """Items of every benchmark a params section selects (`benchmarks`, `paths`, `skip_missing`),
+    and {benchmark: reason} for the ones skipped. A source that cannot be loaded is an error
+    naming `section`, unless `skip_missing` lists it: then it is skipped and reported."""
+    items, skipped = [], {}
+    for name in cfg["benchmarks"]:
+        source = {"path": heldout_path if name == "heldout" else cfg.get("paths", {}).get(name)}
+        try:
+            items += load_benchmark(name, source)
+        except InputError as e:
+            if name not in cfg.get("skip_missing", []):
+                raise InputError(f"{section}.benchmarks: {name}: {e} (list it in {section}.skip_missing to skip it)") from None
+            skipped[name] = str(e)
+    return items, skipped
+
+
 # ---------------------------------------------------------------------------------- sources
 
 def _heldout(path: Path) -> list[dict]:

@@ -6,26 +6,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from soda.io import InputError, write_json, write_jsonl
+from soda.io import write_json, write_jsonl
 from soda.prompts import prompt_hashes
 from soda.tracking import log_metrics, stage_run
 from stages._common import parser, run, setup
-
-
-def load_items(cfg: dict, heldout_path: str) -> list[dict]:
-    """Items of every benchmark in cfg['benchmarks'] (skip_missing ones may be absent)."""
-    from soda.benchmarks import load_benchmark
-
-    items = []
-    for name in cfg["benchmarks"]:
-        source = {"path": heldout_path if name == "heldout" else cfg.get("paths", {}).get(name)}
-        try:
-            items += load_benchmark(name, source)
-        except InputError as e:
-            if name not in cfg.get("skip_missing", []):
-                raise InputError(f"evaluate.benchmarks: {name}: {e} (list it in skip_missing to skip it)") from None
-            print(f"evaluate: skipping {name}: {e}")
-    return items
 
 
 def generate(student: str, items: list[dict], cfg: dict, gen: dict, seed: int) -> dict[str, list[str]]:
@@ -58,7 +42,11 @@ def main(argv: list[str] | None = None) -> int:
     params = setup(args)
     cfg, gen = params["evaluate"], params["generation"]
     results_path = str(Path(args.out_dir) / "results.jsonl")
-    items = load_items(cfg, args.heldout)
+    from soda.benchmarks import load_selected
+
+    items, skipped = load_selected(cfg, args.heldout, "evaluate")
+    for name, reason in skipped.items():
+        print(f"evaluate: skipping {name}: {reason}")
     with stage_run(params, "evaluate", cycle=args.model_name, sections=("evaluate", "generation"),
                    outs=(results_path,), tags=prompt_hashes("student", "scoring")):
         from soda.benchmarks import postprocess
