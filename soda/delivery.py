@@ -22,10 +22,14 @@ def split(questions: list[dict], fcl_fraction: float, seed: int) -> tuple[list[d
     return order[n_fcl:], order[:n_fcl]
 
 
-def _execute(codes: list[str | None], questions: list[dict], timeout_s: float) -> list:
+def _execute(results: list[dict], questions: list[dict], timeout_s: float) -> list:
+    """Sandbox results of each teacher output against its question's tests (None where there
+    are no tests, no code, or the teacher already verified it: a timeout fault costs its limit)."""
     from sandbox import Job, execute_many
 
-    idx = [i for i, (c, q) in enumerate(zip(codes, questions)) if c and q.get("tests")]
+    codes = [r.get("code") for r in results]
+    idx = [i for i, (r, q) in enumerate(zip(results, questions)) if r.get("code") and q.get("tests")
+           and not r.get("verified")]
     results = execute_many([Job(code=codes[i], tests=questions[i]["tests"], lang=questions[i].get("lang", "python"),
                                 timeout_s=timeout_s) for i in idx])
     out = [None] * len(codes)
@@ -41,8 +45,8 @@ def deliver(teacher, questions: list[dict], *, fcl_fraction: float, seed: int,
     ordered = csl_q + fcl_q
     solved = teacher.solve(ordered)
     faulty = teacher.fault(fcl_q)
-    correct_runs = _execute([s["code"] for s in solved], ordered, timeout_s)
-    faulty_runs = _execute([f["code"] for f in faulty], fcl_q, timeout_s)
+    correct_runs = _execute(solved, ordered, timeout_s)
+    faulty_runs = _execute(faulty, fcl_q, timeout_s)
 
     counts: Counter = Counter()
     rows, csl_rows, fcl_rows = [], [], []

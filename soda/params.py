@@ -27,7 +27,8 @@ BENCH_SOURCES = {"benchmarks": list, "paths": dict, "skip_missing": list}
 # section -> key -> accepted type(s). Nested dicts are validated recursively.
 SCHEMA: dict = {
     "seed": int,
-    "world": {"source": str, "seed_size": int, "heldout_size": int, "pretrain_size": int, "tiers": list},
+    "world": {"source": str, "seed_size": int, "heldout_size": int, "pretrain_size": int, "tiers": list,
+              "families": (list, type(None))},
     "student": {"init": str, "vocab_size": int, "hidden_size": int, "num_layers": int, "num_heads": int,
                 "intermediate_size": int, "max_position": int, "pretrain_epochs": int},
     "scorer": {"init": str},

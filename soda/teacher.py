@@ -18,10 +18,11 @@ FAULT_TYPES = ("syntax", "logical", "type", "name", "timeout")
 
 class Teacher(Protocol):
     def solve(self, questions: list[dict]) -> list[dict]:
-        """Prompt A. Each result: {"code": str | None, "raw": str, "dropped": str | None}."""
+        """Prompt A. Each result: {"code": str | None, "raw": str, "dropped": str | None}, and
+        "verified": True when the teacher itself ran the code against the question's tests."""
 
     def fault(self, questions: list[dict]) -> list[dict]:
-        """Prompt B. Each result: {"code", "raw", "fault_type", "dropped"}."""
+        """Prompt B. Each result: {"code", "raw", "fault_type", "dropped"} (and "verified" as for solve)."""
 
     def annotate(self, questions: list[dict], codes: list[str]) -> list[dict]:
         """Prompt C. Each result: {"prompt": filled prompt C, "text": "Code Analysis: ... Score: ...", "score": float | None}."""

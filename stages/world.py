@@ -26,12 +26,16 @@ def main(argv: list[str] | None = None) -> int:
     params = setup(args)
     cfg = params["world"]
     if cfg["source"] == "procedural":
-        from soda.world import make_world
+        from soda.world import FAMILIES, make_world
 
+        unknown = sorted(set(cfg["families"] or ()) - set(FAMILIES))
+        if unknown:
+            raise InputError(f"params: world.families: unknown family {unknown[0]!r}; known: {', '.join(sorted(FAMILIES))}")
         # The pool's first seed_size tasks do not depend on how many follow: the seed is the
         # same whatever pretrain_size is.
         pool, heldout_rows = make_world(cfg["seed_size"] + cfg["pretrain_size"], cfg["heldout_size"],
-                                        seed=params["seed"], tiers=tuple(cfg["tiers"]))
+                                        seed=params["seed"], tiers=tuple(cfg["tiers"]),
+                                        families=cfg["families"])
         seed_rows = pool[: cfg["seed_size"]]
         pretrain_rows = [{"id": f"pretrain-{i:05d}", "code": t["reference"]} for i, t in enumerate(pool[cfg["seed_size"]:])]
     else:

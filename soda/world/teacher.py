@@ -47,7 +47,9 @@ class ReferenceTeacher:
 
     def solve(self, questions: list[dict]) -> list[dict]:
         self._check(questions)
-        return [{"code": q["reference"], "raw": f"```python\n{q['reference']}```", "dropped": None} for q in questions]
+        # The world's references pass their tests by construction (tests/test_world.py).
+        return [{"code": q["reference"], "raw": f"```python\n{q['reference']}```", "dropped": None, "verified": True}
+                for q in questions]
 
     def _plan(self, q: dict) -> list[tuple[str, str]]:
         """(fault type, code) candidates in the order they will be tried."""
@@ -78,7 +80,8 @@ class ReferenceTeacher:
             for i, (ftype, code), res in zip(pending, picks, results):
                 tries[i] += 1
                 if verified(ftype, res):
-                    out[i] = {"code": code, "raw": f"```python\n{code}```", "fault_type": ftype, "dropped": None}
+                    out[i] = {"code": code, "raw": f"```python\n{code}```", "fault_type": ftype, "dropped": None,
+                              "verified": True}
         return [r or {"code": None, "raw": "", "fault_type": None,
                       "dropped": f"no injected fault of {'/'.join(self.fault_types)} verified "
                                  f"({len(plans[i])} candidates tried)"}
