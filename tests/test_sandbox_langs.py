@@ -92,7 +92,8 @@ def test_c_hostile(pool):
         "kill everyone": ("#include <signal.h>\nint main() { kill(-1, SIGKILL); return 0; }\n", {"pass"}),
         "compile-time bomb": ("#include \"/dev/zero\"\nint main() {}\n", {"fail", "timeout"}),
     }
-    jobs = [Job(code, "c", timeout_s=1, mode="runs") for code, _ in cases.values()]
+    # 256 MB: the memory bomb reaches the cap in well under the 1 s CPU limit even on a loaded machine.
+    jobs = [Job(code, "c", timeout_s=1, memory_mb=256, mode="runs") for code, _ in cases.values()]
     for (name, (_, expected)), r in zip(cases.items(), pool.map(jobs)):
         assert r.status in expected, (name, r)
         assert len(r.stdout) <= 64 * 1024
