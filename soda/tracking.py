@@ -69,8 +69,15 @@ def flatten(d: dict, prefix: str = "") -> dict:
 @contextlib.contextmanager
 def stage_run(params: dict, stage: str, *, cycle: str | None = None, sections: tuple[str, ...] = (),
               outs: tuple[str, ...] = (), tags: dict | None = None) -> Iterator[object]:
-    """An MLflow run for one stage; logs the stage's params sections, and output hashes on success."""
+    """An MLflow run for one stage; logs the stage's params sections, and output hashes on success.
+
+    Under `accelerate launch` only the main process (RANK 0) logs: the others get no run.
+    """
     import mlflow
+
+    if int(os.environ.get("RANK", "0")) != 0:
+        yield None
+        return
 
     mlflow.set_tracking_uri(tracking_uri(params.get("mlflow")))
     mlflow.set_experiment(params.get("mlflow", {}).get("experiment", "soda"))
