@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Protocol
 
 FAULT_TYPES = ("syntax", "logical", "type", "name", "timeout")
+REFERENCE_TIMEOUT_S = 0.5
 
 
 class Teacher(Protocol):
@@ -36,7 +37,9 @@ def make_teacher(cfg: dict, *, seed: int = 0, cache_dir: str | None = None) -> T
     if cfg["backend"] == "reference":
         from soda.world.teacher import ReferenceTeacher
 
-        return ReferenceTeacher(seed=seed)
+        # The world's programs run in milliseconds: half a CPU second is ample to tell a
+        # timeout fault, and every timeout fault and hanging answer costs this much to verify.
+        return ReferenceTeacher(seed=seed, timeout_s=REFERENCE_TIMEOUT_S)
     from soda.backends.base import make_backend
     from soda.backends.llm_teacher import LLMTeacher
 
