@@ -25,8 +25,9 @@ from transformers import TrainerCallback, get_scheduler
 
 from soda.modeling import build_tokenizer, init_model, load_model, save_model
 from soda.params import load_params
-from soda.prompts import render, student_prompt
+from soda.prompts import student_prompt
 from soda.scoring import RULES
+from soda.student import scorer_example
 from soda.teacher import FAULT_TYPES
 from soda.train import prepare, train_csl, train_fcl, train_scorer
 from soda.world.faults import fault_candidates
@@ -46,7 +47,8 @@ def one_cycle(params: dict, seed: int = 0) -> tuple[list[dict], list[dict], list
             fcl.append({"prompt": prompt, "chosen": q["reference"], "rejected": faulty})
         else:
             csl.append({"prompt": prompt, "completion": q["reference"]})
-    # Prompt C around the teacher's and the faulty solutions, with an analysis of the judge's length.
+    # Prompt C around the teacher's and the faulty solutions, with an analysis of the judge's length,
+    # in score_train.format as the stage trains it.
     for q in questions[: params["score_train"]["num_questions"]]:
         # The stage annotates three solutions per question (teacher correct, teacher faulty, student).
         wrong = fault_candidates(q["reference"], "logical")[:1] + fault_candidates(q["reference"], "name")[:1]
@@ -55,8 +57,8 @@ def one_cycle(params: dict, seed: int = 0) -> tuple[list[dict], list[dict], list
                         "the expected results on the core cases. On boundary inputs (empty or extreme values) it returns the "
                         "expected results on the edge cases. It is documented with a docstring that explains its purpose.")
             score = "\n".join(f"Rule {i}. {name}: {p:g}" for i, ((name, _), p) in enumerate(zip(RULES, points), 1))
-            annotations.append({"prompt": render("scoring", question=q["question"], code=code),
-                                "completion": f"{analysis}\nScore:\n{score}"})
+            annotations.append(scorer_example(q["question"], code, f"{analysis}\nScore:\n{score}",
+                                              params["score_train"]["format"]))
     heldout = round(len(annotations) * params["score_train"]["heldout_fraction"])
     return csl, fcl, annotations[heldout:]
 
@@ -134,7 +136,7 @@ def main(argv: list[str]) -> int:
     params = load_params(args.params)
     csl_cfg, fcl_cfg, score_cfg = ({**params[k], "seed": params["seed"]} for k in ("csl_train", "fcl_train", "score_train"))
     for cfg in (fcl_cfg, score_cfg):
-        for key in ("enabled", "heldout_fraction", "num_questions"):
+        for key in ("enabled", "heldout_fraction", "num_questions", "format"):
             cfg.pop(key, None)
     csl, fcl, annotations = (rows[: max(1, round(len(rows) * args.fraction))] for rows in one_cycle(params, params["seed"]))
     s = params["student"]
