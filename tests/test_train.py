@@ -51,6 +51,23 @@ def test_label_mask_token_by_token(base, tmp_path):
         assert labels[:n].tolist() == ex["labels"] and (labels[n:] == -100).all() and mask[:n].all() and not mask[n:].any()
 
 
+def test_csl_loss_is_completion_cross_entropy_by_hand(base, tmp_path):
+    """The CPU loss (the model's own) equals TRL's fused-head loss and the mean NLL of the completion tokens."""
+    from trl import SFTTrainer
+
+    p = prepare("csl", base, CSL, FAST, tmp_path)
+    batch = p.trainer.data_collator([p.trainer.train_dataset[i] for i in range(4)])
+    model = p.trainer.model.eval()
+    with torch.no_grad():
+        loss = p.trainer.compute_loss(model, dict(batch))
+        fused = SFTTrainer.compute_loss(p.trainer, model, dict(batch))
+        logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+    targets = batch["labels"][:, 1:]
+    nll = F.cross_entropy(logits[:, :-1].reshape(-1, logits.size(-1)), targets.reshape(-1), reduction="none")
+    expected = nll[targets.reshape(-1) != -100].mean()
+    assert torch.allclose(loss, expected, atol=1e-5) and torch.allclose(fused, expected, atol=1e-5), (loss, fused, expected)
+
+
 @pytest.mark.shared
 @pytest.mark.skipif(not SHARED.exists(), reason="needs ../shared/sodacoder-samples")
 def test_scorer_mask_on_real_annotations(base, tmp_path):

@@ -135,9 +135,6 @@ def main(argv: list[str]) -> int:
     args = ap.parse_args(argv)
     params = load_params(args.params)
     csl_cfg, fcl_cfg, score_cfg = ({**params[k], "seed": params["seed"]} for k in ("csl_train", "fcl_train", "score_train"))
-    for cfg in (fcl_cfg, score_cfg):
-        for key in ("enabled", "heldout_fraction", "num_questions", "format"):
-            cfg.pop(key, None)
     csl, fcl, annotations = (rows[: max(1, round(len(rows) * args.fraction))] for rows in one_cycle(params, params["seed"]))
     s = params["student"]
     with tempfile.TemporaryDirectory(prefix="soda-bench-train-") as tmp:
