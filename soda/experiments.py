@@ -71,8 +71,9 @@ def commands(grid_path: str, params_path: str = "params.yaml") -> list[list[str]
     seeds, variants = load_grid(grid_path)
     params = load_params(params_path)
     cmds = []
-    for name, overrides in variants.items():
-        for seed in seeds:
+    # Seed-major: a grid stopped part-way still compares every variant on the seeds it finished.
+    for seed in seeds:
+        for name, overrides in variants.items():
             exp = f"{name}-s{seed}"
             apply(params, {**overrides, "seed": seed}, f"{grid_path}: variants.{name}")
             sets = [arg for key, value in {**overrides, "seed": seed}.items() for arg in ("-S", f"{key}={hydra_value(value)}")]

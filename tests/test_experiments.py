@@ -12,6 +12,8 @@ def test_shipped_grid_expands_to_variant_by_seed_commands():
     assert ratio[:5] == ["dvc", "exp", "run", "--queue", "-n"]
     assert "evolve.ratio=[0, 0, 4]" in ratio and "seed=1" in ratio
     assert "fcl_train.enabled=false" in next(c for c in cmds if "no-fcl-s0" in c)
+    # every variant of the first seed is queued before the next seed
+    assert [c[5] for c in cmds[: len(variants)]] == [f"{v}-s{seeds[0]}" for v in variants]
 
 
 @pytest.mark.parametrize("body,message", [
