@@ -1,0 +1,244 @@
+"""`soda report --variants GRID`: the grid's variants side by side, as the paper's RQ2/RQ3.
+
+The experiments of `soda experiments queue GRID` are named `<variant>-s<seed>`. For each
+variant of the grid file this reads, from `dvc exp show --json`, every seed's evaluation
+metrics per cycle, and from the DVC cache the last cycle's per-task results
+(`data/evaluate/<model>/results.jsonl` at the experiment's commit), then writes:
+
+- `<out>.md`: per variant, mean ± sd over seeds of pass@1, pass@10 and the model score of
+  its last cycle, pass@1 per cycle, and a Wilcoxon signed-rank test against the grid's
+  reference variant (the one without overrides: full SODA). The pairs are (seed, benchmark
+  task): the reference's greedy pass vs the variant's on the same task under the same seed;
+  pairs that agree carry no sign and are dropped (zero_method "wilcox").
+- `<out>-fig5.png`: the ablations and baselines (every variant that is not a ratio), mean
+  ± sd pass@1 with each seed's value, like the paper's Fig. 5.
+- `<out>-fig6.png`: pass@1 per cycle of every variant (left) and the easy:medium:hard
+  ratios (right; variants that only set evolve.ratio), like the paper's Fig. 6.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import statistics
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from soda.io import InputError, atomic_path
+from soda.report import check_metrics, model_order
+
+NAME = re.compile(r"(?P<variant>.+)-s(?P<seed>\d+)")
+
+
+@dataclass
+class Run:
+    variant: str
+    seed: int
+    rev: str
+    models: dict[str, dict]                     # model -> metrics/evaluate/<model>.json
+    tasks: dict[tuple, bool] = field(default_factory=dict)  # (benchmark, task_id) -> greedy pass, last cycle
+
+    @property
+    def last(self) -> str:
+        return max(self.models, key=model_order)
+
+
+def experiments(repo: Path, metrics_dir: str = "metrics/evaluate") -> list[tuple[str, str, dict]]:
+    """(name, commit, {model: metrics}) of every DVC experiment that has evaluation metrics."""
+    proc = subprocess.run(["dvc", "exp", "show", "--json", "--all-commits"], cwd=repo, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise InputError(f"dvc exp show --json failed in {repo}: {proc.stderr.strip()[-300:]}")
+    out = []
+    for commit in json.loads(proc.stdout or "[]"):
+        for exp in commit.get("experiments") or []:
+            for rev in exp.get("revs") or []:
+                files = ((rev.get("data") or {}).get("metrics")) or {}
+                models = {Path(path).stem: check_metrics(entry["data"], f"experiment {rev.get('name')}: {path}")
+                          for path, entry in files.items()
+                          if Path(path).parent.as_posix() == metrics_dir and entry.get("data")}
+                if rev.get("name") and models:
+                    out.append((rev["name"], rev["rev"], models))
+    return out
+
+
+def greedy_passes(repo: Path, rev: str, model: str) -> dict[tuple, bool]:
+    """(benchmark, task_id) -> pass of the greedy completion, from the results at `rev`."""
+    import dvc.api
+
+    path = f"data/evaluate/{model}/results.jsonl"
+    try:
+        text = dvc.api.read(path, repo=str(repo), rev=rev)
+    except Exception as e:  # noqa: BLE001 - dvc raises many kinds; all mean "not available"
+        raise InputError(f"{path} at {rev[:7]}: not in the DVC cache or remote ({type(e).__name__}); "
+                         "run `dvc pull` or re-run the experiment") from None
+    rows = (json.loads(line) for line in text.splitlines() if line.strip())
+    return {(r["benchmark"], r["task_id"]): bool(r["passed"]) for r in rows if r["sample"] == 0}
+
+
+def load_runs(repo: Path, variants: dict[str, dict], seeds: list[int]) -> list[Run]:
+    """The grid's finished runs (one per variant and seed: a name listed twice counts once)."""
+    runs: dict[tuple, Run] = {}
+    for name, rev, models in experiments(repo):
+        m = NAME.fullmatch(name)
+        if not m or m["variant"] not in variants or int(m["seed"]) not in seeds:
+            continue
+        key = (m["variant"], int(m["seed"]))
+        if key not in runs:
+            runs[key] = Run(m["variant"], int(m["seed"]), rev, models)
+    for run in runs.values():
+        run.tasks = greedy_passes(repo, run.rev, run.last)
+    return sorted(runs.values(), key=lambda r: (list(variants).index(r.variant), r.seed))
+
+
+def average(run: Run, model: str, key: str) -> float | None:
+    return (run.models.get(model, {}).get("average") or {}).get(key)
+
+
+def mean_sd(values: list[float]) -> tuple[float | None, float | None]:
+    if not values:
+        return None, None
+    return statistics.fmean(values), (statistics.stdev(values) if len(values) > 1 else None)
+
+
+def wilcoxon(reference: list[Run], other: list[Run]) -> dict:
+    """Signed-rank test of the reference's greedy passes vs the other's, paired by (seed, task)."""
+    from scipy.stats import wilcoxon as scipy_wilcoxon
+
+    by_seed = {r.seed: r for r in other}
+    x, y = [], []
+    for ref in reference:
+        if ref.seed in by_seed:
+            theirs = by_seed[ref.seed].tasks
+            for task in sorted(set(ref.tasks) & set(theirs)):
+                x.append(float(ref.tasks[task]))
+                y.append(float(theirs[task]))
+    differing = sum(a != b for a, b in zip(x, y))
+    out = {"pairs": len(x), "differing": differing, "reference_wins": sum(a > b for a, b in zip(x, y)),
+           "statistic": None, "p": None}
+    if differing:
+        res = scipy_wilcoxon(x, y, zero_method="wilcox")
+        out.update(statistic=float(res.statistic), p=float(res.pvalue))
+    elif x:
+        out["p"] = 1.0  # identical on every pair
+    return out
+
+
+def summarise(runs: list[Run], variants: dict[str, dict]) -> list[dict]:
+    reference = next((v for v, o in variants.items() if not o), None)
+    ref_runs = [r for r in runs if r.variant == reference]
+    rows = []
+    for variant, overrides in variants.items():
+        mine = [r for r in runs if r.variant == variant]
+        if not mine:
+            continue
+        cycles = sorted({m for r in mine for m in r.models}, key=model_order)
+        row = {"variant": variant, "overrides": overrides, "seeds": [r.seed for r in mine],
+               "last": sorted({r.last for r in mine}, key=model_order)}
+        for key in ("pass@1", "pass@10", "model_score"):
+            row[key] = mean_sd([v for r in mine if (v := average(r, r.last, key)) is not None])
+            row[f"{key}_by_seed"] = {r.seed: average(r, r.last, key) for r in mine}
+        row["pass@1_by_cycle"] = {c: mean_sd([v for r in mine if (v := average(r, c, "pass@1")) is not None])
+                                  for c in cycles}
+        row["wilcoxon"] = wilcoxon(ref_runs, mine) if ref_runs and variant != reference else None
+        rows.append(row)
+    return rows
+
+
+def pct(ms: tuple, digits: int = 1) -> str:
+    mean, sd = ms
+    if mean is None:
+        return "–"
+    return f"{100 * mean:.{digits}f}" + (f" ± {100 * sd:.{digits}f}" if sd is not None else "")
+
+
+def markdown(rows: list[dict], reference: str | None) -> str:
+    cycles = sorted({c for r in rows for c in r["pass@1_by_cycle"]}, key=model_order)
+    head = (["variant", "seeds", "pass@1 (%)", "pass@10 (%)", "model score"] + [f"pass@1 {c}" for c in cycles]
+            + [f"Wilcoxon vs {reference}: pairs differing (ref. better)", "p"])
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in rows:
+        w = r["wilcoxon"]
+        score = r["model_score"]
+        cells = [r["variant"], ",".join(map(str, r["seeds"])), pct(r["pass@1"]), pct(r["pass@10"]),
+                 "–" if score[0] is None else f"{score[0]:.2f}" + (f" ± {score[1]:.2f}" if score[1] is not None else "")]
+        cells += [pct(r["pass@1_by_cycle"].get(c, (None, None))) for c in cycles]
+        cells += (["reference", ""] if w is None else
+                  [f"{w['differing']} of {w['pairs']} ({w['reference_wins']})", "–" if w["p"] is None else f"{w['p']:.3g}"])
+        lines.append("| " + " | ".join(cells) + " |")
+    notes = ["", "Last cycle's held-out metrics, mean ± sd over seeds. Wilcoxon signed-rank on the greedy pass "
+             "(pass@1) per task, paired by (seed, task); agreeing pairs dropped."]
+    return "\n".join(lines + notes)
+
+
+def _png(fig) -> bytes:
+    import matplotlib.pyplot as plt
+
+    buf = io.BytesIO()
+    fig.tight_layout()
+    fig.savefig(buf, format="png", dpi=100, metadata={"Software": None})
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def _bars(ax, rows: list[dict], title: str) -> None:
+    names = [r["variant"] for r in rows]
+    means = [100 * (r["pass@1"][0] or 0) for r in rows]
+    sds = [100 * (r["pass@1"][1] or 0) for r in rows]
+    ax.bar(range(len(rows)), means, yerr=sds, capsize=4, color="#8fb3d9")
+    for i, r in enumerate(rows):
+        seeds = [100 * v for v in r["pass@1_by_seed"].values() if v is not None]
+        ax.plot([i] * len(seeds), seeds, "k.", alpha=0.6)
+    ax.set_xticks(range(len(rows)), names, rotation=30, ha="right")
+    ax.set_ylabel("held-out pass@1 (%)")
+    ax.set_title(title)
+    ax.grid(axis="y", alpha=0.3)
+
+
+def figures(rows: list[dict], variants: dict[str, dict]) -> tuple[bytes, bytes]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ratio = [r for r in rows if set(variants[r["variant"]]) == {"evolve.ratio"}]
+    reference = [r for r in rows if not variants[r["variant"]]]
+    fig5, ax = plt.subplots(figsize=(8, 4))
+    _bars(ax, [r for r in rows if r not in ratio], "ablations and baselines (last cycle)")
+    png5 = _png(fig5)
+
+    fig6, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
+    for r in rows:
+        cycles = list(r["pass@1_by_cycle"])
+        means = [100 * (r["pass@1_by_cycle"][c][0] or 0) for c in cycles]
+        left.plot(range(len(cycles)), means, marker="o", label=r["variant"], lw=2.5 if r in reference else 1)
+        left.set_xticks(range(len(cycles)), cycles)
+    left.set_xlabel("model (cycle)")
+    left.set_ylabel("held-out pass@1 (%)")
+    left.set_title("pass@1 per cycle (mean over seeds)")
+    left.grid(alpha=0.3)
+    left.legend(fontsize=7)
+    _bars(right, reference + ratio, "easy:medium:hard ratio (first bar: the reference variant)")
+    return png5, _png(fig6)
+
+
+def write(repo: Path, grid: str, out: str) -> str:
+    """Read the grid's experiments, write the table and figures; return the Markdown."""
+    from soda.experiments import load_grid
+
+    seeds, variants = load_grid(grid)
+    runs = load_runs(repo, variants, seeds)
+    if not runs:
+        raise InputError(f"{grid}: no finished experiment named <variant>-s<seed> for its variants "
+                         "(queue them with `soda experiments queue`)")
+    rows = summarise(runs, variants)
+    reference = next((v for v, o in variants.items() if not o), None)
+    text = markdown(rows, reference)
+    png5, png6 = figures(rows, variants)
+    base = Path(out)
+    for suffix, data in ((".md", (text + "\n").encode()), ("-fig5.png", png5), ("-fig6.png", png6),
+                         (".json", (json.dumps(rows, indent=1, default=str) + "\n").encode())):
+        with atomic_path(base.parent / (base.name + suffix)) as tmp:
+            tmp.write_bytes(data)
+    return text

@@ -1,0 +1,75 @@
+"""`soda report --variants`: a grid's experiments in a real DVC repo, compared across seeds."""
+
+import json
+import subprocess
+
+import pytest
+
+from soda.io import InputError
+from soda.report import main as report_main
+
+# The fake evaluation: `full` passes tasks 0..9+seed of 20, `no-fcl` tasks 0..4, whatever the seed.
+EVALUATE = '''
+import json, os, yaml
+p = yaml.safe_load(open("params.yaml"))
+n = (10 + p["seed"]) if p["fcl_train"]["enabled"] else 5
+os.makedirs("metrics/evaluate", exist_ok=True)
+os.makedirs("data/evaluate/c1", exist_ok=True)
+with open("data/evaluate/c1/results.jsonl", "w") as f:
+    for t in range(20):
+        for s in (0, 1):  # greedy and one sample; only the greedy one is pass@1
+            f.write(json.dumps({"benchmark": "heldout", "task_id": f"t{t}", "sample": s, "passed": t < n or s == 1}) + "\\n")
+for model, rate in (("base", 0.1), ("c1", n / 20)):
+    m = {"pass@1": rate, "pass@10": None, "model_score": 1.0}
+    json.dump({"model": model, "benchmarks": {"heldout": m}, "average": m}, open(f"metrics/evaluate/{model}.json", "w"))
+'''
+
+
+def sh(*cmd, cwd):
+    return subprocess.run(cmd, cwd=cwd, check=True, capture_output=True, text=True).stdout
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory):
+    repo = tmp_path_factory.mktemp("grid")
+    (repo / "evaluate.py").write_text(EVALUATE)
+    (repo / "params.yaml").write_text("seed: 0\nfcl_train:\n  enabled: true\n")
+    (repo / "dvc.yaml").write_text(
+        "stages:\n  evaluate:\n    cmd: python evaluate.py\n    deps: [evaluate.py]\n    params: [seed, fcl_train]\n"
+        "    outs: [data/evaluate/c1/results.jsonl]\n"
+        "    metrics:\n      - metrics/evaluate/base.json: {cache: false}\n      - metrics/evaluate/c1.json: {cache: false}\n")
+    (repo / "grid.yaml").write_text("seeds: [0, 1]\nvariants:\n  full: {}\n  no-fcl: {fcl_train.enabled: false}\n")
+    sh("git", "init", "-q", cwd=repo)
+    sh("dvc", "init", "-q", cwd=repo)
+    sh("git", "add", "-A", cwd=repo)
+    sh("git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "grid", cwd=repo)
+    for name, sets in (("full-s0", ["seed=0"]), ("full-s1", ["seed=1"]),
+                       ("no-fcl-s0", ["seed=0", "fcl_train.enabled=false"]),
+                       ("no-fcl-s1", ["seed=1", "fcl_train.enabled=false"])):
+        sh("dvc", "exp", "run", "-q", "-n", name, *[a for s in sets for a in ("-S", s)], cwd=repo)
+    return repo
+
+
+def test_variants_mean_sd_wilcoxon_and_figures(repo, monkeypatch):
+    monkeypatch.chdir(repo)
+    assert report_main(["--variants", "grid.yaml", "--variants-out", "reports/v"]) == 0
+    rows = {r["variant"]: r for r in json.loads((repo / "reports" / "v.json").read_text())}
+    assert rows["full"]["pass@1"] == pytest.approx([0.525, 0.0353553], abs=1e-6)   # 10/20 and 11/20
+    assert rows["no-fcl"]["pass@1"] == pytest.approx([0.25, 0.0])
+    assert rows["full"]["pass@1_by_cycle"]["base"][0] == pytest.approx(0.1)
+    w = rows["no-fcl"]["wilcoxon"]
+    # seed 0 differs on tasks 5..9, seed 1 on 5..10: eleven pairs, all won by full; the greedy pass only
+    assert (w["pairs"], w["differing"], w["reference_wins"]) == (40, 11, 11)
+    assert w["p"] < 0.01 and rows["full"]["wilcoxon"] is None
+    md = (repo / "reports" / "v.md").read_text()
+    assert "| full | 0,1 | 52.5 ± 3.5 |" in md and "| no-fcl | 0,1 | 25.0 ± 0.0 |" in md
+    for fig in ("v-fig5.png", "v-fig6.png"):
+        assert (repo / "reports" / fig).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_variants_without_experiments_is_an_error(repo, tmp_path, monkeypatch):
+    monkeypatch.chdir(repo)
+    (tmp_path / "other.yaml").write_text("seeds: [5]\nvariants:\n  full: {}\n")
+    with pytest.raises(InputError, match="no finished experiment"):
+        report_main(["--variants", str(tmp_path / "other.yaml"), "--variants-out", str(tmp_path / "v")])
+    assert not (tmp_path / "v.md").exists()
