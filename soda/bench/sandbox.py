@@ -90,8 +90,9 @@ def run_rounds(pool: Pool, jobs: list[Job], rounds: int) -> tuple[list[list], li
     return results, walls
 
 
-def flips(rounds: list[list]) -> int:
-    return sum(len({r[i].status for r in rounds}) > 1 for i in range(len(rounds[0])))
+def flipped(rounds: list[list], ids: list[str]) -> list[str]:
+    """Tasks whose status differed between rounds (a program that is itself random flips too)."""
+    return [ids[i] for i in range(len(rounds[0])) if len({r[i].status for r in rounds}) > 1]
 
 
 def baseline(problems: list[dict], workers: int) -> tuple[float, int]:
@@ -163,8 +164,9 @@ def main(argv: list[str]) -> int:
         speedup=round(rate / base_rate, 2), pool_start_s=round(startup, 3),
         cpu_ms_per_task=round(cpu_per_task * 1e3, 2),
         capacity_tasks_per_s=round(args.workers / cpu_per_task, 1),
-        flips=flips(rounds),
+        flipped=flipped(rounds, [p["task_id"] for p in problems]),
     )
+    out["flips"] = len(out["flipped"])
 
     # Isolation overhead, in CPU time: wall time on a shared machine measures the neighbours.
     sandbox_ms, plain_ms = sandbox_cpu_ms(jobs, 2), plain_fork_cpu_ms(jobs)
@@ -189,8 +191,9 @@ def main(argv: list[str]) -> int:
                 "cpu_s_per_task": round(cpu_per_task, 3),
                 "capacity_per_s": round(args.workers / cpu_per_task, 2),
                 "failed": [i for i, r in zip(ids, xrounds[0]) if not r.passed],
-                "statuses": statuses, "flips": flips(xrounds),
+                "statuses": statuses, "flipped": flipped(xrounds, ids),
             }
+            languages[lang]["flips"] = len(languages[lang]["flipped"])
             out["flips"] += languages[lang]["flips"]
         pool.close()
     out["languages"] = languages
