@@ -167,27 +167,35 @@ class Zygote:
         """Wait for the run's init; kill it if it is stuck. Returns (killed, CPU seconds seen).
 
         Timeouts are judged on CPU time (RLIMIT_CPU per process, and the run's total here) so
-        that a verdict doesn't change with the machine's load. Wall time only catches runs that block (sleep, wait on a pipe): at each
-        wall deadline a run that got any CPU since the last one (one clock tick) is given more
-        time, up to a cap; a starved run on a loaded machine still gets a tick now and then.
+        that a verdict doesn't change with the machine's load. The run's CPU is checked each
+        time it could have spent its budget, so an endless loop costs its budget, not the
+        budget plus a second (RLIMIT_CPU counts whole seconds). Wall time only catches runs
+        that block (sleep, wait on a pipe): at each wall deadline a run that got any CPU since
+        the last one (one clock tick) is given more time, up to a cap; a starved run on a
+        loaded machine still gets a tick now and then.
         """
         pidfd = os.pidfd_open(pid)
         start = time.monotonic()
-        cpu_before = 0.0
+        deadline = start + timeout_s + 1
+        cpu = cpu_before = 0.0
         try:
             while True:
-                ready, _, _ = select.select([pidfd], [], [], timeout_s + 1)
+                wait = min(max(timeout_s - cpu, 0.01), max(deadline - time.monotonic(), 0.0))
+                ready, _, _ = select.select([pidfd], [], [], wait)
                 if ready:
                     return False, 0.0
                 cpu = jail.cpu_of_uid(self.uid)
                 # The CPU budget is for the whole run: a fork bomb spreads it over processes
                 # that each stay under RLIMIT_CPU.
-                over_budget = cpu >= timeout_s
-                stuck = cpu <= cpu_before or time.monotonic() - start > WALL_CAP * (timeout_s + 1)
-                if over_budget or stuck:
+                if cpu >= timeout_s:
                     os.kill(pid, signal.SIGKILL)  # the namespace dies with its init
                     return True, cpu
-                cpu_before = cpu
+                now = time.monotonic()
+                if now >= deadline:
+                    if cpu <= cpu_before or now - start > WALL_CAP * (timeout_s + 1):
+                        os.kill(pid, signal.SIGKILL)
+                        return True, cpu
+                    cpu_before, deadline = cpu, now + timeout_s + 1
         finally:
             os.close(pidfd)
 

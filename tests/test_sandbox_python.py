@@ -125,6 +125,12 @@ def test_busy_loop_times_out_on_cpu(pool):
     assert r.status == "timeout" and r.cpu_s >= 0.9
 
 
+def test_busy_loop_costs_its_budget_not_a_second_more(pool):
+    # RLIMIT_CPU counts whole seconds: a half-second budget is enforced by the zygote's CPU checks.
+    r = run(pool, "while True:\n    pass\n", timeout_s=0.5)
+    assert r.status == "timeout" and 0.45 <= r.cpu_s < 0.8, r.cpu_s
+
+
 def test_loop_ignoring_sigxcpu_and_sigterm_times_out(pool):
     code = ("import signal\nfor s in (signal.SIGXCPU, signal.SIGTERM, signal.SIGINT):\n"
             "    signal.signal(s, signal.SIG_IGN)\nwhile True:\n    pass\n")
