@@ -46,13 +46,15 @@ class Run:
 
 
 def experiments(repo: Path, metrics_dir: str = "metrics/evaluate") -> list[tuple[str, str, dict]]:
-    """(name, commit, {model: metrics}) of every DVC experiment that has evaluation metrics."""
+    """(name, commit, {model: metrics}) of every finished DVC experiment that has evaluation metrics."""
     proc = subprocess.run(["dvc", "exp", "show", "--json", "--all-commits"], cwd=repo, capture_output=True, text=True)
     if proc.returncode != 0:
         raise InputError(f"dvc exp show --json failed in {repo}: {proc.stderr.strip()[-300:]}")
     out = []
     for commit in json.loads(proc.stdout or "[]"):
         for exp in commit.get("experiments") or []:
+            if (exp.get("executor") or {}).get("state") not in (None, "success"):
+                continue  # queued, running or failed: its metrics are partial or absent
             for rev in exp.get("revs") or []:
                 files = ((rev.get("data") or {}).get("metrics")) or {}
                 models = {Path(path).stem: check_metrics(entry["data"], f"experiment {rev.get('name')}: {path}")
