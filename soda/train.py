@@ -123,7 +123,8 @@ class CompletionSFTTrainer(SFTTrainer):
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         if self.args.use_cpu:
-            return Trainer.compute_loss(self, model, inputs, return_outputs, num_items_in_batch)
+            # no KV cache in training, as TRL's own loss sets it
+            return Trainer.compute_loss(self, model, {**inputs, "use_cache": False}, return_outputs, num_items_in_batch)
         return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
 
 
