@@ -48,18 +48,24 @@ def load_workspace(metrics_dir: Path) -> dict[str, dict]:
     return {p.stem: check_metrics(read_json(p), str(p)) for p in files}
 
 
-def load_experiments(repo: Path, metrics_dir: str) -> list[tuple[str, dict]]:
-    """(label, metrics of the experiment's last cycle) for each DVC experiment."""
-    proc = subprocess.run(["dvc", "exp", "show", "--json"], cwd=repo, capture_output=True, text=True)
+def experiment_metrics(repo: Path, metrics_dir: str, *, all_commits: bool = False) -> list[tuple[str | None, str, dict]]:
+    """(name, commit, {model: metrics}) of each finished DVC experiment with metrics in metrics_dir.
+
+    Queued, running or failed experiments are left out: their metrics are partial or absent.
+    """
+    cmd = ["dvc", "exp", "show", "--json"] + (["--all-commits"] if all_commits else [])
+    proc = subprocess.run(cmd, cwd=repo, capture_output=True, text=True)
     if proc.returncode != 0:
         raise InputError(f"dvc exp show --json failed in {repo} (--no-experiments skips it): {proc.stderr.strip()[-300:]}")
     try:
         commits = json.loads(proc.stdout or "[]")
     except json.JSONDecodeError as e:
         raise InputError(f"dvc exp show --json: not valid JSON ({e})") from None
-    rows = []
+    out = []
     for commit in commits:
         for exp in commit.get("experiments") or []:
+            if (exp.get("executor") or {}).get("state") not in (None, "success"):
+                continue
             for rev in exp.get("revs") or []:
                 files = ((rev.get("data") or {}).get("metrics")) or {}
                 models = {}
@@ -68,8 +74,16 @@ def load_experiments(repo: Path, metrics_dir: str) -> list[tuple[str, dict]]:
                     if p.parent.as_posix() == Path(metrics_dir).as_posix() and p.suffix == ".json" and entry.get("data"):
                         models[p.stem] = check_metrics(entry["data"], f"experiment {rev.get('name')}: {path}")
                 if models:
-                    last = max(models, key=model_order)
-                    rows.append((f"{rev.get('name') or rev['rev'][:7]} ({last})", models[last]))
+                    out.append((rev.get("name"), rev["rev"], models))
+    return out
+
+
+def load_experiments(repo: Path, metrics_dir: str) -> list[tuple[str, dict]]:
+    """(label, metrics of the experiment's last cycle) for each DVC experiment."""
+    rows = []
+    for name, rev, models in experiment_metrics(repo, metrics_dir):
+        last = max(models, key=model_order)
+        rows.append((f"{name or rev[:7]} ({last})", models[last]))
     return sorted(rows, key=lambda row: row[0])
 
 

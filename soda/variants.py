@@ -22,12 +22,11 @@ import io
 import json
 import re
 import statistics
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from soda.io import InputError, atomic_path
-from soda.report import check_metrics, model_order
+from soda.report import experiment_metrics, model_order
 
 NAME = re.compile(r"(?P<variant>.+)-s(?P<seed>\d+)")
 
@@ -43,26 +42,6 @@ class Run:
     @property
     def last(self) -> str:
         return max(self.models, key=model_order)
-
-
-def experiments(repo: Path, metrics_dir: str = "metrics/evaluate") -> list[tuple[str, str, dict]]:
-    """(name, commit, {model: metrics}) of every finished DVC experiment that has evaluation metrics."""
-    proc = subprocess.run(["dvc", "exp", "show", "--json", "--all-commits"], cwd=repo, capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise InputError(f"dvc exp show --json failed in {repo}: {proc.stderr.strip()[-300:]}")
-    out = []
-    for commit in json.loads(proc.stdout or "[]"):
-        for exp in commit.get("experiments") or []:
-            if (exp.get("executor") or {}).get("state") not in (None, "success"):
-                continue  # queued, running or failed: its metrics are partial or absent
-            for rev in exp.get("revs") or []:
-                files = ((rev.get("data") or {}).get("metrics")) or {}
-                models = {Path(path).stem: check_metrics(entry["data"], f"experiment {rev.get('name')}: {path}")
-                          for path, entry in files.items()
-                          if Path(path).parent.as_posix() == metrics_dir and entry.get("data")}
-                if rev.get("name") and models:
-                    out.append((rev["name"], rev["rev"], models))
-    return out
 
 
 def greedy_passes(repo: Path, rev: str, model: str) -> dict[tuple, bool]:
@@ -82,8 +61,8 @@ def greedy_passes(repo: Path, rev: str, model: str) -> dict[tuple, bool]:
 def load_runs(repo: Path, variants: dict[str, dict], seeds: list[int]) -> list[Run]:
     """The grid's finished runs (one per variant and seed: a name listed twice counts once)."""
     runs: dict[tuple, Run] = {}
-    for name, rev, models in experiments(repo):
-        m = NAME.fullmatch(name)
+    for name, rev, models in experiment_metrics(repo, "metrics/evaluate", all_commits=True):
+        m = NAME.fullmatch(name or "")
         if not m or m["variant"] not in variants or int(m["seed"]) not in seeds:
             continue
         key = (m["variant"], int(m["seed"]))
