@@ -5,16 +5,27 @@ Every override is checked against params.yaml's schema before anything is queued
 unknown param or a value of the wrong type stops the whole grid with the name of the
 variant and key. Each experiment is named `<variant>-s<seed>` and logs to the same MLflow
 store (see soda/tracking.py), tagged with that name.
+
+`--run --jobs N` (N > 1) runs N queue workers, each with cores/N torch threads (a tiny
+model trains faster as two 1-thread processes than as one 2-thread process), logging
+through an `mlflow server` this command starts on the sqlite store (SQLite locks under
+concurrent writers) and stops when the queue is done; it waits for the queue.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
 import json
+import os
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
+from typing import Iterator
 
 import yaml
 
@@ -67,18 +78,85 @@ def hydra_value(value) -> str:
     return json.dumps(value)
 
 
-def commands(grid_path: str, params_path: str = "params.yaml") -> list[list[str]]:
-    seeds, variants = load_grid(grid_path)
+def commands(grid_path: str, params_path: str = "params.yaml", seeds: list[int] | None = None) -> list[list[str]]:
+    grid_seeds, variants = load_grid(grid_path)
+    seeds = seeds or grid_seeds
     params = load_params(params_path)
+    for name, overrides in variants.items():
+        apply(params, {**overrides, "seed": seeds[0]}, f"{grid_path}: variants.{name}")
+    # The first variant (the reference) of every seed goes first: the other variants reuse
+    # its cached stages, and a parallel worker must not recompute them alongside it. The
+    # rest is seed-major, so a grid stopped part-way still compares every variant.
+    first, *rest = variants
+    order = [(first, seed) for seed in seeds] + [(name, seed) for seed in seeds for name in rest]
     cmds = []
-    # Seed-major: a grid stopped part-way still compares every variant on the seeds it finished.
-    for seed in seeds:
-        for name, overrides in variants.items():
-            exp = f"{name}-s{seed}"
-            apply(params, {**overrides, "seed": seed}, f"{grid_path}: variants.{name}")
-            sets = [arg for key, value in {**overrides, "seed": seed}.items() for arg in ("-S", f"{key}={hydra_value(value)}")]
-            cmds.append(["dvc", "exp", "run", "--queue", "-n", exp, *sets])
+    for name, seed in order:
+        sets = [arg for key, value in {**variants[name], "seed": seed}.items()
+                for arg in ("-S", f"{key}={hydra_value(value)}")]
+        cmds.append(["dvc", "exp", "run", "--queue", "-n", f"{name}-s{seed}", *sets])
     return cmds
+
+
+@contextlib.contextmanager
+def mlflow_server(store_uri: str, timeout_s: float = 60.0) -> Iterator[str]:
+    """An `mlflow server` on a free local port over `store_uri`; yields its URL."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    root = Path(store_uri.removeprefix("sqlite:///")).parent
+    log = open(root / "mlflow-server.log", "ab")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", store_uri, "--host", "127.0.0.1",
+         "--port", str(port), "--workers", "1", "--no-serve-artifacts",
+         "--default-artifact-root", (root / "mlruns").as_uri()],
+        stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                urllib.request.urlopen(f"{url}/health", timeout=2).read()
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise InputError(f"mlflow server did not start (see {root / 'mlflow-server.log'})") from None
+                time.sleep(0.5)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        log.close()
+
+
+def queue_counts() -> dict[str, int]:
+    """Tasks per status, and active workers, from `dvc queue status`."""
+    out = subprocess.run(["dvc", "queue", "status"], capture_output=True, text=True, check=True).stdout
+    counts: dict[str, int] = {}
+    for line in out.splitlines():
+        words = line.split()
+        if line.startswith("Worker status:"):
+            counts["workers"] = int(words[2])
+        elif words and words[-1] in ("Queued", "Running", "Success", "Failed"):
+            counts[words[-1]] = counts.get(words[-1], 0) + 1
+    return counts
+
+
+def run_parallel(jobs: int, poll_s: float = 30.0) -> dict[str, int]:
+    from soda.tracking import tracking_uri
+
+    env = {**os.environ, "OMP_NUM_THREADS": str(max(1, (os.cpu_count() or 1) // jobs))}
+    uri = tracking_uri(load_params("params.yaml").get("mlflow"))
+    with contextlib.ExitStack() as stack:
+        if uri.startswith("sqlite:///"):
+            env["MLFLOW_TRACKING_URI"] = stack.enter_context(mlflow_server(uri))
+        subprocess.run(["dvc", "queue", "start", "-j", str(jobs)], check=True, env=env)
+        while True:
+            time.sleep(poll_s)
+            counts = queue_counts()
+            if not counts.get("Queued") and not counts.get("Running"):
+                return counts
+            if not counts.get("workers"):
+                raise InputError(f"queue workers stopped with tasks left: {counts}")
 
 
 def main(argv: list[str]) -> int:
@@ -88,16 +166,21 @@ def main(argv: list[str]) -> int:
     q.add_argument("grid")
     q.add_argument("--params", default="params.yaml")
     q.add_argument("--run", action="store_true", help="then start the queue (dvc queue start)")
-    q.add_argument("--jobs", type=int, default=1, help="parallel workers for --run (use an mlflow server if > 1)")
+    q.add_argument("--seeds", type=lambda v: [int(x) for x in v.split(",")], default=None,
+                   help="comma-separated seeds instead of the grid's (e.g. to add seeds to a grid)")
+    q.add_argument("--jobs", type=int, default=1,
+                   help="parallel queue workers for --run; > 1 starts an mlflow server and waits for the queue")
     q.add_argument("--dry-run", action="store_true", help="print the dvc commands only")
     args = p.parse_args(argv)
-    cmds = commands(args.grid, args.params)
+    cmds = commands(args.grid, args.params, args.seeds)
     for cmd in cmds:
         print(" ".join(cmd))
         if not args.dry_run:
             subprocess.run(cmd, check=True)
-    if args.run and not args.dry_run:
-        subprocess.run(["dvc", "queue", "start", "-j", str(args.jobs)], check=True)
+    if args.run and not args.dry_run and args.jobs > 1:
+        print(f"queue finished: {run_parallel(args.jobs)}", file=sys.stderr)
+    elif args.run and not args.dry_run:
+        subprocess.run(["dvc", "queue", "start"], check=True)
         print("queued experiments are running; follow with `dvc queue status`, then `dvc exp show` / `soda report`",
               file=sys.stderr)
     return 0

@@ -12,8 +12,35 @@ def test_shipped_grid_expands_to_variant_by_seed_commands():
     assert ratio[:5] == ["dvc", "exp", "run", "--queue", "-n"]
     assert "evolve.ratio=[0, 0, 4]" in ratio and "seed=1" in ratio
     assert "fcl_train.enabled=false" in next(c for c in cmds if "no-fcl-s0" in c)
-    # every variant of the first seed is queued before the next seed
-    assert [c[5] for c in cmds[: len(variants)]] == [f"{v}-s{seeds[0]}" for v in variants]
+    # the reference variant of every seed first, then the others seed-major
+    names = [c[5] for c in cmds]
+    first, *rest = variants
+    assert names[: len(seeds)] == [f"{first}-s{s}" for s in seeds]
+    assert names[len(seeds): len(seeds) + len(rest)] == [f"{v}-s{seeds[0]}" for v in rest]
+
+
+def test_seeds_option_replaces_the_grids_seeds():
+    names = [c[5] for c in commands("soda/configs/grid-paper.yaml", seeds=[1, 2])]
+    assert names[:3] == ["full-s1", "full-s2", "no-fcl-s1"] and len(names) == 20
+    assert not any(n.endswith("-s0") for n in names)
+
+
+def test_mlflow_server_serves_the_sqlite_store(tmp_path):
+    import mlflow
+    import sqlite3
+
+    from soda.experiments import mlflow_server
+
+    store = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    with mlflow_server(store) as url:
+        client = mlflow.MlflowClient(url)
+        run = client.create_run(client.create_experiment("grid"))
+        client.log_metric(run.info.run_id, "pass_at_1", 0.25)
+    # written to the file, and the server is gone
+    rows = sqlite3.connect(tmp_path / "mlflow.db").execute("select key, value from metrics").fetchall()
+    assert rows == [("pass_at_1", 0.25)]
+    with pytest.raises(OSError):
+        __import__("urllib.request").request.urlopen(f"{url}/health", timeout=2)
 
 
 @pytest.mark.parametrize("body,message", [
