@@ -8,10 +8,12 @@ See sandbox/zygote.py for how runs are confined and sandbox/langs.py for the lan
 
 from __future__ import annotations
 
+from sandbox.cache import ResultCache
 from sandbox.pool import Pool, SandboxUnavailable, shared_pool
 from sandbox.result import LANGS, STATUSES, Job, Result
 
-__all__ = ["execute", "execute_many", "Job", "Result", "Pool", "SandboxUnavailable", "LANGS", "STATUSES"]
+__all__ = ["execute", "execute_many", "Job", "Result", "Pool", "ResultCache", "SandboxUnavailable", "LANGS",
+           "STATUSES"]
 
 
 def execute(code: str, lang: str = "python", tests: str | None = None, *, timeout_s: float = 10.0,
@@ -19,14 +21,24 @@ def execute(code: str, lang: str = "python", tests: str | None = None, *, timeou
     return shared_pool().run(Job(code, lang, tests, timeout_s, memory_mb, mode))
 
 
-def execute_many(jobs: list[Job], workers: int | None = None, progress: bool = False) -> list[Result]:
-    """Results in input order; a pool of `workers` slots (default: one per core)."""
-    if not jobs:
-        return []
+def execute_many(jobs: list[Job], workers: int | None = None, progress: bool = False,
+                 cache: ResultCache | None = None) -> list[Result]:
+    """Results in input order; a pool of `workers` slots (default: one per core). With a
+    cache, jobs it holds are not run, and the new results it may keep are stored."""
+    results: list[Result | None] = [cache.get(job) for job in jobs] if cache else [None] * len(jobs)
+    todo = [i for i, r in enumerate(results) if r is None]
+    if not todo:
+        return results  # type: ignore[return-value]
     if workers is None:
-        return shared_pool().map(jobs, progress)
-    pool = Pool(workers)
-    try:
-        return pool.map(jobs, progress)
-    finally:
-        pool.close()
+        ran = shared_pool().map([jobs[i] for i in todo], progress)
+    else:
+        pool = Pool(workers)
+        try:
+            ran = pool.map([jobs[i] for i in todo], progress)
+        finally:
+            pool.close()
+    for i, result in zip(todo, ran):
+        results[i] = result
+        if cache:
+            cache.put(jobs[i], result)
+    return results  # type: ignore[return-value]

@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import atexit
-import hashlib
 import os
 import random
 import shutil
@@ -18,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 from sandbox import warm
+from sandbox.cache import source_digest
 from sandbox import zygote as zy
 from sandbox.result import LANGS, MODES, Job, Result
 
@@ -41,10 +41,7 @@ def _code_root() -> Path:
     if not any(ROOT == Path(d) or Path(d) in ROOT.parents for d in PRIVATE_DIRS):
         return ROOT
     package = ROOT / "sandbox"
-    files = sorted(p for p in package.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
-    digest = hashlib.sha256(b"".join(str(p.relative_to(package)).encode() + b"\0" + p.read_bytes()
-                                     for p in files)).hexdigest()[:16]
-    dest = warm.CACHE_ROOT / "src" / digest
+    dest = warm.CACHE_ROOT / "src" / source_digest()[:16]
     if not (dest / "sandbox").is_dir():
         dest.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(dir=dest.parent))

@@ -3,13 +3,16 @@
 The teacher writes a correct solution (prompt A) for every question and a faulty one
 (prompt B) for the FCL share. Each solution is checked by execution where the question has
 tests: a "correct" solution that fails and a "faulty" one that passes are dropped and
-counted (the paper keeps them; we do not).
+counted (the paper keeps them; we do not). With a cache dir, those verdicts are kept in
+`<cache_dir>/runs.sqlite3` (sandbox.ResultCache), so that a re-run stage, whose teacher calls
+come from the call cache, does not execute them again either.
 """
 
 from __future__ import annotations
 
 import random
 from collections import Counter
+from pathlib import Path
 
 from soda.prompts import student_prompt
 
@@ -22,7 +25,7 @@ def split(questions: list[dict], fcl_fraction: float, seed: int) -> tuple[list[d
     return order[n_fcl:], order[:n_fcl]
 
 
-def _execute(results: list[dict], questions: list[dict], timeout_s: float) -> list:
+def _execute(results: list[dict], questions: list[dict], timeout_s: float, cache) -> list:
     """Sandbox results of each teacher output against its question's tests (None where there
     are no tests, no code, or the teacher already verified it: a timeout fault costs its limit)."""
     from sandbox import Job, execute_many
@@ -31,22 +34,25 @@ def _execute(results: list[dict], questions: list[dict], timeout_s: float) -> li
     idx = [i for i, (r, q) in enumerate(zip(results, questions)) if r.get("code") and q.get("tests")
            and not r.get("verified")]
     results = execute_many([Job(code=codes[i], tests=questions[i]["tests"], lang=questions[i].get("lang", "python"),
-                                timeout_s=timeout_s) for i in idx])
+                                timeout_s=timeout_s) for i in idx], cache=cache)
     out = [None] * len(codes)
     for i, r in zip(idx, results):
         out[i] = r
     return out
 
 
-def deliver(teacher, questions: list[dict], *, fcl_fraction: float, seed: int,
-            timeout_s: float = 2.0) -> tuple[list[dict], list[dict], list[dict], dict]:
+def deliver(teacher, questions: list[dict], *, fcl_fraction: float, seed: int, timeout_s: float = 2.0,
+            cache_dir: str | None = None) -> tuple[list[dict], list[dict], list[dict], dict]:
     """Returns (teacher rows, CSL rows, FCL rows, counts); schemas in docs/data.md."""
+    from sandbox import ResultCache
+
     csl_q, fcl_q = split(questions, fcl_fraction, seed)
     ordered = csl_q + fcl_q
     solved = teacher.solve(ordered)
     faulty = teacher.fault(fcl_q)
-    correct_runs = _execute(solved, ordered, timeout_s)
-    faulty_runs = _execute(faulty, fcl_q, timeout_s)
+    cache = ResultCache(Path(cache_dir) / "runs.sqlite3") if cache_dir else None
+    correct_runs = _execute(solved, ordered, timeout_s, cache)
+    faulty_runs = _execute(faulty, fcl_q, timeout_s, cache)
 
     counts: Counter = Counter()
     rows, csl_rows, fcl_rows = [], [], []

@@ -28,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
                    outs=outs, tags=prompt_hashes("correct", "faulty", "student")):
         teacher = make_teacher(params["teacher"], seed=params["seed"], cache_dir=params["generation"]["cache_dir"])
         rows, csl, fcl, counts = deliver(teacher, questions, fcl_fraction=params["teacher_generate"]["fcl_fraction"],
-                                         seed=params["seed"])
+                                         seed=params["seed"], cache_dir=params["generation"]["cache_dir"])
         if not csl:
             raise InputError(f"{args.questions}: no usable CSL example after teacher generation ({counts})")
         for path, data in zip(outs, (rows, csl, fcl)):

@@ -95,3 +95,17 @@ def test_a_fully_cached_rerun_never_loads_the_model(model_dir, tmp_path):
     rerun = HFBackend(model_dir, cache=CallCache(tmp_path))
     rerun.generate(PROMPTS, max_new_tokens=4)
     assert rerun.lm is None and rerun.counters["cache_hits"] == len(PROMPTS)
+
+
+def test_a_fully_cached_rerun_in_a_new_process_never_imports_torch(model_dir, tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    HFBackend(model_dir, cache=CallCache(tmp_path)).generate(PROMPTS, max_new_tokens=4)
+    script = (f"import sys, json; from soda.backends.base import make_backend\n"
+              f"b = make_backend({{'backend': 'hf', 'model': {model_dir!r}, 'cache_dir': {str(tmp_path)!r}}})\n"
+              f"b.generate({PROMPTS!r}, max_new_tokens=4)\n"
+              f"print(json.dumps([b.counters['cache_hits'], 'torch' in sys.modules, 'transformers' in sys.modules]))")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert json.loads(out.stdout.splitlines()[-1]) == [len(PROMPTS), False, False]

@@ -44,3 +44,30 @@ def test_deliver_drops_a_faulty_solution_that_passes(delivered):
     rows, csl, fcl, counts = deliver(LazyFaults(seed=0), questions, fcl_fraction=0.25, seed=0)
     assert fcl == [] and counts["dropped_fcl"] == 5
     assert {r["dropped"] for r in rows if r["split"] == "fcl"} == {"faulty solution passes its tests"}
+
+
+def test_a_rerun_with_a_cache_dir_takes_the_verdicts_from_the_cache(delivered, tmp_path):
+    import sqlite3
+
+    questions, _ = delivered
+
+    class Unverified(ReferenceTeacher):  # as an LLM teacher: nothing verified by the teacher itself
+        def solve(self, qs):
+            return [{**r, "verified": False} for r in super().solve(qs)]
+
+    first = deliver(Unverified(seed=0), questions, fcl_fraction=0.25, seed=0, cache_dir=str(tmp_path))
+    kept = sqlite3.connect(tmp_path / "runs.sqlite3").execute("SELECT COUNT(*) FROM results").fetchone()[0]
+    assert kept == len(questions)  # every correct solution's run
+
+    import sandbox
+
+    def no_runs(jobs, **kw):
+        assert all(kw["cache"].get(job) is not None for job in jobs), "a cached verdict was run again"
+        return [kw["cache"].get(job) for job in jobs]
+
+    original, sandbox.execute_many = sandbox.execute_many, no_runs
+    try:
+        again = deliver(Unverified(seed=0), questions, fcl_fraction=0.25, seed=0, cache_dir=str(tmp_path))
+    finally:
+        sandbox.execute_many = original
+    assert again == first

@@ -316,3 +316,25 @@ def test_hostile_runs_leave_concurrent_benign_runs_unaffected(pool):
     jobs = [j for pair in zip(hostile * 7, benign) for j in pair]
     results = pool.map(jobs)
     assert all(r.passed for j, r in zip(jobs, results) if j in benign)
+
+
+def test_result_cache_serves_a_rerun_and_keeps_only_verdicts_of_the_program(tmp_path):
+    from sandbox import ResultCache, execute_many
+
+    jobs = [Job("def f(x):\n    return x + 1\n", tests="assert f(1) == 2\n"),
+            Job("def f(x):\n    return x\n", tests="assert f(1) == 2\n"),
+            Job("while True:\n    pass\n", timeout_s=0.3),
+            Job("print(1)", lang="cobol")]
+    first = execute_many(jobs, cache=ResultCache(tmp_path / "runs.sqlite3"))
+    assert [r.status for r in first] == ["pass", "fail", "timeout", "env-error"]
+
+    cache = ResultCache(tmp_path / "runs.sqlite3")
+    again = execute_many(jobs, cache=cache)
+    assert cache.hits == 3  # the env-error is asked again
+    assert [r.to_dict() for r in again[:3]] == [r.to_dict() for r in first[:3]]
+
+    other = Job("def f(x):\n    return x + 1\n", tests="assert f(2) == 3\n")
+    assert execute_many([other], cache=cache)[0].passed and cache.hits == 3
+    cache.version = "another sandbox"
+    execute_many(jobs[:1], cache=cache)
+    assert cache.hits == 3

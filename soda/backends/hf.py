@@ -4,17 +4,21 @@ The decoding loop is written out rather than delegated to `model.generate` for o
 each row samples from its own seeded generator, so a prompt's sample is the same whether
 it is generated alone or in a batch of 64 (and so the call cache can key it by its seed).
 Prompts are sorted by length so that a batch holds little padding.
+
+torch and transformers are imported when the weights load, at the first call the cache
+cannot answer: a fully cached re-run of a stage never pays for them.
 """
 
 from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-
-import torch
-from transformers import DynamicCache
+from typing import TYPE_CHECKING
 
 from soda.backends.base import Backend, Completion, Sampling, cut_at_stop
+
+if TYPE_CHECKING:
+    import torch
 
 
 class HFBackend(Backend):
@@ -22,7 +26,7 @@ class HFBackend(Backend):
 
     def __init__(self, model: str, *, batch_size: int = 16, device: str | None = None, cache=None):
         super().__init__(model, cache=cache, identity={"weights": model_fingerprint(model)})
-        self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        self.device_name = device  # None: cuda if available; resolved in load()
         self.batch_size = batch_size
         self.lm = self.tokenizer = None
 
@@ -30,8 +34,11 @@ class HFBackend(Backend):
         """Load the weights; done at the first call the cache cannot answer, so a cached rerun never pays it."""
         if self.lm is not None:
             return
+        import torch
+
         from soda.modeling import load_model
 
+        self.device = torch.device(self.device_name or ("cuda" if torch.cuda.is_available() else "cpu"))
         dtype = torch.bfloat16 if self.device.type == "cuda" else torch.float32
         self.lm, self.tokenizer = load_model(self.model, device=self.device, dtype=dtype)
         self.lm.eval()
@@ -49,8 +56,16 @@ class HFBackend(Backend):
             outs = self._generate_batch([encoded[i] for i in batch], [items[i][1] for i in batch], sp)
             yield from zip(batch, outs)
 
-    @torch.inference_mode()
     def _generate_batch(self, prompts: list[list[int]], seeds: list[int], sp: Sampling) -> list[Completion]:
+        import torch
+
+        with torch.inference_mode():
+            return self._decode(prompts, seeds, sp)
+
+    def _decode(self, prompts: list[list[int]], seeds: list[int], sp: Sampling) -> list[Completion]:
+        import torch
+        from transformers import DynamicCache
+
         rows, width = len(prompts), max(len(p) for p in prompts)
         pad = self.tokenizer.pad_token_id
         ids = torch.tensor([[pad] * (width - len(p)) + p for p in prompts], device=self.device)
@@ -93,6 +108,8 @@ class HFBackend(Backend):
 
     @staticmethod
     def _pick(logits: torch.Tensor, generators, sp: Sampling) -> torch.Tensor:
+        import torch
+
         if sp.greedy:
             return logits.argmax(dim=-1)
         probs = torch.softmax(logits / sp.temperature, dim=-1)

@@ -3,9 +3,15 @@
 On the pipeline's tiny student (built here, nothing downloaded), the same run measures:
 - tokens/s of the hf backend with batch_size B and with batch_size 1, on the same prompts
   and per-item seeds (so both must produce identical completions, which is checked);
-- cached_rerun_fraction: the LLM teacher (prompts A and B through the hf backend, the tiny
-  model as teacher) run twice on the same questions with one call cache; the fully cached
-  second run's time over the first's, each timed from backend construction to parsed results;
+- cached_rerun_fraction: the whole `teacher-generate` stage (`python -m stages.teacher_generate`,
+  imports, sandbox checks, outputs and MLflow run included) with an `hf` teacher, run twice with
+  one call cache; the fully cached second run's wall time over the first's, and whether both
+  wrote the same files. The teacher is a tiny LLM that writes code: the tiny model fine-tuned
+  on the reference teacher's replies to prompts A and B for some of the questions (it recalls
+  those; its answers to the others mostly fail their tests and are dropped, as a weak
+  teacher's would be), or any hf model given with --stage-teacher;
+- teacher_calls_cached_rerun_fraction: the same for the teacher's calls alone (solve + fault
+  through the hf backend on the random tiny model, from backend construction to parsed results);
 - with --vllm on a CUDA machine: vLLM's tokens/s on the same prompts;
 - when ../shared/sodacoder-samples exists: the real teacher pairs parsed and executed.
 Prints one JSON line.
@@ -15,14 +21,21 @@ from __future__ import annotations
 
 import argparse
 import collections
+import filecmp
 import json
+import os
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
 
+import yaml
+
 from soda.io import dumps
 
-REAL = Path(__file__).resolve().parents[3] / "shared" / "sodacoder-samples" / "pairwise_data.json"
+ROOT = Path(__file__).resolve().parents[2]
+REAL = ROOT.parent / "shared" / "sodacoder-samples" / "pairwise_data.json"
 # extract's language names -> the sandbox's
 SANDBOX_LANG = {"python": "python", "c": "c", "cpp": "cpp", "java": "java", "javascript": "js",
                 "typescript": "ts", "go": "go"}
@@ -65,6 +78,61 @@ def teacher_run(model: str, cache_dir: Path, questions: list[dict], max_new_toke
     return time.perf_counter() - start
 
 
+def distilled_teacher(questions: list[dict], out_dir: Path, epochs: int) -> str:
+    """The tiny model fine-tuned on the reference teacher's fenced replies to prompts A and B."""
+    from soda.modeling import build_tokenizer, init_model, save_model
+    from soda.prompts import render
+    from soda.teacher import REFERENCE_TIMEOUT_S
+    from soda.train import train_csl
+    from soda.world.teacher import ReferenceTeacher
+
+    reference = ReferenceTeacher(seed=0, timeout_s=REFERENCE_TIMEOUT_S)
+    rows = []
+    for q, good, bad in zip(questions, reference.solve(questions), reference.fault(questions)):
+        rows.append({"prompt": render("correct", question=q["question"], lang="python"),
+                     "completion": f"```python\n{good['code']}```\n"})
+        if bad.get("code"):
+            rows.append({"prompt": render("faulty", question=q["question"], lang="python"),
+                         "completion": f"```python\n{bad['code']}```\n"})
+    tok = build_tokenizer([r["prompt"] + r["completion"] for r in rows], 2048)
+    save_model(init_model(tok, max_position=1024), tok, out_dir / "init", {"name": "bench-teacher-init"})
+    train_csl(str(out_dir / "init"), rows, out_dir / "teacher",
+              {"preset": "tiny", "epochs": epochs, "lr": 5e-3, "batch_size": 16, "max_length": 768, "seed": 0},
+              out_dir / "scratch")
+    return str(out_dir / "teacher")
+
+
+def stage_reruns(tmp: Path, model: str, questions: list[dict]) -> dict:
+    """teacher-generate run twice as a stage, with one call cache; times and output equality."""
+    from soda.io import write_jsonl
+    from soda.params import load_params
+
+    tmp.mkdir(parents=True, exist_ok=True)
+    params = load_params(ROOT / "params.yaml")
+    params["teacher"].update(backend="hf", model=model, max_new_tokens=256, temperature=0.0, batch_size=32)
+    params["generation"]["cache_dir"] = str(tmp / "cache")
+    (tmp / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    write_jsonl(tmp / "questions.jsonl", questions)
+    env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{tmp / 'mlflow.db'}"}
+    times, counts = [], []
+    for run in ("first", "rerun"):
+        cmd = [sys.executable, "-m", "stages.teacher_generate", "--params", str(tmp / "params.yaml"), "--cycle", "c1",
+               "--questions", str(tmp / "questions.jsonl"), "--out-dir", str(tmp / run),
+               "--metrics", str(tmp / f"{run}.json")]
+        start = time.perf_counter()
+        done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
+        times.append(time.perf_counter() - start)
+        if done.returncode != 0:
+            raise RuntimeError(f"teacher-generate ({run}) failed:\n{done.stderr[-2000:]}")
+        counts.append(json.loads((tmp / f"{run}.json").read_text()))
+    same = all(filecmp.cmp(tmp / "first" / f, tmp / "rerun" / f, shallow=False)
+               for f in ("teacher.jsonl", "csl.jsonl", "fcl.jsonl"))
+    return {"cached_rerun_fraction": round(times[1] / times[0], 4), "stage_first_run_s": round(times[0], 2),
+            "stage_cached_rerun_s": round(times[1], 2), "stage_identical_outputs": same,
+            "stage_questions": len(questions), "stage_csl": counts[0]["csl"], "stage_fcl": counts[0]["fcl"],
+            "stage_dropped": counts[0].get("dropped", 0)}
+
+
 def real_pairs(path: Path) -> dict:
     """Code found in the 100 real pairs (response 0 correct, 1 faulty), and how each runs in the sandbox."""
     from soda.extract import code_blocks, extract_code
@@ -100,7 +168,13 @@ def main(argv: list[str]) -> int:
     p.add_argument("--prompts", type=int, default=64)
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--max-new-tokens", type=int, default=64)
-    p.add_argument("--questions", type=int, default=64, help="questions for the teacher cache measurement")
+    p.add_argument("--questions", type=int, default=64, help="questions for the teacher-call cache measurement")
+    p.add_argument("--stage-questions", type=int, default=1200,
+                   help="questions of the teacher-generate stage measurement (the default seed set's size)")
+    p.add_argument("--stage-recalled", type=int, default=32,
+                   help="of those, how many the distilled teacher is fine-tuned on")
+    p.add_argument("--stage-epochs", type=int, default=40, help="fine-tuning epochs of the distilled teacher")
+    p.add_argument("--stage-teacher", help="an hf model (path or id) as the stage's teacher instead of the distilled one")
     p.add_argument("--vllm", action="store_true", help="also measure vLLM (needs vllm and a CUDA GPU)")
     p.add_argument("--threads", type=int, help="torch CPU threads (default: torch's); 1 on an oversubscribed machine")
     args = p.parse_args(argv)
@@ -134,8 +208,19 @@ def main(argv: list[str]) -> int:
                      for i in range(args.questions)]
         first = teacher_run(model, tmp / "cache", questions, args.max_new_tokens)
         rerun = teacher_run(model, tmp / "cache", questions, args.max_new_tokens)
-        result.update(cached_rerun_fraction=round(rerun / first, 4), teacher_first_run_s=round(first, 2),
+        result.update(teacher_calls_cached_rerun_fraction=round(rerun / first, 4), teacher_first_run_s=round(first, 2),
                       teacher_cached_rerun_s=round(rerun, 3), teacher_calls=2 * args.questions)
+
+        from soda.world import make_world
+
+        world, _ = make_world(args.stage_questions, 0, seed=0)
+        start = time.perf_counter()
+        teacher = args.stage_teacher or distilled_teacher(world[:args.stage_recalled], tmp / "distilled",
+                                                          args.stage_epochs)
+        result["stage_teacher"] = args.stage_teacher or (
+            f"tiny model fine-tuned on {args.stage_recalled} questions, {args.stage_epochs} epochs "
+            f"({time.perf_counter() - start:.0f} s)")
+        result.update(stage_reruns(tmp / "stage", teacher, world))
     if REAL.exists():
         result.update(real_pairs(REAL))
     print(dumps(result))
