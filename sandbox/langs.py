@@ -15,7 +15,7 @@ import shutil
 import signal
 import time
 
-from sandbox import javac, pyrun, warm
+from sandbox import pyrun
 from sandbox.zygote import OUTPUT_KEEP
 
 # Raw outcomes of the run's process that are not a verdict from the harness.
@@ -140,6 +140,8 @@ def _compile_error(result: dict, messages: str, mode: str) -> dict:
 
 
 def _compile_java(zygote, recipe: dict, workdir: str, cache: str, timeout_s: float, mode: str) -> dict:
+    from sandbox import javac  # noqa: PLC0415 - only zygotes that serve Java load it (see zygote.PRELOAD)
+
     sources = {name: text for name, text in recipe["files"].items() if name.endswith(".java")}
     start = time.monotonic()
     try:
@@ -223,6 +225,8 @@ def recipe_c(code, tests, memory_mb):
 
 
 def recipe_cpp(code, tests, memory_mb):
+    from sandbox import warm  # noqa: PLC0415 - only zygotes that serve C++ load it (see zygote.PRELOAD)
+
     files, guarded = _c_family(code, tests, "cpp")
     # The precompiled header holds the usual standard headers; its flags must match these.
     return {"tools": ["g++"], "files": files, "guarded": guarded,

@@ -26,7 +26,6 @@ import json
 import math
 import os
 import resource
-import secrets
 import select
 import shutil
 import signal
@@ -37,7 +36,10 @@ import time
 from sandbox import jail
 
 # Modules solutions commonly import, loaded once here so that each forked run has them warm.
-# Kept short on purpose: every megabyte of the zygote makes each fork slower.
+# Kept short on purpose: every megabyte of the zygote makes each fork slower (its page tables
+# are copied, and the pages a run touches are copied). For the same reason the zygote imports
+# only what Python runs need: the package's __init__ loads the pool lazily, and the modules of
+# other languages' runs (javac, warm) load on a zygote's first job in those languages.
 PRELOAD = ("math", "re", "string", "collections", "itertools", "functools", "heapq", "bisect",
            "typing", "random", "hashlib", "copy", "operator", "json")
 
@@ -87,7 +89,7 @@ class Zygote:
         err_fd = os.open(err_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         res_r, res_w = os.pipe()
         os.fchown(res_w, self.uid, self.uid)  # so that a runtime may reopen it as /proc/self/fd/N
-        nonce = secrets.token_hex(16)
+        nonce = os.urandom(16).hex()
         start = time.monotonic()
         self.pidns.next_child_in_new_namespace()
         jail.unshare(jail.CLONE_NEWIPC)  # SysV shm/semaphores can't carry state to the next run
@@ -220,7 +222,7 @@ class Zygote:
         return path
 
     def handle(self, req: dict) -> dict:
-        from sandbox import langs  # noqa: PLC0415 - after the jail is set up
+        from sandbox import langs  # noqa: PLC0415 - loaded by main() after the jail is set up
 
         path = self.workdir()
         try:
@@ -283,7 +285,7 @@ def main(argv: list[str]) -> None:
     # Runs must reach the interpreter's libraries even when it lives under /root (pyenv).
     jail.expose([sys.base_prefix, sys.prefix, os.path.dirname(os.path.realpath(sys.executable)),
                  *site.getsitepackages()])
-    for name in PRELOAD:
+    for name in (*PRELOAD, "sandbox.langs"):
         __import__(name)
     # Objects that exist now are never collected in a run: without this, the first collection
     # in each forked run would touch (and so copy) every page of the interpreter.

@@ -141,7 +141,7 @@ def queue_counts() -> dict[str, int]:
     return counts
 
 
-def run_parallel(jobs: int, poll_s: float = 30.0) -> dict[str, int]:
+def run_parallel(jobs: int, poll_s: float = 120.0) -> dict[str, int]:
     from soda.tracking import tracking_uri
 
     env = {**os.environ, "OMP_NUM_THREADS": str(max(1, (os.cpu_count() or 1) // jobs))}
