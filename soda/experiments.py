@@ -141,11 +141,11 @@ def queue_counts() -> dict[str, int]:
     return counts
 
 
-def run_parallel(jobs: int, poll_s: float = 120.0) -> dict[str, int]:
+def run_parallel(jobs: int, params_path: str = "params.yaml", poll_s: float = 120.0) -> dict[str, int]:
     from soda.tracking import tracking_uri
 
     env = {**os.environ, "OMP_NUM_THREADS": str(max(1, (os.cpu_count() or 1) // jobs))}
-    uri = tracking_uri(load_params("params.yaml").get("mlflow"))
+    uri = tracking_uri(load_params(params_path).get("mlflow"))
     with contextlib.ExitStack() as stack:
         if uri.startswith("sqlite:///"):
             env["MLFLOW_TRACKING_URI"] = stack.enter_context(mlflow_server(uri))
@@ -178,7 +178,7 @@ def main(argv: list[str]) -> int:
         if not args.dry_run:
             subprocess.run(cmd, check=True)
     if args.run and not args.dry_run and args.jobs > 1:
-        print(f"queue finished: {run_parallel(args.jobs)}", file=sys.stderr)
+        print(f"queue finished: {run_parallel(args.jobs, args.params)}", file=sys.stderr)
     elif args.run and not args.dry_run:
         subprocess.run(["dvc", "queue", "start"], check=True)
         print("queued experiments are running; follow with `dvc queue status`, then `dvc exp show` / `soda report`",
