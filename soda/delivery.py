@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from pathlib import Path
 
 from soda.prompts import student_prompt
+from soda.teacher import result_cache
 
 
 def split(questions: list[dict], fcl_fraction: float, seed: int) -> tuple[list[dict], list[dict]]:
@@ -44,13 +44,11 @@ def _execute(results: list[dict], questions: list[dict], timeout_s: float, cache
 def deliver(teacher, questions: list[dict], *, fcl_fraction: float, seed: int, timeout_s: float = 2.0,
             cache_dir: str | None = None) -> tuple[list[dict], list[dict], list[dict], dict]:
     """Returns (teacher rows, CSL rows, FCL rows, counts); schemas in docs/data.md."""
-    from sandbox import ResultCache
-
     csl_q, fcl_q = split(questions, fcl_fraction, seed)
     ordered = csl_q + fcl_q
     solved = teacher.solve(ordered)
     faulty = teacher.fault(fcl_q)
-    cache = ResultCache(Path(cache_dir) / "runs.sqlite3") if cache_dir else None
+    cache = result_cache(cache_dir)
     correct_runs = _execute(solved, ordered, timeout_s, cache)
     faulty_runs = _execute(faulty, fcl_q, timeout_s, cache)
 

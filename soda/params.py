@@ -137,6 +137,23 @@ def repo_root() -> Path:
     return Path(os.environ.get("DVC_ROOT") or os.getcwd()).resolve()
 
 
+EXPS_TMP = os.sep + os.path.join(".dvc", "tmp", "exps") + os.sep
+
+
+def workspace_root() -> Path:
+    """The user's repository. `dvc exp run --temp/--queue` runs in a copy under .dvc/tmp/exps:
+    what experiments share (the MLflow store, the caches) must live in the original."""
+    root = str(repo_root())
+    if EXPS_TMP in root + os.sep:
+        root = root[: (root + os.sep).index(EXPS_TMP)]
+    return Path(root)
+
+
+def workspace_path(path: str | os.PathLike) -> Path:
+    """A relative path taken from the workspace root (an absolute one is kept)."""
+    return workspace_root() / path
+
+
 def load_params(path: str | os.PathLike = "params.yaml") -> dict:
     path = Path(path)
     if not path.exists():

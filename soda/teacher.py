@@ -32,6 +32,16 @@ class Teacher(Protocol):
         """Prompt D. Each result: a new question row (docs/data.md) or {"dropped": reason}."""
 
 
+def result_cache(cache_dir: str | None):
+    """The sandbox verdicts kept beside the call cache (`<cache_dir>/runs.sqlite3`), or None."""
+    if not cache_dir:
+        return None
+    from sandbox import ResultCache
+    from soda.params import workspace_path
+
+    return ResultCache(workspace_path(cache_dir) / "runs.sqlite3")
+
+
 def make_teacher(cfg: dict, *, seed: int = 0, cache_dir: str | None = None) -> Teacher:
     """The teacher named by params' `teacher` section."""
     if cfg["backend"] == "reference":
@@ -39,7 +49,7 @@ def make_teacher(cfg: dict, *, seed: int = 0, cache_dir: str | None = None) -> T
 
         # The world's programs run in milliseconds: half a CPU second is ample to tell a
         # timeout fault, and every timeout fault and hanging answer costs this much to verify.
-        return ReferenceTeacher(seed=seed, timeout_s=REFERENCE_TIMEOUT_S)
+        return ReferenceTeacher(seed=seed, timeout_s=REFERENCE_TIMEOUT_S, cache=result_cache(cache_dir))
     from soda.backends.base import make_backend
     from soda.backends.llm_teacher import LLMTeacher
 

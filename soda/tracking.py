@@ -14,9 +14,7 @@ import tempfile
 from pathlib import Path
 from typing import Iterator
 
-from soda.params import repo_root
-
-EXPS_TMP = os.sep + os.path.join(".dvc", "tmp", "exps") + os.sep
+from soda.params import workspace_path
 
 
 def tracking_uri(cfg: dict | None = None) -> str:
@@ -29,10 +27,7 @@ def tracking_uri(cfg: dict | None = None) -> str:
         return os.environ["MLFLOW_TRACKING_URI"]
     if cfg and cfg.get("tracking_uri"):
         return cfg["tracking_uri"]
-    root = str(repo_root())
-    if EXPS_TMP in root + os.sep:
-        root = root[: (root + os.sep).index(EXPS_TMP)]
-    return f"sqlite:///{Path(root) / 'mlflow.db'}"
+    return f"sqlite:///{workspace_path('mlflow.db')}"
 
 
 def dvc_md5(path: str | os.PathLike) -> str:

@@ -1,5 +1,7 @@
 """teacher-generate's logic with the real reference teacher and sandbox on a small world."""
 
+from pathlib import Path
+
 import pytest
 
 from soda.delivery import deliver, split
@@ -71,3 +73,41 @@ def test_a_rerun_with_a_cache_dir_takes_the_verdicts_from_the_cache(delivered, t
     finally:
         sandbox.execute_many = original
     assert again == first
+
+
+def test_the_reference_teacher_verifies_a_fault_once_per_cache(delivered, tmp_path):
+    from soda.teacher import make_teacher
+
+    questions, _ = delivered
+    first = make_teacher({"backend": "reference"}, seed=0, cache_dir=str(tmp_path)).fault(questions)
+    teacher = make_teacher({"backend": "reference"}, seed=0, cache_dir=str(tmp_path))
+
+    def no_runs(jobs, **kw):
+        assert all(kw["cache"].get(job) is not None for job in jobs), "a verified fault was run again"
+        return [kw["cache"].get(job) for job in jobs]
+
+    import soda.world.teacher as world_teacher
+
+    original, world_teacher.execute_many = world_teacher.execute_many, no_runs
+    try:
+        again = teacher.fault(questions)
+    finally:
+        world_teacher.execute_many = original
+    assert again == first and any(r["fault_type"] == "timeout" for r in first)
+
+
+def test_a_queued_experiment_shares_the_workspace_caches_and_mlflow_store(tmp_path, monkeypatch):
+    from soda.backends.cache import CallCache
+    from soda.params import workspace_path
+    from soda.tracking import tracking_uri
+
+    copy = tmp_path / ".dvc" / "tmp" / "exps" / "tmpab12cd"  # where `dvc exp run --queue` runs a stage
+    copy.mkdir(parents=True)
+    monkeypatch.setenv("DVC_ROOT", str(copy))
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    assert workspace_path(".soda/cache") == tmp_path / ".soda/cache"
+    assert CallCache(".soda/cache").path == tmp_path / ".soda/cache/calls.sqlite3"
+    assert tracking_uri() == f"sqlite:///{tmp_path / 'mlflow.db'}"
+    assert workspace_path("/abs/cache") == Path("/abs/cache")
+    monkeypatch.setenv("DVC_ROOT", str(tmp_path))  # `dvc repro` in the workspace itself
+    assert workspace_path("x") == tmp_path / "x"

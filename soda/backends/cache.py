@@ -13,13 +13,15 @@ from pathlib import Path
 
 from soda.backends.base import Completion
 from soda.io import InputError
+from soda.params import workspace_path
 
 FILE = "calls.sqlite3"
 
 
 class CallCache:
     def __init__(self, cache_dir: str | Path):
-        self.path = Path(cache_dir) / FILE
+        # relative: from the workspace, so that queued dvc experiments (run in copies) share it
+        self.path = workspace_path(cache_dir) / FILE
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self.db = sqlite3.connect(self.path, timeout=60, isolation_level=None)

@@ -30,13 +30,14 @@ PER_TYPE = 3
 
 
 class ReferenceTeacher:
-    def __init__(self, *, seed: int = 0, fault_types=FAULT_TYPES, timeout_s: float = 2.0):
+    def __init__(self, *, seed: int = 0, fault_types=FAULT_TYPES, timeout_s: float = 2.0, cache=None):
         unknown = [t for t in fault_types if t not in FAULT_TYPES]
         if unknown or not fault_types:
             raise InputError(f"teacher fault_types: {list(fault_types)} must be a non-empty subset of {FAULT_TYPES}")
         self.seed = seed
         self.fault_types = tuple(fault_types)
         self.timeout_s = timeout_s
+        self.cache = cache  # a sandbox.ResultCache: a fault verified once is not run again (a later cycle, a variant)
 
     def _check(self, questions: list[dict]) -> None:
         for q in questions:
@@ -76,7 +77,7 @@ class ReferenceTeacher:
                 break
             picks = [plans[i][tries[i]] for i in pending]
             results = execute_many([Job(code, tests=questions[i]["tests"], timeout_s=self.timeout_s)
-                                    for i, (_, code) in zip(pending, picks)])
+                                    for i, (_, code) in zip(pending, picks)], cache=self.cache)
             for i, (ftype, code), res in zip(pending, picks, results):
                 tries[i] += 1
                 if verified(ftype, res):
@@ -92,7 +93,7 @@ class ReferenceTeacher:
         if len(questions) != len(codes):
             raise ValueError(f"annotate: {len(questions)} questions but {len(codes)} codes")
         jobs = [job for q, code in zip(questions, codes) for job in judge_jobs(q, code, self.timeout_s)]
-        results = execute_many(jobs)
+        results = execute_many(jobs, cache=self.cache)
         out = []
         for n, (q, code) in enumerate(zip(questions, codes)):
             text, score = judge(q, code, results[2 * n: 2 * n + 2])
