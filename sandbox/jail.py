@@ -60,6 +60,28 @@ def enter_private_world(tmp_mb: int) -> None:
             mount_tmpfs(path, 1, readonly=True)
 
 
+# Limits of an IPC namespace, set to 0 in the zygote's own: no SysV shared memory segment,
+# semaphore set or message queue, nor a POSIX message queue, can be created there (no
+# capability lifts them for an unprivileged run), so no run can leave one for the next.
+IPC_LIMITS = {"/proc/sys/kernel/shmmni": "0", "/proc/sys/kernel/msgmni": "0",
+              "/proc/sys/kernel/sem": "0 0 0 0", "/proc/sys/fs/mqueue/queues_max": "0"}
+
+
+def forbid_ipc() -> bool:
+    """Set IPC_LIMITS in this process's (private) IPC namespace; False where /proc/sys is
+    read-only, and the caller must give each run a fresh IPC namespace instead."""
+    try:
+        for path, value in IPC_LIMITS.items():
+            with open(path, "w") as f:
+                f.write(value)
+            with open(path) as f:
+                if f.read().split() != value.split():
+                    return False
+    except OSError:
+        return False
+    return True
+
+
 def expose(paths: list[str]) -> None:
     """Make `paths` reachable by unprivileged runs when an ancestor dir isn't (e.g. /root).
 

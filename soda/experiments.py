@@ -159,6 +159,13 @@ def run_parallel(jobs: int, params_path: str = "params.yaml", poll_s: float = 12
                 raise InputError(f"queue workers stopped with tasks left: {counts}")
 
 
+def seed_list(value: str) -> list[int]:
+    try:
+        return [int(x) for x in value.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r}: expected comma-separated integers, e.g. 1,2") from None
+
+
 def main(argv: list[str]) -> int:
     p = argparse.ArgumentParser(prog="soda experiments", description=__doc__)
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -166,7 +173,7 @@ def main(argv: list[str]) -> int:
     q.add_argument("grid")
     q.add_argument("--params", default="params.yaml")
     q.add_argument("--run", action="store_true", help="then start the queue (dvc queue start)")
-    q.add_argument("--seeds", type=lambda v: [int(x) for x in v.split(",")], default=None,
+    q.add_argument("--seeds", type=seed_list, default=None,
                    help="comma-separated seeds instead of the grid's (e.g. to add seeds to a grid)")
     q.add_argument("--jobs", type=int, default=1,
                    help="parallel queue workers for --run; > 1 starts an mlflow server and waits for the queue")

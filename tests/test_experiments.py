@@ -25,6 +25,15 @@ def test_seeds_option_replaces_the_grids_seeds():
     assert not any(n.endswith("-s0") for n in names)
 
 
+def test_a_bad_seeds_option_is_named(capsys):
+    from soda.experiments import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["queue", "soda/configs/grid-paper.yaml", "--seeds", "1,a", "--dry-run"])
+    assert exit_.value.code == 2
+    assert "--seeds: '1,a': expected comma-separated integers" in capsys.readouterr().err
+
+
 def test_mlflow_server_serves_the_sqlite_store(tmp_path):
     import mlflow
     import sqlite3

@@ -256,14 +256,37 @@ def test_setsid_daemon_does_not_outlive_the_run(pool):
 
 
 def test_no_state_leaks_to_the_next_run(pool):
+    # SysV shared memory, semaphores and message queues, and a POSIX message queue (IPC_CREAT
+    # 0o1000 | mode 0o666; O_CREAT | O_RDWR)
     leave = ("import os, sys\nopen('left', 'w').write('x')\nos.environ['LEFT'] = '1'\nsys.modules['math'].LEFT = 1\n"
-             "import ctypes\nlibc = ctypes.CDLL(None)\nprint(libc.shmget(4242, 4096, 0o1666))\n")
+             "import ctypes\nlibc = ctypes.CDLL(None)\n"
+             "print(libc.shmget(4242, 4096, 0o1666), libc.semget(4243, 1, 0o1666), libc.msgget(4244, 0o1666),\n"
+             "      libc.mq_open(b'/soda-left', os.O_CREAT | os.O_RDWR, 0o666, None))\n")
     check = ("import os, math, ctypes\nassert not os.listdir('.')\nassert 'LEFT' not in os.environ\n"
-             "assert not hasattr(math, 'LEFT')\nassert ctypes.CDLL(None).shmget(4242, 0, 0) == -1\n")
+             "assert not hasattr(math, 'LEFT')\nlibc = ctypes.CDLL(None)\n"
+             "assert libc.shmget(4242, 0, 0) == libc.semget(4243, 0, 0) == libc.msgget(4244, 0) == -1\n"
+             "assert libc.mq_open(b'/soda-left', os.O_RDONLY, 0, None) == -1\n")
     assert run(pool, leave).passed
     for _ in range(4):  # whichever slot the next jobs land on
         assert run(pool, check).passed
 
+
+
+def test_ipc_limits_are_zero_only_in_the_zygotes_own_namespace():
+    import subprocess
+    import sys
+
+    if os.geteuid() != 0:
+        pytest.skip("needs root")
+    from sandbox import jail
+
+    before = {p: Path(p).read_text() for p in jail.IPC_LIMITS}
+    probe = ("from sandbox import jail\njail.unshare(jail.CLONE_NEWIPC)\nassert jail.forbid_ipc()\n"
+             "import ctypes\nprint(ctypes.CDLL(None).shmget(4242, 4096, 0o1666))\n")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parents[1]).stdout
+    assert out.split() == ["-1"]  # even root cannot create a segment there
+    assert {p: Path(p).read_text() for p in jail.IPC_LIMITS} == before
 
 # -- odd I/O -------------------------------------------------------------------------------
 
