@@ -25,6 +25,15 @@ def test_seeds_option_replaces_the_grids_seeds():
     assert not any(n.endswith("-s0") for n in names)
 
 
+def test_stopped_queue_workers_are_counted_while_tasks_wait():
+    from soda.experiments import missing_workers
+
+    assert missing_workers({"Queued": 17, "Running": 1, "workers": 1}, jobs=2) == 1
+    assert missing_workers({"Queued": 3, "Running": 0}, jobs=2) == 2
+    assert missing_workers({"Running": 1, "workers": 1}, jobs=2) == 0  # the last task: nothing to start
+    assert missing_workers({"Queued": 5, "Running": 2, "workers": 2}, jobs=2) == 0
+
+
 def test_a_bad_seeds_option_is_named(capsys):
     from soda.experiments import main
 
