@@ -1,7 +1,6 @@
-"""`soda` console script: one subcommand per stage, plus bench, sandbox, report, experiments, audit.
-
-Each subcommand is a module with `main(argv: list[str]) -> int`; imports are lazy so that
-`soda --help` stays fast and heavy dependencies load only for the command that needs them.
+"""`soda` console script: one subcommand per stage (soda/stages/, command line from soda/stage.py),
+plus bench, sandbox, report, variants, experiments, audit (modules with `main(argv) -> int`).
+Imports are lazy so that `soda --help` stays fast and heavy dependencies load only for the command that needs them.
 """
 
 from __future__ import annotations
@@ -11,22 +10,24 @@ import sys
 
 from soda.io import InputError
 
-COMMANDS = {
-    # stages (names as in dvc.yaml)
-    "world": ("stages.world", "generate the embedded task world (seed and held-out sets)"),
-    "init-models": ("stages.init_models", "create the tokenizer, base student and base scorer"),
-    "decontaminate": ("stages.decontaminate", "remove questions similar to benchmark items"),
-    "teacher-generate": ("stages.teacher_generate", "teacher writes correct and faulty solutions"),
-    "csl-train": ("stages.csl_train", "correctness-aware supervised learning"),
-    "fcl-train": ("stages.fcl_train", "fault-aware contrastive learning (DPO)"),
-    "score-train": ("stages.score_train", "annotate with prompt C and fine-tune the scoring model"),
-    "feedback": ("stages.feedback", "execute and score student answers, classify difficulty"),
-    "evolve": ("stages.evolve", "write new questions from sampled ones"),
-    "evaluate": ("stages.evaluate", "pass@1, pass@10 and model score on benchmarks"),
-    # tools
+STAGE_HELP = {
+    "world": "generate the embedded task world (seed and held-out sets)",
+    "init-models": "create the tokenizer, base student and base scorer",
+    "decontaminate": "remove questions similar to benchmark items",
+    "score-train": "annotate with prompt C and fine-tune the scoring model",
+    "teacher-generate": "teacher writes correct and faulty solutions",
+    "csl-train": "correctness-aware supervised learning",
+    "fcl-train": "fault-aware contrastive learning (DPO)",
+    "feedback": "execute and score student answers, classify difficulty",
+    "evolve": "write new questions from sampled ones",
+    "evaluate": "pass@1, pass@10 and model score on benchmarks",
+}
+TOOLS = {
     "bench": ("soda.bench", "benchmarks: soda bench {sandbox,decontam,train,generate,evaluate}"),
     "sandbox": ("sandbox.cli", "run code in the sandbox: soda sandbox run FILE --lang L"),
+    "params": ("soda.params", "check params.yaml; print `dvc exp run -S` flags of a params fragment"),
     "report": ("soda.report", "render the paper's Table 1 from metrics and experiments"),
+    "variants": ("soda.variants", "compare a grid's variants: mean ± sd over seeds, Wilcoxon, figures"),
     "experiments": ("soda.experiments", "queue a grid of dvc experiments"),
     "audit": ("soda.audit", "pull and verify the artifacts behind a result"),
 }
@@ -34,7 +35,8 @@ COMMANDS = {
 
 def usage() -> str:
     lines = ["usage: soda COMMAND [ARGS...]", "", "commands:"]
-    lines += [f"  {name:<18}{help_}" for name, (_, help_) in COMMANDS.items()]
+    lines += [f"  {name:<18}{help_}" for name, help_ in STAGE_HELP.items()]
+    lines += [f"  {name:<18}{help_}" for name, (_, help_) in TOOLS.items()]
     return "\n".join(lines)
 
 
@@ -44,10 +46,14 @@ def main(argv: list[str] | None = None) -> int:
         print(usage())
         return 0
     name, rest = argv[0], argv[1:]
-    if name not in COMMANDS:
+    if name in STAGE_HELP:
+        from soda.stage import main as stage_main
+
+        return stage_main(importlib.import_module(f"soda.stages.{name.replace('-', '_')}").run, rest)
+    if name not in TOOLS:
         print(f"soda: unknown command {name!r}\n\n{usage()}", file=sys.stderr)
         return 2
-    module = importlib.import_module(COMMANDS[name][0])
+    module = importlib.import_module(TOOLS[name][0])
     try:
         return int(module.main(rest) or 0)
     except InputError as e:

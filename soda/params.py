@@ -1,128 +1,238 @@
-"""Load and validate params.yaml.
+"""params.yaml as typed sections.
 
-Every stage calls `load_params()` and reads only its own section. Validation is strict:
-an unknown key, a value of the wrong type or an inconsistent cycle chain is an
-`InputError` naming the key's path, before any work is done.
+Every setting of every stage is a key of params.yaml, so that `dvc params diff` and `dvc exp show`
+reveal any difference between two runs: there are no defaults in code. Validation is strict and
+happens before any work: a missing section or key, an unknown key, a value of the wrong type or out
+of range, or an inconsistent cycle chain is an `InputError` naming the key's path. The sections are
+pydantic models (a maintained parser that reports the path of each error); a stage declares the
+sections it reads as the fields of its own `Config` (see soda/stage.py).
 """
 
 from __future__ import annotations
 
+import math
+import sys
 import os
 from pathlib import Path
+from typing import Annotated, Literal, Optional
 
 import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from soda.io import InputError
 
-NUM = (int, float)
-OPT_STR = (str, type(None))
-OPT_NUM = (int, float, type(None))
-TRAIN = {
-    "preset": str, "epochs": NUM, "lr": NUM, "batch_size": int, "grad_accum": int, "max_length": int,
-    "scheduler": str, "warmup_ratio": NUM, "weight_decay": NUM, "bf16": bool,
-    "gradient_checkpointing": bool, "lora": (dict, type(None)), "logging_steps": int, "save_steps": int,
-}
-BENCH_SOURCES = {"benchmarks": list, "paths": dict, "skip_missing": list}
-
-# section -> key -> accepted type(s). Nested dicts are validated recursively.
-SCHEMA: dict = {
-    "seed": int,
-    "world": {"source": str, "seed_size": int, "heldout_size": int, "pretrain_size": int, "tiers": list,
-              "families": (list, type(None))},
-    "student": {"init": str, "vocab_size": int, "hidden_size": int, "num_layers": int, "num_heads": int,
-                "intermediate_size": int, "max_position": int, "pretrain_epochs": int},
-    "scorer": {"init": str},
-    "teacher": {"backend": str, "model": OPT_STR, "base_url": OPT_STR, "api_key_env": str, "concurrency": int,
-                "max_new_tokens": int, "temperature": NUM, "lang": str, "batch_size": int, "device": OPT_STR,
-                "tensor_parallel_size": int, "timeout_s": NUM, "max_retries": int, "endpoint": str},
-    "generation": {"backend": str, "model": OPT_STR, "batch_size": int, "max_new_tokens": int,
-                   "cache_dir": OPT_STR, "device": OPT_STR, "base_url": OPT_STR, "api_key_env": str,
-                   "concurrency": int, "tensor_parallel_size": int, "timeout_s": NUM, "max_retries": int,
-                   "endpoint": str},
-    "decontaminate": {**BENCH_SOURCES, "threshold": NUM, "containment_threshold": OPT_NUM, "ngram": int,
-                      "num_perm": int},
-    "teacher_generate": {"fcl_fraction": NUM},
-    "csl_train": TRAIN,
-    "fcl_train": {**TRAIN, "enabled": bool, "beta": NUM},
-    "score_train": {**TRAIN, "heldout_fraction": NUM, "num_questions": int, "format": str},
-    "feedback": {"execution": bool, "scoring": bool, "easy_min_score": NUM, "hard_max_score": NUM, "rule": str,
-                 "timeout_s": NUM, "max_questions": (int, type(None))},
-    "evolve": {"enabled": bool, "classification": bool, "ratio": list, "num_new": int, "mode": str},
-    "evaluate": {**BENCH_SOURCES, "models": list, "n_samples": int, "temperature": NUM, "top_p": NUM,
-                 "timeout_s": NUM},
-    "cycles": dict,
-    "mlflow": {"tracking_uri": OPT_STR, "experiment": str},
-}
-CHOICES = {
-    "teacher.backend": ("reference", "openai", "vllm", "hf"),
-    "generation.backend": ("hf", "openai", "vllm"),
-    "teacher.endpoint": ("chat", "completions"),
-    "generation.endpoint": ("chat", "completions"),
-    "feedback.rule": ("execution-first", "score-first", "strict"),
-    "evolve.mode": ("accumulate", "replace"),
-    "score_train.format": ("full", "compact"),
-}
+Pos = Annotated[float, Field(gt=0)]
+NonNeg = Annotated[float, Field(ge=0)]
+PosInt = Annotated[int, Field(ge=1)]
+NonNegInt = Annotated[int, Field(ge=0)]
+Fraction = Annotated[float, Field(ge=0, lt=1)]
 
 
-def _check(node, schema, path: str) -> None:
-    if isinstance(schema, dict):
-        if not isinstance(node, dict):
-            raise InputError(f"params: {path} must be a mapping, got {type(node).__name__}")
-        for key, value in node.items():
-            if key not in schema:
-                raise InputError(f"params: unknown key {path + '.' if path else ''}{key}")
-            _check(value, schema[key], f"{path}.{key}" if path else key)
-        return
-    types = schema if isinstance(schema, tuple) else (schema,)
-    # bool is an int in Python: refuse it where a number is meant
-    if not isinstance(node, types) or (isinstance(node, bool) and bool not in types):
-        names = "/".join("null" if t is type(None) else t.__name__ for t in types)
-        raise InputError(f"params: {path} must be {names}, got {node!r}")
+class Section(BaseModel):
+    # strict: no "3" for 3, no true for 1; finite numbers only; every key present, none unknown.
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, allow_inf_nan=False)
+
+
+class World(Section):
+    source: str  # 'procedural' or a JSONL of question rows
+    seed_size: PosInt
+    heldout_size: NonNegInt
+    pretrain_size: NonNegInt
+    tiers: list[Literal[1, 2, 3]] = Field(min_length=1)
+    families: Optional[list[str]]
+
+
+class Student(Section):
+    init: str  # 'scratch' or a Hugging Face id / local path
+    vocab_size: PosInt
+    hidden_size: PosInt
+    num_layers: PosInt
+    num_heads: PosInt
+    intermediate_size: PosInt
+    max_position: PosInt
+
+
+class Scorer(Section):
+    init: str
+
+
+class Backend(Section):
+    """How an LLM is called: the teacher's or the student's and scorer's (`generation`)."""
+    backend: str
+    model: Optional[str]
+    base_url: Optional[str]
+    api_key_env: str
+    endpoint: Literal["chat", "completions"]
+    concurrency: PosInt
+    timeout_s: Pos
+    max_retries: NonNegInt
+    batch_size: PosInt
+    device: Optional[str]
+    tensor_parallel_size: PosInt
+    max_new_tokens: PosInt
+
+
+class Teacher(Backend):
+    backend: Literal["reference", "openai", "vllm", "hf"]
+    temperature: NonNeg
+    lang: str
+
+
+class Generation(Backend):
+    backend: Literal["hf", "vllm", "openai"]
+    cache_dir: Optional[str]  # the call and verdict cache: changes no output, so no stage depends on it
+
+
+class BenchmarkSources(Section):
+    benchmarks: list[str]
+    paths: dict[str, str]
+    skip_missing: list[str]
+
+
+class Decontaminate(BenchmarkSources):
+    threshold: Annotated[float, Field(gt=0, le=1)]
+    containment_threshold: Optional[Annotated[float, Field(gt=0, le=1)]]
+    ngram: PosInt
+    num_perm: PosInt
+
+
+class TeacherGenerate(Section):
+    fcl_fraction: Fraction
+
+
+class Train(Section):
+    """Every setting that reaches a trainer (no preset hides one)."""
+    epochs: Pos
+    lr: Pos
+    batch_size: PosInt
+    grad_accum: PosInt
+    max_length: Annotated[int, Field(ge=2)]
+    scheduler: str
+    warmup_ratio: Fraction
+    weight_decay: NonNeg
+    bf16: bool
+    gradient_checkpointing: bool
+    lora: Optional[dict]
+    logging_steps: PosInt
+    save_steps: PosInt
+
+
+class Pretrain(Train):
+    epochs: NonNeg  # 0: the base student is the untrained tiny Llama
+
+
+class FclTrain(Train):
+    enabled: bool
+    beta: Pos
+
+
+class ScoreTrain(Train):
+    heldout_fraction: Fraction
+    num_questions: PosInt
+    format: Literal["full", "compact"]
+
+
+class Feedback(Section):
+    execution: bool
+    scoring: bool
+    easy_min_score: NonNeg
+    hard_max_score: NonNeg
+    rule: Literal["execution-first", "score-first", "strict"]
+    timeout_s: Pos
+    max_questions: Optional[PosInt]
+
+
+class Evolve(Section):
+    enabled: bool
+    classification: bool
+    ratio: list[NonNeg]
+    num_new: PosInt
+    mode: Literal["accumulate", "replace"]
+
+    @model_validator(mode="after")
+    def _ratio(self):
+        if len(self.ratio) != 3 or not sum(self.ratio) > 0:
+            raise ValueError(f"evolve.ratio must be three non-negative numbers summing above zero, got {self.ratio!r}")
+        return self
+
+
+class Evaluate(BenchmarkSources):
+    models: list[str] = Field(min_length=1)
+    n_samples: NonNegInt
+    temperature: NonNeg
+    top_p: Annotated[float, Field(gt=0, le=1)]
+    timeout_s: Pos
+
+
+class Cycle(Section):
+    prev: str
+
+
+class Mlflow(Section):
+    tracking_uri: Optional[str]  # null: sqlite:///<repo root>/mlflow.db; MLFLOW_TRACKING_URI overrides
+    experiment: str
+
+
+class Params(Section):
+    seed: NonNegInt
+    world: World
+    student: Student
+    pretrain: Pretrain
+    scorer: Scorer
+    teacher: Teacher
+    generation: Generation
+    decontaminate: Decontaminate
+    teacher_generate: TeacherGenerate
+    csl_train: Train
+    fcl_train: FclTrain
+    score_train: ScoreTrain
+    feedback: Feedback
+    evolve: Evolve
+    evaluate: Evaluate
+    cycles: dict[str, Cycle] = Field(min_length=1)
+    mlflow: Mlflow
+
+    @model_validator(mode="after")
+    def _chain(self):
+        if "base" in self.cycles:
+            raise ValueError("cycles.base is reserved for the model before cycle 1")
+        for name, entry in self.cycles.items():
+            if entry.prev != "base" and entry.prev not in self.cycles:
+                raise ValueError(f"cycles.{name}.prev names {entry.prev!r}, which is not a cycle (nor 'base')")
+        for start in self.cycles:
+            seen, node = set(), start
+            while node != "base":
+                if node in seen:
+                    raise ValueError(f"cycles.{start}.prev forms a loop")
+                seen.add(node)
+                node = self.cycles[node].prev
+        for model in self.evaluate.models:
+            if model != "base" and model not in self.cycles:
+                raise ValueError(f"evaluate.models names {model!r}, which is not a cycle (nor 'base')")
+        return self
+
+
+def _message(error: dict) -> str:
+    where = ".".join(str(p) for p in error["loc"])
+    kind, value = error["type"], error.get("input")
+    if kind == "extra_forbidden":
+        return f"unknown key {where}"
+    if kind == "missing":
+        return f"missing key {where}"
+    if kind == "value_error":  # our own checks: the message names the key
+        return str(error["ctx"]["error"])
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"{where} must be a finite number, got {value!r}"
+    return f"{where}: {error['msg'].lower()}, got {value!r}"
 
 
 def validate(params: dict) -> dict:
-    _check(params, SCHEMA, "")
-    for key, choices in CHOICES.items():
-        section, name = key.split(".")
-        value = params.get(section, {}).get(name)
-        if value is not None and value not in choices:
-            raise InputError(f"params: {key} must be one of {', '.join(choices)}, got {value!r}")
-    ratio = params.get("evolve", {}).get("ratio")
-    if ratio is not None and (
-        len(ratio) != 3 or not all(isinstance(r, NUM) and not isinstance(r, bool) and r >= 0 for r in ratio)
-        or sum(ratio) <= 0
-    ):
-        raise InputError(f"params: evolve.ratio must be three non-negative numbers summing above zero, got {ratio!r}")
-    cycles = params.get("cycles", {})
-    if "cycles" in params and not cycles:
-        raise InputError("params: cycles must name at least one cycle")
-    for name, entry in cycles.items():
-        if name == "base":
-            raise InputError("params: cycles.base is reserved for the model before cycle 1")
-        if not isinstance(entry, dict) or set(entry) != {"prev"}:
-            raise InputError(f"params: cycles.{name} must be a mapping with exactly one key, prev")
-        if entry["prev"] != "base" and entry["prev"] not in cycles:
-            raise InputError(f"params: cycles.{name}.prev names {entry['prev']!r}, which is not a cycle (nor 'base')")
-    _check_chain(cycles)
-    for model in params.get("evaluate", {}).get("models", []):
-        if model != "base" and model not in cycles:
-            raise InputError(f"params: evaluate.models names {model!r}, which is not a cycle (nor 'base')")
-    for key in ("teacher_generate.fcl_fraction", "score_train.heldout_fraction"):
-        section, name = key.split(".")
-        value = params.get(section, {}).get(name)
-        if value is not None and not 0 <= value < 1:
-            raise InputError(f"params: {key} must be in [0, 1), got {value!r}")
+    """The params as plain data, after checking them against `Params` (first error raised)."""
+    try:
+        Params.model_validate(params)
+    except ValidationError as e:
+        raise InputError(f"params: {_message(e.errors(include_url=False)[0])}") from None
     return params
-
-
-def _check_chain(cycles: dict) -> None:
-    for start in cycles:
-        seen, node = set(), start
-        while node != "base":
-            if node in seen:
-                raise InputError(f"params: cycles.{start}.prev forms a loop")
-            seen.add(node)
-            node = cycles[node]["prev"]
 
 
 def cycle_order(cycles: dict) -> list[str]:
@@ -163,3 +273,32 @@ def load_params(path: str | os.PathLike = "params.yaml") -> dict:
     except yaml.YAMLError as e:
         raise InputError(f"{path}: not valid YAML ({e})") from None
     return validate(params)
+
+
+def override_flags(path: str | os.PathLike) -> list[str]:
+    """`-S section.key=value` for each leaf of a params fragment (e.g. soda/configs/paper.yaml),
+    for `dvc exp run`: the fragment's settings then show in `dvc exp show` like any other param."""
+    fragment = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+
+    def leaves(node, prefix):
+        if isinstance(node, dict) and node:
+            for key, value in node.items():
+                yield from leaves(value, f"{prefix}.{key}" if prefix else key)
+        else:
+            yield prefix, node
+
+    return [f"-S={key}={yaml.safe_dump(value, default_flow_style=True).strip().removesuffix('...').strip()}"
+            for key, value in leaves(fragment, "")]
+
+
+def main(argv: list[str]) -> int:
+    """`soda params check [FILE]`: validate; `soda params flags FRAGMENT`: dvc exp run -S flags."""
+    if len(argv) == 2 and argv[0] == "flags":
+        print(" ".join(override_flags(argv[1])))
+        return 0
+    if argv[:1] == ["check"] and len(argv) <= 2:
+        load_params(argv[1] if len(argv) == 2 else "params.yaml")
+        print("params: valid")
+        return 0
+    print("usage: soda params check [FILE] | soda params flags FRAGMENT.yaml", file=sys.stderr)
+    return 2

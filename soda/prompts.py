@@ -7,12 +7,11 @@
 - student.txt: how a question is shown to the student in training and inference;
 - scoring_compact.txt: the scoring model's input in the `compact` format (see soda/student.py).
 
-Their hashes are logged to MLflow by every stage that uses them (`prompt_hashes`).
+Their hashes are logged to MLflow by every stage that uses them (its PROMPTS; soda/tracking.py).
 """
 
 from __future__ import annotations
 
-import hashlib
 from functools import cache
 from pathlib import Path
 
@@ -43,7 +42,3 @@ def render(name: str, **fields: str) -> str:
 
 def student_prompt(question: str) -> str:
     return render("student", question=question.strip())
-
-
-def prompt_hashes(*names: str) -> dict[str, str]:
-    return {f"prompt_{n}_sha256": hashlib.sha256(template(n).encode()).hexdigest()[:16] for n in names}

@@ -226,16 +226,7 @@ def main(argv: list[str]) -> int:
     p.add_argument("--no-experiments", action="store_true", help="don't read `dvc exp show`")
     p.add_argument("--mlflow", action="store_true", help="also log the report and plots to MLflow")
     p.add_argument("--params", default="params.yaml", help="params file naming the MLflow store (with --mlflow)")
-    p.add_argument("--variants", metavar="GRID", help="instead: compare the variants of a grid file's experiments "
-                   "(mean ± sd over seeds, Wilcoxon, figures; see soda/variants.py)")
-    p.add_argument("--variants-out", default="reports/variants", help="writes OUT.md, OUT.json, OUT-fig5/6.png")
     args = p.parse_args(argv)
-    if args.variants:
-        from soda.variants import write
-
-        print(write(Path.cwd(), args.variants, args.variants_out))
-        return 0
-
     metrics_dir = Path(args.metrics_dir)
     workspace = load_workspace(metrics_dir)
     repo = Path.cwd()
@@ -261,3 +252,7 @@ def main(argv: list[str]) -> int:
         run_id = log_to_mlflow(args.params, [out.with_suffix(".md"), out.with_suffix(".html")] + plots)
         print(f"logged to MLflow run {run_id}", file=sys.stderr)
     return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -8,6 +8,7 @@ artifacts: git commit, stage, cycle, DVC experiment name, and the DVC md5 of eac
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import subprocess
 import tempfile
@@ -15,6 +16,10 @@ from pathlib import Path
 from typing import Iterator
 
 from soda.params import workspace_path
+
+# The prompt files are hashed here, not through soda.prompts: this module changes no output and
+# is exempt from the stages' deps (soda/deps.py), so it must not import modules that do.
+PROMPT_DIR = Path(__file__).parent / "prompts"
 
 
 def tracking_uri(cfg: dict | None = None) -> str:
@@ -63,8 +68,9 @@ def flatten(d: dict, prefix: str = "") -> dict:
 
 @contextlib.contextmanager
 def stage_run(params: dict, stage: str, *, cycle: str | None = None, sections: tuple[str, ...] = (),
-              outs: tuple[str, ...] = (), tags: dict | None = None) -> Iterator[object]:
-    """An MLflow run for one stage; logs the stage's params sections, and output hashes on success.
+              outs: tuple[str, ...] = (), prompts: tuple[str, ...] = ()) -> Iterator[object]:
+    """An MLflow run for one stage; logs the stage's params sections, the hashes of the prompts it
+    uses, and output hashes on success.
 
     Under `accelerate launch` only the main process (RANK 0) logs: the others get no run.
     """
@@ -82,7 +88,7 @@ def stage_run(params: dict, stage: str, *, cycle: str | None = None, sections: t
         "soda.dvc_exp_name": os.environ.get("DVC_EXP_NAME", ""),
         "soda.dvc_exp_baseline_rev": os.environ.get("DVC_EXP_BASELINE_REV", ""),
         "mlflow.source.git.commit": git_commit() or "",
-        **(tags or {}),
+        **{f"prompt_{n}_sha256": hashlib.sha256((PROMPT_DIR / f"{n}.txt").read_bytes()).hexdigest()[:16] for n in prompts},
     }
     name = f"{stage}@{cycle}" if cycle else stage
     with mlflow.start_run(run_name=name, tags=run_tags) as run:

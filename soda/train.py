@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-import yaml
 from datasets import Dataset
 from transformers import PrinterCallback, Trainer, TrainerCallback
 from transformers.trainer_utils import get_last_checkpoint
@@ -29,11 +28,9 @@ from trl import DPOConfig, DPOTrainer, SFTConfig, SFTTrainer
 
 from soda.io import InputError, atomic_path, dumps
 from soda.modeling import file_sha256, load_model, read_card, write_card
+from soda.params import Train
 
-CONFIG_DIR = Path(__file__).parent / "configs"
 KINDS = ("csl", "fcl", "scorer")
-# params.yaml's <stage>_train sections also hold these; they steer the stage, not the trainer.
-STAGE_KEYS = {"enabled", "heldout_fraction", "num_questions", "format"}
 VOLATILE = ("seconds", "tokens_per_s", "resumed_from")
 # Trainer files that are not part of the model (pickled args, an auto-written README).
 NOT_MODEL = ("training_args.bin", "README.md")
@@ -42,31 +39,14 @@ NOT_MODEL = ("training_args.bin", "README.md")
 # ----------------------------------------------------------------------------- configuration
 
 
-def presets() -> list[str]:
-    return sorted(p.stem for p in CONFIG_DIR.glob("*.yaml") if not p.stem.startswith("accelerate"))
-
-
-def resolve_cfg(cfg: dict | None, kind: str) -> dict:
-    """The preset's values for `kind`, overridden by `cfg`; unknown keys are an error."""
-    cfg = dict(cfg or {})
-    preset = cfg.pop("preset", "tiny")
-    if preset not in presets():
-        raise InputError(f"preset: unknown preset {preset!r}; expected one of {presets()}")
-    table = yaml.safe_load((CONFIG_DIR / f"{preset}.yaml").read_text(encoding="utf-8"))
-    out = {**table["common"], **(table.get(kind) or {})}
-    for key in cfg:
-        if key not in out and key not in STAGE_KEYS:
-            raise InputError(f"{key}: not a training key for {kind}; expected one of {sorted(out)}")
-    out.update({k: v for k, v in cfg.items() if k not in STAGE_KEYS})
-    out["preset"] = preset
-    for key, ok in (("epochs", out["epochs"] > 0), ("lr", out["lr"] > 0), ("batch_size", out["batch_size"] >= 1),
-                    ("grad_accum", out["grad_accum"] >= 1), ("max_length", out["max_length"] >= 2),
-                    ("warmup_ratio", 0 <= out["warmup_ratio"] < 1)):
-        if not ok:
-            raise InputError(f"{key}: invalid value {out[key]!r}")
-    if out["lora"] is not None and not isinstance(out["lora"], dict):
-        raise InputError(f"lora: expected null or a mapping like {{r: 16, alpha: 32}}, got {out['lora']!r}")
-    return out
+def resolve_cfg(cfg: dict, kind: str) -> dict:
+    """The trainer's settings out of a params training section (soda.params.Train: every key
+    present, no default here, so that each is a DVC param) plus the seed and, for FCL, beta."""
+    keys = (*Train.model_fields, "seed", *(("beta",) if kind == "fcl" else ()))
+    missing = [k for k in keys if k not in cfg]
+    if missing:
+        raise InputError(f"training settings for {kind}: missing key {missing[0]}")
+    return {k: cfg[k] for k in keys}
 
 
 def lora_config(cfg: dict):

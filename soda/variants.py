@@ -1,4 +1,4 @@
-"""`soda report --variants GRID`: the grid's variants side by side, as the paper's RQ2/RQ3.
+"""`soda variants GRID`: the grid's variants side by side, as the paper's RQ2/RQ3.
 
 The experiments of `soda experiments queue GRID` are named `<variant>-s<seed>`. For each
 variant of the grid file this reads, from `dvc exp show --json`, every seed's evaluation
@@ -223,3 +223,14 @@ def write(repo: Path, grid: str, out: str) -> str:
         with atomic_path(base.parent / (base.name + suffix)) as tmp:
             tmp.write_bytes(data)
     return text
+
+
+def main(argv: list[str]) -> int:
+    import argparse
+
+    p = argparse.ArgumentParser(prog="soda variants", description=__doc__.splitlines()[0])
+    p.add_argument("grid", help="the grid file the experiments were queued from (soda experiments queue)")
+    p.add_argument("--out", default="reports/variants", help="writes OUT.md, OUT.json, OUT-fig5/6.png")
+    args = p.parse_args(argv)
+    print(write(Path.cwd(), args.grid, args.out))
+    return 0

@@ -27,19 +27,37 @@ def test_committed_params_are_valid():
     ("csl_train.lr_typo", 0.1, "unknown key csl_train.lr_typo"),
     ("evolve.ratio", [1, 1], "evolve.ratio must be three"),
     ("evolve.ratio", [0, 0, 0], "evolve.ratio must be three"),
-    ("evolve.ratio", [1, -1, 2], "evolve.ratio must be three"),
-    ("evolve.ratio", [1, "a", 2], "evolve.ratio must be three"),
+    ("evolve.ratio", [1, -1, 2], "evolve.ratio.1: input should be greater than or equal to 0"),
+    ("evolve.ratio", [1, "a", 2], "evolve.ratio.1: input should be a valid number"),
     ("cycles.c2", {"prev": "c9"}, "cycles.c2.prev names 'c9'"),
     ("cycles.c1", {"prev": "c3"}, "forms a loop"),
     ("evaluate.models", ["base", "c7"], "evaluate.models names 'c7'"),
-    ("evolve.mode", "merge", "evolve.mode must be one of"),
-    ("csl_train.epochs", "three", "csl_train.epochs must be"),
-    ("fcl_train.enabled", 1, "fcl_train.enabled must be bool"),
-    ("teacher_generate.fcl_fraction", 1.5, "teacher_generate.fcl_fraction must be in"),
+    ("evolve.mode", "merge", "evolve.mode: input should be 'accumulate' or 'replace'"),
+    ("csl_train.epochs", "three", "csl_train.epochs: input should be a valid number"),
+    ("fcl_train.enabled", 1, "fcl_train.enabled: input should be a valid boolean"),
+    ("teacher_generate.fcl_fraction", 1.5, "teacher_generate.fcl_fraction: input should be less than 1"),
+    ("evolve.ratio", [float("inf"), 0, 0], "evolve.ratio.0 must be a finite number"),
+    ("evolve.ratio", [0, float("inf"), 1], "evolve.ratio.1 must be a finite number"),
+    ("evolve.num_new", -5, "evolve.num_new: input should be greater than or equal to 1"),
+    ("feedback.timeout_s", 0, "feedback.timeout_s: input should be greater than 0"),
+    ("csl_train.lr", float("nan"), "csl_train.lr must be a finite number"),
+    ("world.seed_size", True, "world.seed_size: input should be a valid integer"),
 ])
 def test_bad_params_name_the_key(path, value, message):
     with pytest.raises(InputError, match=message.replace("(", r"\(").replace(")", r"\)")):
         validate(with_change(path, value))
+
+
+@pytest.mark.parametrize("path", ["evolve", "feedback.max_questions", "csl_train.warmup_ratio", "mlflow"])
+def test_a_missing_section_or_key_is_named(path):
+    params = copy.deepcopy(BASE)
+    *parents, last = path.split(".")
+    node = params
+    for key in parents:
+        node = node[key]
+    del node[last]
+    with pytest.raises(InputError, match=f"missing key {path}"):
+        validate(params)
 
 
 def test_missing_and_malformed_files(tmp_path):

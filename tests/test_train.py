@@ -3,11 +3,13 @@ from pathlib import Path
 
 import pytest
 import torch
+import yaml
 import torch.nn.functional as F
 from transformers import TrainerCallback
 
 from soda.io import InputError
 from soda.modeling import build_tokenizer, init_model, load_model, save_model
+from soda.params import load_params, validate
 from soda.prompts import render, student_prompt
 from soda.train import finish, prepare, resolve_cfg, train_csl, train_fcl, train_scorer
 
@@ -19,7 +21,8 @@ FAULTY = [f"def add_{i}(x):\n    return x - {i}\n" for i in range(12)]
 CSL = [{"id": f"q{i}", "prompt": student_prompt(q), "completion": c} for i, (q, c) in enumerate(zip(QUESTIONS, CORRECT))]
 FCL = [{"id": f"q{i}", "prompt": student_prompt(q), "chosen": c, "rejected": f}
        for i, (q, c, f) in enumerate(zip(QUESTIONS, CORRECT, FAULTY))]
-FAST = {"epochs": 1, "batch_size": 4, "logging_steps": 1, "lr": 1e-2}
+FAST = {**load_params(Path(__file__).resolve().parents[1] / "params.yaml")["fcl_train"], "seed": 0, "epochs": 1,
+        "batch_size": 4, "logging_steps": 1, "lr": 1e-2}
 
 
 @pytest.fixture(scope="module")
@@ -170,22 +173,26 @@ def test_bad_input(base, tmp_path):
     with pytest.raises(InputError, match=r"rows\[1\].*'rejected'"):
         train_fcl(base, [FCL[0], {"prompt": "p", "chosen": "c"}], tmp_path / "o", FAST, tmp_path / "s")
     with pytest.raises(InputError, match="max_length"):
-        train_scorer(base, [{"prompt": "x " * 100, "completion": "y"}], tmp_path / "o", {"max_length": 8}, tmp_path / "s")
+        train_scorer(base, [{"prompt": "x " * 100, "completion": "y"}], tmp_path / "o", {**FAST, "max_length": 8}, tmp_path / "s")
     with pytest.raises(InputError, match="not a model directory"):
         train_csl(str(tmp_path), CSL, tmp_path / "o", FAST, tmp_path / "s")
     assert not (tmp_path / "o").exists()
 
 
-def test_presets_and_unknown_keys():
-    assert resolve_cfg({}, "csl")["preset"] == "tiny" and resolve_cfg({}, "csl")["bf16"] is False
-    paper_csl, paper_fcl = resolve_cfg({"preset": "paper"}, "csl"), resolve_cfg({"preset": "paper"}, "fcl")
-    assert (paper_csl["lr"], paper_fcl["lr"], paper_csl["max_length"], paper_csl["epochs"]) == (2e-5, 5e-7, 2048, 3)
-    assert paper_csl["batch_size"] * paper_csl["grad_accum"] * 8 == 512 and paper_csl["scheduler"] == "cosine"
-    assert resolve_cfg({"lr": 0.1, "enabled": True}, "fcl")["lr"] == 0.1
-    with pytest.raises(InputError, match="beta"):
-        resolve_cfg({"beta": 0.1}, "csl")
-    with pytest.raises(InputError, match="preset"):
-        resolve_cfg({"preset": "huge"}, "csl")
+def test_every_training_setting_comes_from_params_and_the_paper_fragment_is_valid():
+    with pytest.raises(InputError, match="missing key"):
+        resolve_cfg({"lr": 0.1, "seed": 0}, "csl")
+    with pytest.raises(InputError, match="missing key beta"):
+        resolve_cfg({k: v for k, v in FAST.items() if k != "beta"}, "fcl")
+    assert "enabled" not in resolve_cfg(FAST, "fcl") and "beta" not in resolve_cfg(FAST, "csl")
+    params = load_params(Path(__file__).resolve().parents[1] / "params.yaml")
+    paper = yaml.safe_load((Path(__file__).resolve().parents[1] / "soda/configs/paper.yaml").read_text())
+    for section, values in paper.items():
+        params[section].update(values)
+    validate(params)
+    csl, fcl = params["csl_train"], params["fcl_train"]
+    assert (csl["lr"], fcl["lr"], csl["max_length"], csl["epochs"]) == (2e-5, 5e-7, 2048, 3)
+    assert csl["batch_size"] * csl["grad_accum"] * 8 == 512 and csl["scheduler"] == "cosine"
 
 
 class StopAfter(TrainerCallback):

@@ -3,7 +3,7 @@
 On the pipeline's tiny student (built here, nothing downloaded), the same run measures:
 - tokens/s of the hf backend with batch_size B and with batch_size 1, on the same prompts
   and per-item seeds (so both must produce identical completions, which is checked);
-- cached_rerun_fraction: the whole `teacher-generate` stage (`python -m stages.teacher_generate`,
+- cached_rerun_fraction: the whole `teacher-generate` stage (`python -m soda.stage teacher-generate`,
   imports, sandbox checks, outputs and MLflow run included) with an `hf` teacher, run twice with
   one call cache; the fully cached second run's wall time over the first's, and whether both
   wrote the same files. The teacher is a tiny LLM that writes code: the tiny model fine-tuned
@@ -33,6 +33,7 @@ from pathlib import Path
 import yaml
 
 from soda.io import dumps
+from soda.params import load_params
 
 ROOT = Path(__file__).resolve().parents[2]
 REAL = ROOT.parent / "shared" / "sodacoder-samples" / "pairwise_data.json"
@@ -97,7 +98,8 @@ def distilled_teacher(questions: list[dict], out_dir: Path, epochs: int) -> str:
     tok = build_tokenizer([r["prompt"] + r["completion"] for r in rows], 2048)
     save_model(init_model(tok, max_position=1024), tok, out_dir / "init", {"name": "bench-teacher-init"})
     train_csl(str(out_dir / "init"), rows, out_dir / "teacher",
-              {"preset": "tiny", "epochs": epochs, "lr": 5e-3, "batch_size": 16, "max_length": 768, "seed": 0},
+              {**load_params(ROOT / "params.yaml")["csl_train"], "epochs": epochs, "lr": 5e-3, "batch_size": 16,
+               "max_length": 768, "seed": 0},
               out_dir / "scratch")
     return str(out_dir / "teacher")
 
@@ -105,8 +107,6 @@ def distilled_teacher(questions: list[dict], out_dir: Path, epochs: int) -> str:
 def stage_reruns(tmp: Path, model: str, questions: list[dict]) -> dict:
     """teacher-generate run twice as a stage, with one call cache; times and output equality."""
     from soda.io import write_jsonl
-    from soda.params import load_params
-
     tmp.mkdir(parents=True, exist_ok=True)
     params = load_params(ROOT / "params.yaml")
     params["teacher"].update(backend="hf", model=model, max_new_tokens=256, temperature=0.0, batch_size=32)
@@ -116,8 +116,9 @@ def stage_reruns(tmp: Path, model: str, questions: list[dict]) -> dict:
     env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{tmp / 'mlflow.db'}"}
     times, counts = [], []
     for run in ("first", "rerun"):
-        cmd = [sys.executable, "-m", "stages.teacher_generate", "--params", str(tmp / "params.yaml"), "--cycle", "c1",
-               "--questions", str(tmp / "questions.jsonl"), "--out-dir", str(tmp / run),
+        cmd = [sys.executable, "-m", "soda.stage", "teacher-generate", "--params", str(tmp / "params.yaml"),
+               "--cycle", "c1", "--questions", str(tmp / "questions.jsonl"),
+               *(a for f in ("teacher", "csl", "fcl") for a in (f"--{f}-out", str(tmp / run / f"{f}.jsonl"))),
                "--metrics", str(tmp / f"{run}.json")]
         start = time.perf_counter()
         done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)

@@ -14,32 +14,31 @@ from __future__ import annotations
 from pathlib import Path
 
 from soda.io import InputError, read_jsonl, write_jsonl
-from stages._common import parser, run, setup
+from soda.params import World
+from soda.stage import Out, StageConfig
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = parser(__doc__)
-    p.add_argument("--seed-out", required=True)
-    p.add_argument("--heldout-out", required=True)
-    p.add_argument("--pretrain-out", required=True)
-    args = p.parse_args(argv)
-    params = setup(args)
-    cfg = params["world"]
-    if cfg["source"] == "procedural":
+class Config(StageConfig):
+    seed: int
+    world: World
+
+
+def run(cfg: Config, *, seed_out: Out, heldout_out: Out, pretrain_out: Out) -> dict:
+    w = cfg.world
+    if w.source == "procedural":
         from soda.world import FAMILIES, make_world
 
-        unknown = sorted(set(cfg["families"] or ()) - set(FAMILIES))
+        unknown = sorted(set(w.families or ()) - set(FAMILIES))
         if unknown:
             raise InputError(f"params: world.families: unknown family {unknown[0]!r}; known: {', '.join(sorted(FAMILIES))}")
         # The pool's first seed_size tasks do not depend on how many follow: the seed is the
         # same whatever pretrain_size is.
-        pool, heldout_rows = make_world(cfg["seed_size"] + cfg["pretrain_size"], cfg["heldout_size"],
-                                        seed=params["seed"], tiers=tuple(cfg["tiers"]),
-                                        families=cfg["families"])
-        seed_rows = pool[: cfg["seed_size"]]
-        pretrain_rows = [{"id": f"pretrain-{i:05d}", "code": t["reference"]} for i, t in enumerate(pool[cfg["seed_size"]:])]
+        pool, heldout_rows = make_world(w.seed_size + w.pretrain_size, w.heldout_size, seed=cfg.seed,
+                                        tiers=tuple(w.tiers), families=w.families)
+        seed_rows = pool[: w.seed_size]
+        pretrain_rows = [{"id": f"pretrain-{i:05d}", "code": t["reference"]} for i, t in enumerate(pool[w.seed_size:])]
     else:
-        path = Path(cfg["source"])
+        path = Path(w.source)
         if not path.exists():
             raise InputError(f"params: world.source: {path} not found")
         seed_rows, heldout_rows, pretrain_rows = read_jsonl(path), [], []
@@ -48,13 +47,7 @@ def main(argv: list[str] | None = None) -> int:
                 raise InputError(f"{path}:{i}: a question row needs a non-empty 'id' and 'question'")
     if not seed_rows:
         raise InputError("world: the seed question set is empty")
-    write_jsonl(args.seed_out, seed_rows)
-    write_jsonl(args.heldout_out, heldout_rows)
-    write_jsonl(args.pretrain_out, pretrain_rows)
-    print(f"world: {len(seed_rows)} seed questions, {len(heldout_rows)} held-out questions, "
-          f"{len(pretrain_rows)} pretraining programs")
-    return 0
-
-
-if __name__ == "__main__":
-    run(main)
+    write_jsonl(seed_out, seed_rows)
+    write_jsonl(heldout_out, heldout_rows)
+    write_jsonl(pretrain_out, pretrain_rows)
+    return {"seed": len(seed_rows), "heldout": len(heldout_rows), "pretrain": len(pretrain_rows)}

@@ -1,0 +1,131 @@
+"""What every stage shares: its command line, built from the signature of its `run`, and the
+MLflow run, metrics file and error handling around it.
+
+A stage is one module in soda/stages/ (its name is the stage's name with underscores) with
+
+    class Config(StageConfig):          # the params sections it reads, typed (soda/params.py)
+        seed: int
+        csl_train: Train
+
+    def run(cfg: Config, *, cycle: str, model: In, data: In, out: Out) -> dict:   # -> metrics
+
+`main(run)` turns the keyword-only parameters into required flags (`--out-dir` for `out_dir`),
+reads and validates params.yaml (`--params`), builds `Config` from its sections, runs the stage in
+an MLflow run that logs those sections and, on success, the DVC md5 of each `Out`, and writes the
+returned metrics to `--metrics`. Bad input (`InputError`) exits 2 with one line, nothing written.
+Tests call `run` directly with a `Config` (`Config.load(path)`), without DVC or a command line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import random
+import sys
+from pathlib import Path
+from typing import Callable, NewType, get_type_hints
+
+from pydantic import BaseModel, ConfigDict
+
+from soda.io import InputError, write_json
+from soda.params import load_params
+
+In = NewType("In", Path)    # a file or directory the stage reads (a dep in dvc.yaml)
+Out = NewType("Out", Path)  # a file or directory it writes (an out in dvc.yaml)
+
+
+class StageConfig(BaseModel):
+    """The params sections one stage reads: its fields are section names of soda.params.Params."""
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    @classmethod
+    def sections(cls) -> tuple[str, ...]:
+        return tuple(cls.model_fields)
+
+    @classmethod
+    def from_params(cls, params: dict):
+        return cls.model_validate({name: params[name] for name in cls.sections()})
+
+    @classmethod
+    def load(cls, path: str | Path = "params.yaml"):
+        return cls.from_params(load_params(path))
+
+    def section(self, name: str) -> dict:
+        """A section as plain data, for the library functions that take dicts."""
+        value = getattr(self, name)
+        return value.model_dump() if isinstance(value, BaseModel) else value
+
+
+def stage_name(run: Callable) -> str:
+    return run.__module__.rsplit(".", 1)[-1].replace("_", "-")
+
+
+def flags(run: Callable) -> dict[str, type]:
+    """The keyword-only parameters of a stage's run: name -> annotation (In, Out or str)."""
+    hints = get_type_hints(run)
+    return {name: hints[name] for name, p in inspect.signature(run).parameters.items()
+            if p.kind is inspect.Parameter.KEYWORD_ONLY}
+
+
+def parser(run: Callable) -> argparse.ArgumentParser:
+    module = sys.modules[run.__module__]
+    p = argparse.ArgumentParser(prog=f"soda {stage_name(run)}", description=module.__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--params", default="params.yaml", help="params file (default: params.yaml)")
+    for name, kind in flags(run).items():
+        role = {In: "input", Out: "output"}.get(kind, "value")
+        p.add_argument(f"--{name.replace('_', '-')}", required=True, dest=name, metavar=role.upper())
+    p.add_argument("--metrics", required=True, help="metrics JSON (dvc metrics)")
+    return p
+
+
+def main(run: Callable, argv: list[str] | None = None) -> int:
+    """The stage's command line: parse, validate params, run, write metrics. Exit 2 on bad input."""
+    from soda.tracking import log_metrics, stage_run
+
+    args = vars(parser(run).parse_args(argv))
+    name, params_path, metrics_path = stage_name(run), args.pop("params"), args.pop("metrics")
+    kinds = flags(run)
+    kwargs = {k: (Path(v) if kinds[k] in (In, Out) else v) for k, v in args.items()}
+    try:
+        params = load_params(params_path)
+        cfg = get_type_hints(run)["cfg"].from_params(params)
+        random.seed(params["seed"])
+        outs = tuple(str(v) for k, v in kwargs.items() if kinds[k] is Out)
+        with stage_run(params, name, cycle=kwargs.get("cycle") or kwargs.get("model_name"), sections=cfg.sections(),
+                       outs=outs, prompts=getattr(sys.modules[run.__module__], "PROMPTS", ())):
+            metrics = run(cfg, **kwargs)
+            write_json(metrics_path, metrics)
+            log_metrics(metrics, name.replace("-", "_"))
+    except InputError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    where = f"{name}@{kwargs['cycle']}" if "cycle" in kwargs else name
+    print(f"{where}: {metrics}")
+    return 0
+
+
+def scratch_dir(stage: str, cycle: str | None = None) -> str:
+    """Trainer scratch space (checkpoints for resume), outside DVC outputs which DVC deletes
+    before a re-run. Under the working copy, not DVC_ROOT: queued experiments run in copies
+    of their own and must not resume from each other's checkpoints."""
+    name = f"{stage}@{cycle}" if cycle else stage
+    return str(Path.cwd() / ".soda" / "scratch" / name)
+
+
+def read_rows(path: str | Path, what: str) -> list[dict]:
+    """A stage input that must not be empty (an empty set is an error naming the file)."""
+    from soda.io import read_jsonl
+
+    rows = read_jsonl(path)
+    if not rows:
+        raise InputError(f"{path}: the {what} set is empty")
+    return rows
+
+
+if __name__ == "__main__":
+    # `python -m soda.stage STAGE ...` is what dvc.yaml runs: the stage's module and this one are
+    # all it imports (soda/cli.py, with every other command, would be a dep of every stage).
+    import importlib
+
+    sys.exit(main(importlib.import_module(f"soda.stages.{sys.argv[1].replace('-', '_')}").run, sys.argv[2:]))

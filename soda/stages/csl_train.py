@@ -1,0 +1,20 @@
+"""csl-train: correctness-aware supervised learning (paper eq. 1): fine-tune the student on
+the teacher's correct solutions, loss on the solution tokens only."""
+
+from __future__ import annotations
+
+from soda.params import Train
+from soda.stage import In, Out, StageConfig, read_rows, scratch_dir
+
+
+class Config(StageConfig):
+    seed: int
+    csl_train: Train
+
+
+def run(cfg: Config, *, cycle: str, model: In, data: In, out: Out) -> dict:
+    rows = read_rows(data, "CSL")
+    from soda.train import train_csl
+
+    return train_csl(str(model), rows, out, {**cfg.section("csl_train"), "seed": cfg.seed},
+                     scratch_dir("csl-train", cycle))

@@ -1,0 +1,79 @@
+"""init-models: the base student and the base scorer.
+
+`init: scratch` trains a byte-level BPE tokenizer on the seed questions, their reference
+solutions and the prompts, and creates a tiny Llama, which is then pretrained on unlabelled
+code (`pretrain`); any other value is a Hugging Face model id or local path, loaded and saved
+here so that the base model is a versioned output.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+
+from soda.io import read_jsonl
+from soda.params import Pretrain, Scorer, Student
+from soda.prompts import NAMES, template
+from soda.stage import In, Out, StageConfig, scratch_dir
+
+STUDENT_TAIL = template("student").rstrip("\n").rsplit("\n", 1)[-1] + "\n"
+
+# The prompts' fixed text (the rubric above all) recurs in every scorer example: weighting it
+# gives it whole-word tokens, which shortens every filled prompt C by about a third.
+PROMPT_WEIGHT = 50
+
+
+class Config(StageConfig):
+    seed: int
+    student: Student
+    pretrain: Pretrain
+    scorer: Scorer
+
+
+def corpus(rows: list[dict]) -> list[str]:
+    texts = [template(name) for name in NAMES] * PROMPT_WEIGHT
+    for row in rows:
+        texts.append(row["question"])
+        if row.get("reference"):
+            texts.append(row["reference"])
+    return texts
+
+
+def make_model(init: str, arch: Student, texts: list[str], out, seed: int, role: str) -> int:
+    from soda.modeling import build_tokenizer, init_model, load_model, save_model
+
+    if init == "scratch":
+        tokenizer = build_tokenizer(texts, arch.vocab_size)
+        model = init_model(tokenizer, hidden_size=arch.hidden_size, num_layers=arch.num_layers,
+                           num_heads=arch.num_heads, intermediate_size=arch.intermediate_size,
+                           max_position=arch.max_position, seed=seed)
+    else:
+        model, tokenizer = load_model(init)
+    params = sum(p.numel() for p in model.parameters())
+    save_model(model, tokenizer, str(out), {"role": role, "init": init, "parameters": params})
+    return params
+
+
+def pretrain(path, programs: list[dict], cfg: dict) -> dict:
+    """Next-token training on unlabelled code, shown after the student prompt's last line so
+    that the base model continues "### Solution" with code, as at inference."""
+    from soda.train import train_csl
+
+    rows = [{"prompt": STUDENT_TAIL, "completion": p["code"]} for p in programs]
+    with tempfile.TemporaryDirectory() as tmp:
+        metrics = train_csl(str(path), rows, f"{tmp}/out", cfg, scratch_dir("init-models"))
+        shutil.rmtree(path)
+        shutil.move(f"{tmp}/out", path)
+    return metrics
+
+
+def run(cfg: Config, *, corpus_rows: In, pretrain_rows: In, student_out: Out, scorer_out: Out) -> dict:
+    texts = corpus(read_jsonl(corpus_rows))
+    programs = read_jsonl(pretrain_rows)
+    texts += [p["code"] for p in programs]
+    metrics = {"student_parameters": make_model(cfg.student.init, cfg.student, texts, student_out, cfg.seed, "student")}
+    if cfg.student.init == "scratch" and programs and cfg.pretrain.epochs > 0:
+        metrics["pretrain"] = pretrain(student_out, programs, {**cfg.section("pretrain"), "seed": cfg.seed})
+    # The scorer shares the student's tiny architecture when built from scratch.
+    metrics["scorer_parameters"] = make_model(cfg.scorer.init, cfg.student, texts, scorer_out, cfg.seed + 1, "scorer")
+    return metrics

@@ -1,0 +1,56 @@
+"""score-train (once): the teacher annotates solutions with prompt C (the 6-point rubric),
+then the scoring model is fine-tuned on the annotations; agreement with held-out
+annotations is reported as exact agreement and Cohen's kappa."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+from soda.annotate import collect, split_heldout
+from soda.io import InputError, read_json, write_json, write_jsonl
+from soda.params import Generation, ScoreTrain, Teacher
+from soda.stage import In, Out, StageConfig, read_rows, scratch_dir
+from soda.teacher import make_teacher, teacher_counters
+from soda.tracking import log_metrics
+
+PROMPTS = ("correct", "faulty", "scoring")
+
+
+class Config(StageConfig):
+    seed: int
+    teacher: Teacher
+    generation: Generation
+    score_train: ScoreTrain
+
+
+def run(cfg: Config, *, questions: In, student: In, scorer_init: In, annotations_out: Out, out: Out) -> dict:
+    from soda.scoring import agreement
+    from soda.student import answer, score, scorer_example
+    from soda.train import train_scorer
+
+    st, gen = cfg.score_train, cfg.section("generation")
+    rows = sorted(read_rows(questions, "question"), key=lambda q: q["id"])
+    random.Random(cfg.seed).shuffle(rows)
+    rows = rows[: st.num_questions]
+    teacher = make_teacher(cfg.section("teacher"), seed=cfg.seed, cache_dir=gen["cache_dir"])
+    student_answers = [a[0] for a in answer(str(student), rows, gen, seed=cfg.seed)]
+    annotations = collect(teacher, rows, student_answers)
+    train, held = split_heldout(annotations, st.heldout_fraction, cfg.seed)
+    if not train:
+        raise InputError("score-train: no annotation to train on")
+    examples = [scorer_example(r["question"], r["code"], r["completion"], st.format) for r in train]
+    metrics = train_scorer(str(scorer_init), examples, out, {**cfg.section("score_train"), "seed": cfg.seed},
+                           scratch_dir("score-train"))
+    card_path = Path(out) / "card.json"
+    write_json(card_path, {**read_json(card_path), "scoring_format": st.format})
+    if held:
+        pred = score(str(out), [{"question": r["question"]} for r in held], [r["code"] for r in held], gen,
+                     seed=cfg.seed)
+        metrics["agreement"] = agreement([p.score for p in pred], [r["score"] for r in held])
+    metrics["annotations"] = {"train": len(train), "heldout": len(held),
+                              **{s: sum(r["source"] == s for r in annotations)
+                                 for s in sorted({r["source"] for r in annotations})}}
+    write_jsonl(annotations_out, annotations)
+    log_metrics(teacher_counters(teacher), "teacher")
+    return metrics

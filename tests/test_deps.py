@@ -1,0 +1,88 @@
+"""dvc.yaml names exactly what each stage reads: the repository files its module imports
+(soda/deps.py), its params sections (the fields of its Config) and the files its flags name."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from soda.deps import EXEMPT, closure, code_deps, expand, stage_module, tracked_files
+from soda.stage import In, Out, flags
+
+ROOT = Path(__file__).resolve().parent.parent
+DVC = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
+CODE = ("soda", "sandbox")
+
+
+def stage_def(name):
+    return DVC[name].get("do", DVC[name])
+
+
+def entries(items):
+    return [next(iter(i)) if isinstance(i, dict) else i for i in items]
+
+
+@pytest.mark.parametrize("name", list(DVC))
+def test_code_deps_are_exactly_the_import_closure(name):
+    declared = [d for d in stage_def(name)["deps"] if d.split("/")[0] in CODE]
+    needed = closure(stage_module(name))
+    missing, extra = sorted(needed - expand(declared)), sorted(expand(declared) - needed)
+    assert not missing and not extra, (
+        f"dvc.yaml stage {name}: not covered {missing}, not imported {extra}; "
+        f"its code deps should be {code_deps(name)} (python -m soda.deps {name})")
+
+
+@pytest.mark.parametrize("name", [n for n in DVC if n != "report"])
+def test_params_and_data_deps_and_outs_match_the_stage_signature(name):
+    import importlib
+
+    module = importlib.import_module(stage_module(name))
+    stage = stage_def(name)
+    assert stage["params"] == list(module.Config.sections())
+    words = stage["cmd"].split()
+    given = {w[2:].replace("-", "_"): words[i + 1] for i, w in enumerate(words) if w.startswith("--")}
+    kinds = flags(module.run)
+    assert set(given) == set(kinds) | {"metrics"}
+    data_deps = [d for d in stage["deps"] if d.split("/")[0] not in CODE]
+    assert sorted(data_deps) == sorted(v for k, v in given.items() if kinds.get(k) is In)
+    outs = entries(stage["outs"])
+    assert sorted(outs) == sorted(v for k, v in given.items() if kinds.get(k) is Out)
+    assert entries(stage["metrics"]) == [given["metrics"]]
+
+
+def test_exempt_modules_exist_and_every_stage_would_import_them():
+    tracked = set(tracked_files())
+    assert set(EXEMPT) <= tracked
+
+
+def test_static_closure_covers_what_a_real_run_imports(tmp_path):
+    """Independent of the ast walk: run two stages for real and list the repository modules
+    that were loaded; each must be in the stage's closure."""
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    params["world"].update(seed_size=30, heldout_size=5, pretrain_size=0)
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    probe = ("import json, sys, runpy\n"
+             "sys.argv = ['soda.stage'] + sys.argv[2:]\n"
+             "try:\n    runpy.run_module('soda.stage', run_name='__main__')\n"
+             "except SystemExit as e:\n    assert not e.code, e.code\n"
+             "files = sorted({m.__file__ for m in list(sys.modules.values()) if getattr(m, '__file__', None)})\n"
+             "json.dump(files, open(sys.argv[1] if False else OUT, 'w'))\n")
+    runs = {
+        "world": ["--seed-out", "seed.jsonl", "--heldout-out", "heldout.jsonl", "--pretrain-out", "pre.jsonl",
+                  "--metrics", "w.json"],
+        "decontaminate": ["--questions", "seed.jsonl", "--heldout", "heldout.jsonl", "--out", "q.jsonl",
+                          "--report-jsonl", "r.jsonl", "--report-csv", "r.csv", "--metrics", "d.json"],
+    }
+    for stage, args in runs.items():
+        out = tmp_path / f"{stage}-modules.json"
+        code = f"OUT = {str(out)!r}\n" + probe
+        subprocess.run([sys.executable, "-c", code, "x", stage, *args], cwd=tmp_path, check=True,
+                       env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path),
+                            "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path}/mlflow.db"}, capture_output=True)
+        loaded = {str(Path(f).resolve().relative_to(ROOT)) for f in json.loads(out.read_text())
+                  if Path(f).resolve().is_relative_to(ROOT)}
+        assert loaded, stage
+        assert loaded - set(EXEMPT) <= closure(stage_module(stage)), (stage, sorted(loaded - closure(stage_module(stage))))
