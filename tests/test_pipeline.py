@@ -1,4 +1,4 @@
-"""End to end: `dvc repro` in a temporary git + DVC repository on a small params preset."""
+"""End to end: `dvc repro` in a temporary git + DVC repository on small params."""
 
 import json
 import os
@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.slow
 
 SMALL = {
     "world": {"seed_size": 48, "heldout_size": 16},
@@ -70,7 +71,7 @@ def test_repro_writes_every_output_and_metric(repo):
     for model in ("base", "c1", "c2"):
         metrics = json.loads((repo / "metrics/evaluate" / f"{model}.json").read_text())
         heldout = metrics["benchmarks"]["heldout"]
-        # pass@10 needs n >= 10 samples: with the small preset's 2 it is null, never made up
+        # pass@10 needs n >= 10 samples: with the small params' 2 it is null, never made up
         assert heldout["n_tasks"] == 16 and 0.0 <= heldout["pass@1"] <= 1.0 and heldout["pass@10"] is None
     csl = [json.loads(l) for l in (repo / "data/c1/csl.jsonl").read_text().splitlines()]
     assert csl and all(set(r) >= {"prompt", "completion"} for r in csl)
@@ -130,3 +131,31 @@ def test_dvc_exp_run_with_a_param_and_exp_show_lists_its_metrics(repo):
         "print(json.dumps(sorted({r.data.tags.get('soda.dvc_exp_name', '') for r in runs})))"
     )
     assert "e2e-topp" in json.loads(sh(sys.executable, "-c", code, cwd=repo, env=env).stdout)
+
+
+def test_changing_a_module_makes_exactly_its_importers_stale(repo):
+    """dvc status after appending a comment to one module lists exactly the stages whose import
+    closure holds it (soda/deps.py), and nothing else."""
+    from soda.deps import closure, stage_module
+
+    repo, env, _ = repo
+    lock = yaml.safe_load((repo / "dvc.lock").read_text())["stages"]
+    for module in ("soda/feedback.py", "soda/train.py", "soda/decontam.py", "sandbox/langs.py", "soda/evolve.py"):
+        path = repo / module
+        original = path.read_text()
+        path.write_text(original + "\n# touched\n")
+        try:
+            status = json.loads(sh("dvc", "status", "--json", cwd=repo, env=env).stdout)
+        finally:
+            path.write_text(original)
+        expected = {s for s in lock if module in closure(stage_module(s.split("@")[0]))}
+        assert set(status) == expected, (module, sorted(status), sorted(expected))
+
+
+def test_exp_show_lists_every_training_setting(repo):
+    repo, env, _ = repo
+    shown = sh("dvc", "exp", "show", "--csv", cwd=repo, env=env).stdout.splitlines()[0].split(",")
+    for section in ("csl_train", "fcl_train", "score_train", "pretrain"):
+        for key in ("scheduler", "warmup_ratio", "weight_decay", "batch_size", "grad_accum", "lr", "epochs"):
+            assert f"{section}.{key}" in shown, f"{section}.{key}"
+    assert "fcl_train.beta" in shown

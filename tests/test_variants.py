@@ -1,4 +1,4 @@
-"""`soda report --variants`: a grid's experiments in a real DVC repo, compared across seeds."""
+"""`soda variants`: a grid's experiments in a real DVC repo, compared across seeds."""
 
 import json
 import subprocess
@@ -6,7 +6,7 @@ import subprocess
 import pytest
 
 from soda.io import InputError
-from soda.report import main as report_main
+from soda.variants import main as variants_main
 
 # The fake evaluation: `full` passes tasks 0..9+seed of 20, `no-fcl` tasks 0..4, whatever the seed.
 EVALUATE = '''
@@ -52,7 +52,7 @@ def repo(tmp_path_factory):
 
 def test_variants_mean_sd_wilcoxon_and_figures(repo, monkeypatch):
     monkeypatch.chdir(repo)
-    assert report_main(["--variants", "grid.yaml", "--variants-out", "reports/v"]) == 0
+    assert variants_main(["grid.yaml", "--out", "reports/v"]) == 0
     rows = {r["variant"]: r for r in json.loads((repo / "reports" / "v.json").read_text())}
     assert rows["full"]["pass@1"] == pytest.approx([0.525, 0.0353553], abs=1e-6)   # 10/20 and 11/20
     assert rows["no-fcl"]["pass@1"] == pytest.approx([0.25, 0.0])
@@ -71,5 +71,5 @@ def test_variants_without_experiments_is_an_error(repo, tmp_path, monkeypatch):
     monkeypatch.chdir(repo)
     (tmp_path / "other.yaml").write_text("seeds: [5]\nvariants:\n  full: {}\n")
     with pytest.raises(InputError, match="no finished experiment"):
-        report_main(["--variants", str(tmp_path / "other.yaml"), "--variants-out", str(tmp_path / "v")])
+        variants_main([str(tmp_path / "other.yaml"), "--out", str(tmp_path / "v")])
     assert not (tmp_path / "v.md").exists()

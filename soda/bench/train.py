@@ -1,4 +1,4 @@
-"""`soda bench train`: trainer overhead and the tiny preset's stage times, in one JSON line.
+"""`soda bench train`: trainer overhead and the stage times with params.yaml's settings, in one JSON line.
 
 - Overhead: one CSL epoch on the tiny student through SFTTrainer vs a plain PyTorch loop
   (AdamW, cosine schedule, grad clipping: what the trainer does) on the same collated batches,
