@@ -1,7 +1,26 @@
 import os
 import sys
+from pathlib import Path
 
 import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def params() -> dict:
+    """The committed params.yaml, a fresh copy for each test to change."""
+    return yaml.safe_load((ROOT / "params.yaml").read_text())
+
+
+@pytest.fixture
+def shared() -> Path:
+    """../shared beside the checkout (reference data); tests that need it skip cleanly without it."""
+    path = ROOT.parent / "shared"
+    if not path.is_dir():
+        pytest.skip("needs ../shared")
+    return path
 
 
 @pytest.fixture(autouse=True)

@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from soda.bench import main
+
+pytestmark = pytest.mark.slow  # a benchmark: runs whole training stages
 
 
 def test_bench_prints_one_json_line_with_the_stage_figures(capsys):

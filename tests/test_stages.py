@@ -1,0 +1,42 @@
+"""Stages called directly, as a library: Config from params, run(cfg, ...) -> metrics; no DVC,
+no command line."""
+
+import json
+
+import pytest
+from pydantic import ValidationError
+
+from soda.io import InputError, read_jsonl
+from soda.params import validate
+from soda.stages import decontaminate, world
+
+
+def test_world_then_decontaminate_run_directly(tmp_path, params):
+    params["world"].update(seed_size=40, heldout_size=10, pretrain_size=5)
+    cfg = world.Config.from_params(validate(params))
+    metrics = world.run(cfg, seed_out=tmp_path / "seed.jsonl", heldout_out=tmp_path / "heldout.jsonl",
+                        pretrain_out=tmp_path / "pre.jsonl")
+    assert metrics == {"seed": 40, "heldout": 10, "pretrain": 5}
+    seed = read_jsonl(tmp_path / "seed.jsonl")
+    # a held-out question copied into the seed is removed by decontaminate
+    heldout = read_jsonl(tmp_path / "heldout.jsonl")
+    (tmp_path / "seed.jsonl").write_text("".join(json.dumps(r) + "\n" for r in seed + [{**heldout[0], "id": "copy"}]))
+    out = decontaminate.run(decontaminate.Config.from_params(params), questions=tmp_path / "seed.jsonl",
+                            heldout=tmp_path / "heldout.jsonl", out=tmp_path / "q.jsonl",
+                            report_jsonl=tmp_path / "r.jsonl", report_csv=tmp_path / "r.csv")
+    kept = {r["id"] for r in read_jsonl(tmp_path / "q.jsonl")}
+    assert "copy" not in kept and out["removed"] >= 1
+
+
+def test_a_stage_config_holds_only_its_sections_typed(params):
+    cfg = world.Config.from_params(params)
+    assert cfg.sections() == ("seed", "world") and cfg.world.seed_size == params["world"]["seed_size"]
+    with pytest.raises(ValidationError):
+        world.Config.from_params({**params, "world": {**params["world"], "seed_size": "many"}})
+
+
+def test_world_source_missing_is_named(tmp_path, params):
+    params["world"]["source"] = str(tmp_path / "mine.jsonl")
+    with pytest.raises(InputError, match="world.source"):
+        world.run(world.Config.from_params(params), seed_out=tmp_path / "s", heldout_out=tmp_path / "h",
+                  pretrain_out=tmp_path / "p")
