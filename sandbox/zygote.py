@@ -48,14 +48,20 @@ FILE_LIMIT = 16 * 1024 * 1024  # largest file (and stdout) a run may write
 NPROC_LIMIT = 64               # processes + threads of the slot uid (a JVM needs about 20)
 NOFILE_LIMIT = 256
 JAVAC_UID_OFFSET = 1 << 30
-WALL_CAP = 20                  # a run that keeps getting CPU may take this many CPU budgets of wall time
+WALL_FACTOR = 3                # wall time of a run: at most this many times its CPU budget (+1 s)
 ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "PYTHONHASHSEED": "0",
        "PYTHONDONTWRITEBYTECODE": "1"}
 
 
+def wall_limit(timeout_s: float) -> float:
+    """Wall seconds after which a run is stopped whatever CPU it used (a run that idles)."""
+    return WALL_FACTOR * (timeout_s + 1)
+
+
 class Zygote:
-    def __init__(self, uid: int) -> None:
+    def __init__(self, uid: int, caller_fd: int) -> None:
         self.uid = uid
+        self.caller_fd = caller_fd  # the pool's request pipe: its end (EOF) means the pool is gone
         self.pidns = jail.PidNamespaces()
         self.runs = 0
         # Rather than a new IPC namespace per run (its teardown blocks the zygote about 0.3 ms
@@ -99,6 +105,8 @@ class Zygote:
             jail.unshare(jail.CLONE_NEWIPC)
         init = os.fork()
         if init == 0:
+            # The zygote is single-threaded: its end, by any signal, ends the run's namespace.
+            jail.die_with_parent()
             if as_init:
                 self._run(workdir, target, limits, out_fd, err_fd, res_w, nonce)
             self._reaper(workdir, target, limits, out_fd, err_fd, res_w, nonce)
@@ -108,6 +116,8 @@ class Zygote:
         os.close(res_w)
         wall_killed, cpu_at_kill = self._wait(init, timeout_s)
         _, status, usage = os.wait4(init, 0)
+        for name in os.listdir(jail.SHM):  # the run's POSIX shared memory and semaphores
+            os.unlink(os.path.join(jail.SHM, name))
         wall = time.monotonic() - start
         line = _read_all(res_r)
         os.close(res_r)
@@ -177,8 +187,9 @@ class Zygote:
         time it could have spent its budget, so an endless loop costs its budget, not the
         budget plus a second (RLIMIT_CPU counts whole seconds). Wall time only catches runs
         that block (sleep, wait on a pipe): at each wall deadline a run that got any CPU since
-        the last one (one clock tick) is given more time, up to a cap; a starved run on a
-        loaded machine still gets a tick now and then.
+        the last one (one clock tick) is given more time, up to wall_limit(timeout_s); a
+        starved run on a loaded machine still gets a tick now and then. When the pool goes
+        away (its request pipe ends) the run is killed and the zygote exits.
         """
         pidfd = os.pidfd_open(pid)
         start = time.monotonic()
@@ -187,7 +198,10 @@ class Zygote:
         try:
             while True:
                 wait = min(max(timeout_s - cpu, 0.01), max(deadline - time.monotonic(), 0.0))
-                ready, _, _ = select.select([pidfd], [], [], wait)
+                ready, _, _ = select.select([pidfd, self.caller_fd], [], [], wait)
+                if self.caller_fd in ready:
+                    os.kill(pid, signal.SIGKILL)
+                    os._exit(0)
                 if ready:
                     return False, 0.0
                 cpu = jail.cpu_of_uid(self.uid)
@@ -198,10 +212,10 @@ class Zygote:
                     return True, cpu
                 now = time.monotonic()
                 if now >= deadline:
-                    if cpu <= cpu_before or now - start > WALL_CAP * (timeout_s + 1):
+                    if cpu <= cpu_before or now - start >= wall_limit(timeout_s):
                         os.kill(pid, signal.SIGKILL)
                         return True, cpu
-                    cpu_before, deadline = cpu, now + timeout_s + 1
+                    cpu_before, deadline = cpu, min(now + timeout_s + 1, start + wall_limit(timeout_s))
         finally:
             os.close(pidfd)
 
@@ -291,15 +305,12 @@ def main(argv: list[str]) -> None:
 
     sys.path += [p for p in site.getsitepackages() if p not in sys.path]
     jail.enter_private_world(tmp_mb)
-    # Runs must reach the interpreter's libraries even when it lives under /root (pyenv).
-    jail.expose([sys.base_prefix, sys.prefix, os.path.dirname(os.path.realpath(sys.executable)),
-                 *site.getsitepackages()])
     for name in (*PRELOAD, "sandbox.langs"):
         __import__(name)
     # Objects that exist now are never collected in a run: without this, the first collection
     # in each forked run would touch (and so copy) every page of the interpreter.
     gc.freeze()
-    zygote = Zygote(uid)
+    zygote = Zygote(uid, req_fd)
     send(rep_fd, {"ready": True})
     while (req := _recv(req_fd)) is not None:
         try:
