@@ -74,7 +74,9 @@ def _jail_prefix() -> list[str]:
     shown = [*SYSTEM_DIRS]
     for path in sorted({os.path.realpath(p) for p in own if os.path.isdir(p)}):
         if not any(path == d or path.startswith(d.rstrip("/") + "/") for d in shown):
-            args += ["--ro-bind", path, path]
+            # Its parents are made traversable, and show nothing else (/root is 0700).
+            parents = [str(p) for p in reversed(Path(path).parents) if str(p) != "/"]
+            args += [arg for p in parents for arg in ("--perms", "0755", "--dir", p)] + ["--ro-bind", path, path]
             shown.append(path)
     return args + ["--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", "--unshare-net", "--unshare-ipc",
                    "--unshare-uts", "--cap-add", "ALL", "--"]
@@ -185,13 +187,17 @@ class Pool:
         self._ready.release()
         return result
 
-    def map(self, jobs: list[Job], progress: bool = False) -> list[Result]:
+    def map(self, jobs: list[Job], progress: bool = False, on_result=None) -> list[Result]:
+        """Results in input order; `on_result(i, result)` is called (in this thread) as each ends."""
         results: list[Result | None] = [None] * len(jobs)
         done = 0
         with ThreadPoolExecutor(self.size) as ex:
             futures = {ex.submit(self.run, job): i for i, job in enumerate(jobs)}
             for fut in as_completed(futures):
-                results[futures[fut]] = fut.result()
+                i = futures[fut]
+                results[i] = fut.result()
+                if on_result is not None:
+                    on_result(i, results[i])
                 done += 1
                 if progress and (done % 100 == 0 or done == len(jobs)):
                     print(f"sandbox: {done}/{len(jobs)}", file=sys.stderr, flush=True)

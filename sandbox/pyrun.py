@@ -37,6 +37,7 @@ import json
 import numbers
 import operator
 import os
+import resource
 import signal
 import struct
 import sys
@@ -48,6 +49,7 @@ import types
 ENV_ERRORS = ("ModuleNotFoundError",)
 TRACEBACK_FRAMES = 40  # frames of a traceback shown at each end; a deep recursion has millions
 PR_SET_DUMPABLE = 4
+FRAME_BYTES = 4096  # memory allowed per level of recursion (one takes a few hundred bytes)
 # Operations the tests may apply to a reference to one of the solution's objects.
 REMOTE_OPS = {"len": len, "repr": repr, "str": str, "list": list, "getattr": getattr, "getitem": operator.getitem,
               "contains": operator.contains}
@@ -106,15 +108,41 @@ def _on_cpu_limit() -> None:
     signal.signal(signal.SIGXCPU, lambda *_: os._exit(128 + signal.SIGXCPU))
 
 
+def _main_namespace() -> dict:
+    """Globals of a real __main__ module, so that pickle finds the solution's functions by
+    name (multiprocessing sends them so)."""
+    main = types.ModuleType("__main__")
+    main.__builtins__ = builtins
+    sys.modules["__main__"] = main
+    return main.__dict__
+
+
+def _cap_recursion() -> None:
+    """sys.setrecursionlimit takes at most what the memory limit holds. Python 3.11 calls
+    between Python functions use no C stack: a program that raises the limit to 10**7 would
+    fill its memory with frames, and unwinding millions of frames that cannot allocate their
+    traceback burns the whole CPU budget; capped, it gets its RecursionError in a fraction of
+    a second, as it would have by a C stack overflow in earlier Pythons."""
+    memory = resource.getrlimit(resource.RLIMIT_AS)[0]
+    cap = sys.maxsize if memory == resource.RLIM_INFINITY else max(memory // FRAME_BYTES, 1000)
+    set_limit = sys.setrecursionlimit
+
+    def setrecursionlimit(limit: int) -> None:
+        set_limit(min(limit, cap))
+
+    setrecursionlimit.__doc__ = set_limit.__doc__
+    sys.setrecursionlimit = setrecursionlimit
+
+
 def run(code: str, tests: str | None, mode: str, result_fd: int, nonce: str) -> None:
     """Execute and report; never returns (the process ends with os._exit)."""
     sys.argv = ["solution.py"]
+    _cap_recursion()
     if tests and mode == "tests":
         _run_split(code, tests, result_fd, nonce)
     _on_cpu_limit()
-    namespace = {"__name__": "__main__", "__builtins__": builtins}
     try:
-        exec(compile(code, "<solution>", "exec"), namespace)
+        exec(compile(code, "<solution>", "exec"), _main_namespace())
         verdict = {"ok": True}
     except SystemExit as e:
         clean = e.code in (None, 0)
@@ -295,7 +323,7 @@ def _serve(code: str, requests: int, replies: int) -> None:
         return {"r": [len(objects) - 1, str(getattr(v, "__name__", type(v).__name__)), callable(v)]}
 
     codec = _Codec(ref, lambda r: objects[r[0]])
-    namespace = {"__name__": "__main__", "__builtins__": builtins}
+    namespace = _main_namespace()
     try:
         exec(compile(code, "<solution>", "exec"), namespace)
         _flush()

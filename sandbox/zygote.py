@@ -47,6 +47,7 @@ OUTPUT_KEEP = 64 * 1024        # characters of stdout/stderr kept in a Result
 FILE_LIMIT = 16 * 1024 * 1024  # largest file (and stdout) a run may write
 NPROC_LIMIT = 64               # processes + threads of the slot uid (a JVM needs about 20)
 NOFILE_LIMIT = 256
+VERDICT_FD, NONCE_FD = 1000, 1001  # far from the fds solutions usually touch
 JAVAC_UID_OFFSET = 1 << 30
 WALL_FACTOR = 3                # wall time of a run: at most this many times its CPU budget (+1 s)
 ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "PYTHONHASHSEED": "0",
@@ -80,7 +81,9 @@ class Zygote:
         """Run `target(verdict_fd, nonce)` confined (it must end the process); return the outcome.
 
         as_init: the run is its pid namespace's init (Python: one fork fewer) rather than the
-        child of a reaper (programs that are exec'd).
+        child of a reaper (programs that are exec'd). An exec'd program finds the nonce on fd
+        NONCE_FD, a pipe its harness empties before the program's own code starts: it is in
+        no environment variable or file.
         """
         limits = {
             resource.RLIMIT_CPU: max(1, math.ceil(timeout_s)),
@@ -99,6 +102,13 @@ class Zygote:
         res_r, res_w = os.pipe()
         os.fchown(res_w, self.uid, self.uid)  # so that a runtime may reopen it as /proc/self/fd/N
         nonce = os.urandom(16).hex()
+        nonce_r = None
+        if not as_init:
+            nonce_r, nonce_w = os.pipe()
+            os.write(nonce_w, nonce.encode())
+            os.close(nonce_w)
+            os.fchown(nonce_r, self.uid, self.uid)
+        fds = (out_fd, err_fd, res_w, nonce_r)
         start = time.monotonic()
         self.pidns.next_child_in_new_namespace()
         if not self.ipc_forbidden:  # else SysV shm/semaphores could carry state to the next run
@@ -108,12 +118,12 @@ class Zygote:
             # The zygote is single-threaded: its end, by any signal, ends the run's namespace.
             jail.die_with_parent()
             if as_init:
-                self._run(workdir, target, limits, out_fd, err_fd, res_w, nonce)
-            self._reaper(workdir, target, limits, out_fd, err_fd, res_w, nonce)
+                self._run(workdir, target, limits, fds, nonce)
+            self._reaper(workdir, target, limits, fds, nonce)
         self.pidns.restore()
-        os.close(out_fd)
-        os.close(err_fd)
-        os.close(res_w)
+        for fd in fds:
+            if fd is not None:
+                os.close(fd)
         wall_killed, cpu_at_kill = self._wait(init, timeout_s)
         _, status, usage = os.wait4(init, 0)
         for name in os.listdir(jail.SHM):  # the run's POSIX shared memory and semaphores
@@ -139,15 +149,18 @@ class Zygote:
             "wall_killed": wall_killed,
         }
 
-    def _run(self, workdir, target, limits, out_fd, err_fd, res_w, nonce) -> None:
+    def _run(self, workdir, target, limits, fds, nonce) -> None:
         """The run's process: confine, then hand over to the language's target (never returns)."""
+        out_fd, err_fd, res_w, nonce_r = fds
         try:
             os.dup2(os.open("/dev/null", os.O_RDONLY), 0)
             os.dup2(out_fd, 1)
             os.dup2(err_fd, 2)
-            fd = os.dup2(res_w, 1000)  # far from the fds solutions usually touch
-            os.closerange(3, 1000)
-            os.closerange(1001, NOFILE_LIMIT * 64)
+            fd = os.dup2(res_w, VERDICT_FD)
+            if nonce_r is not None:
+                os.dup2(nonce_r, NONCE_FD)
+            os.closerange(3, VERDICT_FD)
+            os.closerange(VERDICT_FD + 1 if nonce_r is None else NONCE_FD + 1, NOFILE_LIMIT * 64)
             os.chdir(workdir)
             jail.drop_privileges(self.uid, limits)
             os.environ.clear()
@@ -162,13 +175,13 @@ class Zygote:
         finally:
             os._exit(253)  # targets end the process themselves
 
-    def _reaper(self, workdir, target, limits, out_fd, err_fd, res_w, nonce) -> None:
+    def _reaper(self, workdir, target, limits, fds, nonce) -> None:
         """pid 1 of the run's namespace: start the run, reap everything, exit with its status."""
         try:
             run = os.fork()
             if run == 0:
-                self._run(workdir, target, limits, out_fd, err_fd, res_w, nonce)
-            for fd in (out_fd, err_fd, res_w):
+                self._run(workdir, target, limits, fds, nonce)
+            for fd in fds:
                 os.close(fd)
             while True:
                 pid, status = os.waitpid(-1, 0)

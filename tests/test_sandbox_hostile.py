@@ -155,7 +155,7 @@ def test_a_run_sees_no_other_process_and_no_user_file(pool, tmp_path):
              str(home / ".profile"), "/work/main/README.md", "/work/main/data/world/heldout.jsonl", "/home"]
     r = pool.run(Job(f"PATHS = {paths!r}\n" + probe, mode="runs"))
     pids, seen = r.stdout.splitlines()
-    assert r.passed and pids == "[1]", r  # the run is alone in its pid namespace
+    assert r.passed and len(eval(pids)) == 1, r  # /proc lists the run's own process, nothing else
     assert seen == "[]", seen
 
 
@@ -166,7 +166,7 @@ def test_an_exec_program_sees_no_other_process(pool):
             "  while ((e = readdir(d))) n += isdigit(e->d_name[0]) != 0;\n"
             "  printf(\"%d\\n\", n); return 0; }\n")
     r = pool.run(Job(code, "c", mode="runs"))
-    assert r.passed and r.stdout == "2\n", r  # the reaper and the program
+    assert r.passed and r.stdout == "1\n", r  # itself (its reaper is root's: not shown)
 
 
 # -- no run outlives its caller ------------------------------------------------------------
@@ -223,7 +223,7 @@ def test_runs_die_when_the_callers_process_group_is_terminated(lang):
 def test_a_run_that_idles_is_stopped_at_a_wall_limit_proportional_to_its_cpu_limit(pool):
     from sandbox.zygote import wall_limit
 
-    code = "import time\nwhile True:\n    time.sleep(0.05)\n    sum(range(1000))\n"
+    code = "import time\nwhile True:\n    time.sleep(0.05)\n    sum(range(10**5))\n"
     r = pool.run(Job(code, timeout_s=0.5))
     assert r.status == "timeout" and "wall" in r.reason
     assert wall_limit(0.5) <= r.wall_s < 2 * wall_limit(0.5)
