@@ -49,6 +49,7 @@ import types
 ENV_ERRORS = ("ModuleNotFoundError",)
 TRACEBACK_FRAMES = 40  # frames of a traceback shown at each end; a deep recursion has millions
 PR_SET_DUMPABLE = 4
+MAX_MESSAGE = 256 * 1024 * 1024  # bytes of one message between the two processes
 FRAME_BYTES = 4096  # memory allowed per level of recursion (one takes a few hundred bytes)
 # Operations the tests may apply to a reference to one of the solution's objects.
 REMOTE_OPS = {"len": len, "repr": repr, "str": str, "list": list, "getattr": getattr, "getitem": operator.getitem,
@@ -227,7 +228,12 @@ def _send(fd: int, obj) -> None:
 
 def _recv(fd: int):
     head = _read_exact(fd, 4)
-    return None if head is None else json.loads(_read_exact(fd, struct.unpack(">I", head)[0]) or b"null")
+    if head is None:
+        return None
+    size = struct.unpack(">I", head)[0]
+    if size > MAX_MESSAGE:
+        raise ValueError(f"message of {size} bytes")
+    return json.loads(_read_exact(fd, size) or b"null")
 
 
 def _read_exact(fd: int, n: int) -> bytes | None:
