@@ -39,10 +39,11 @@ import operator
 import os
 import resource
 import signal
-import struct
 import sys
 import traceback
 import types
+
+from sandbox import zygote
 
 # Failing imports that mean "this machine lacks a package", not "the program is wrong";
 # the paper's runs-check ignores them.
@@ -219,31 +220,8 @@ def _run_tests(solution: "Solution", tests: str) -> dict | None:
 # frozenset, {"b": hex} bytes, {"c": [re, im]} complex, {"i": [...]} iterator, {"m": name}
 # module, {"r": [n, name, callable]} a reference (n: its index on the solution's side).
 
-def _send(fd: int, obj) -> None:
-    body = json.dumps(obj).encode()
-    data = struct.pack(">I", len(body)) + body
-    while data:
-        data = data[os.write(fd, data):]
-
-
 def _recv(fd: int):
-    head = _read_exact(fd, 4)
-    if head is None:
-        return None
-    size = struct.unpack(">I", head)[0]
-    if size > MAX_MESSAGE:
-        raise ValueError(f"message of {size} bytes")
-    return json.loads(_read_exact(fd, size) or b"null")
-
-
-def _read_exact(fd: int, n: int) -> bytes | None:
-    buf = bytearray()
-    while len(buf) < n:
-        chunk = os.read(fd, n - len(buf))
-        if not chunk:
-            return None
-        buf += chunk
-    return bytes(buf)
+    return zygote._recv(fd, MAX_MESSAGE)
 
 
 class _Codec:
@@ -334,9 +312,9 @@ def _serve(code: str, requests: int, replies: int) -> None:
         exec(compile(code, "<solution>", "exec"), namespace)
         _flush()
         names = {k: v for k, v in namespace.items() if not k.startswith("__")}
-        _send(replies, {"names": codec.encode(names)})
+        zygote.send(replies, {"names": codec.encode(names)})
     except BaseException as e:  # noqa: BLE001 - the tests process turns it into the verdict
-        _send(replies, {"raise": _exception(e)})
+        zygote.send(replies, {"raise": _exception(e)})
         os._exit(0)
     while (req := _recv(requests)) is not None:
         try:
@@ -352,7 +330,7 @@ def _serve(code: str, requests: int, replies: int) -> None:
         except BaseException as e:  # noqa: BLE001 - raised in the tests process
             reply = {"raise": _exception(e)}
         _flush()
-        _send(replies, reply)
+        zygote.send(replies, reply)
     os._exit(0)
 
 
@@ -409,7 +387,7 @@ class Solution:
         if kwargs:
             msg["kwargs"] = self.codec.encode(kwargs)
         try:
-            _send(self.requests, msg)
+            zygote.send(self.requests, msg)
         except BrokenPipeError:
             self._ended(True)
         reply = self._reply()

@@ -284,11 +284,15 @@ def _read_head(path: str) -> str:
     return data.decode("utf-8", "replace")[:OUTPUT_KEEP]
 
 
-def _recv(fd: int) -> dict | None:
+def _recv(fd: int, limit: int | None = None):
+    """One message, None at the end of the pipe; ValueError if it is malformed or over `limit` bytes."""
     head = _read_exact(fd, 4)
     if head is None:
         return None
-    body = _read_exact(fd, struct.unpack(">I", head)[0])
+    size = struct.unpack(">I", head)[0]
+    if limit is not None and size > limit:
+        raise ValueError(f"message of {size} bytes")
+    body = _read_exact(fd, size)
     return None if body is None else json.loads(body)
 
 
@@ -302,7 +306,7 @@ def _read_exact(fd: int, n: int) -> bytes | None:
     return bytes(buf)
 
 
-def send(fd: int, obj: dict) -> None:
+def send(fd: int, obj) -> None:
     body = json.dumps(obj).encode()
     data = struct.pack(">I", len(body)) + body
     while data:
