@@ -1,7 +1,8 @@
 """The fork-server: one long-lived root process per pool slot that runs jobs one at a time.
 
-It is started jailed (private network, mounts and /tmp; under bubblewrap with a read-only
-view of the system when bwrap exists), imports what solutions commonly import, and then for
+It is started jailed (bubblewrap: a new root showing only the system's dirs and the
+interpreter, read-only; private network, mounts, /tmp and /dev/shm; a /proc that shows a
+process only those of its own uid), imports what solutions commonly import, and then for
 each job forks:
 
     Python:  zygote (root) --fork in new pid+ipc namespaces--> run (pid 1, slot uid, rlimits)
@@ -13,7 +14,10 @@ single fork, which is what makes thousands of short runs cheap. It is its namesp
 so signals it sends itself without a handler are dropped by the kernel (CPU limits still
 end it: RLIMIT_CPU's hard limit is a SIGKILL). Programs that other languages exec get a
 reaper as init and run as ordinary processes. When init dies the kernel kills whatever is
-left in its pid namespace, so nothing outlives a run. The run dir is deleted after every
+left in its pid namespace, so nothing outlives a run; init dies with the zygote
+(PR_SET_PDEATHSIG), and the zygote with the pool (SIGTERM to the caller's group reaches it;
+the end of its request pipe is noticed even during a run). Python tests run in a process of
+their own (see sandbox/pyrun.py). The run dir is deleted after every
 run; the slot's uid owns nothing else that is writable.
 
 Protocol on two inherited fds: 4-byte big-endian length, then JSON (request or reply).
