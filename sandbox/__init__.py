@@ -48,23 +48,23 @@ def execute(code: str, lang: str = "python", tests: str | None = None, *, timeou
 def execute_many(jobs: list[Job], workers: int | None = None, progress: bool = False,
                  cache: ResultCache | None = None) -> list[Result]:
     """Results in input order; a pool of `workers` slots (default: one per core). With a
-    cache, jobs it holds are not run, and the new results it may keep are stored."""
+    cache, jobs it holds are not run, and each new result it may keep is stored as soon as
+    it is known: a batch killed half-way keeps the verdicts it reached."""
     results: list[Result | None] = [cache.get(job) for job in jobs] if cache else [None] * len(jobs)
     todo = [i for i, r in enumerate(results) if r is None]
     if not todo:
         return results  # type: ignore[return-value]
     from sandbox.pool import Pool, shared_pool
 
-    if workers is None:
-        ran = shared_pool().map([jobs[i] for i in todo], progress)
-    else:
-        pool = Pool(workers)
-        try:
-            ran = pool.map([jobs[i] for i in todo], progress)
-        finally:
-            pool.close()
-    for i, result in zip(todo, ran):
-        results[i] = result
+    def store(k: int, result: Result) -> None:
+        results[todo[k]] = result
         if cache:
-            cache.put(jobs[i], result)
+            cache.put(jobs[todo[k]], result)
+
+    pool = shared_pool() if workers is None else Pool(workers)
+    try:
+        pool.map([jobs[i] for i in todo], progress, on_result=store)
+    finally:
+        if workers is not None:
+            pool.close()
     return results  # type: ignore[return-value]

@@ -1,8 +1,9 @@
 """Linux confinement primitives used by the zygote: namespaces, mounts, limits, uid drop.
 
-The zygote (a root process) enters private network/mount/ipc/uts namespaces once, then puts
-every run in a fresh pid namespace whose init is a tiny reaper: when the reaper dies the
-kernel kills everything the run spawned, double-forked setsid daemons included.
+The zygote (a root process, under bubblewrap: see pool._jail_prefix) enters private
+network/mount/ipc/uts namespaces once, then puts every run in a fresh pid namespace whose
+init dies with the zygote (PR_SET_PDEATHSIG): when init dies the kernel kills everything
+the run spawned, double-forked setsid daemons included.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import ctypes
 import os
 import resource
-import stat
+import signal
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -22,15 +23,17 @@ CLONE_NEWPID = 0x20000000
 MS_RDONLY = 0x1
 MS_NOSUID = 0x2
 MS_NODEV = 0x4
-MS_BIND = 0x1000
-MS_MOVE = 0x2000
+MS_NOEXEC = 0x8
 MS_REC = 0x4000
 MS_PRIVATE = 0x40000
+PR_SET_PDEATHSIG = 1
 PR_SET_NO_NEW_PRIVS = 38
 
 # Directories every user may write to: each gets a private tmpfs so nothing written there
-# survives the zygote or is seen by another slot. /tmp additionally holds the run dirs.
-SHARED_WRITABLE = ("/var/tmp", "/dev/shm", "/run/lock")
+# survives the zygote or is seen by another slot. /tmp additionally holds the run dirs; the
+# others are read-only, except /dev/shm, which the zygote empties after every run.
+READONLY_SHARED = ("/var/tmp", "/run/lock")
+SHM, SHM_MB = "/dev/shm", 64
 
 
 def _check(ret: int, what: str) -> None:
@@ -50,14 +53,21 @@ def mount_tmpfs(target: str, size_mb: int, mode: str = "1777", readonly: bool = 
 
 
 def enter_private_world(tmp_mb: int) -> None:
-    """No network, private IPC and hostname, and private writable dirs for this process tree."""
+    """No network, private IPC and hostname, and private writable dirs for this process tree;
+    /proc shows a run only its own processes."""
     unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS)
     # Our mounts must not propagate back to the host.
     _check(_libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None), "make mounts private")
     mount_tmpfs("/tmp", tmp_mb, mode="0755")
-    for path in SHARED_WRITABLE:
+    for path in READONLY_SHARED:
         if os.path.isdir(path):
             mount_tmpfs(path, 1, readonly=True)
+    # Writable for POSIX shared memory and semaphores (multiprocessing); emptied after each run.
+    mount_tmpfs(SHM, SHM_MB)
+    # A process sees in /proc only those of its own uid (the slot's: its run): no command line,
+    # environment or file of any other process.
+    _check(_libc.mount(b"proc", b"/proc", b"proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, b"hidepid=invisible"),
+           "mount /proc")
 
 
 # Limits of an IPC namespace, set to 0 in the zygote's own: no SysV shared memory segment,
@@ -82,35 +92,6 @@ def forbid_ipc() -> bool:
     return True
 
 
-def expose(paths: list[str]) -> None:
-    """Make `paths` reachable by unprivileged runs when an ancestor dir isn't (e.g. /root).
-
-    The closed ancestor is covered with an empty tmpfs, and only the given paths are bound
-    back in: the runs can import the interpreter's libraries and see nothing else of it.
-    """
-    by_ancestor: dict[str, list[str]] = {}
-    for path in {os.path.realpath(p) for p in paths if os.path.isdir(p)}:
-        parts = path.split("/")[1:]
-        for i in range(1, len(parts) + 1):
-            ancestor = "/" + "/".join(parts[:i])
-            if not os.stat(ancestor).st_mode & stat.S_IXOTH:
-                by_ancestor.setdefault(ancestor, []).append(path)
-                break
-    for n, (ancestor, inner) in enumerate(sorted(by_ancestor.items())):
-        inner = [p for p in inner if not any(p != q and p.startswith(q + "/") for q in inner)]
-        staged = []
-        for i, path in enumerate(inner):
-            stage = f"/tmp/.expose-{n}-{i}"
-            os.mkdir(stage)
-            _check(_libc.mount(path.encode(), stage.encode(), None, MS_BIND | MS_REC, None), f"bind {path}")
-            staged.append((stage, path))
-        mount_tmpfs(ancestor, 1, mode="0755")
-        for stage, path in staged:
-            os.makedirs(path, mode=0o755, exist_ok=True)
-            _check(_libc.mount(stage.encode(), path.encode(), None, MS_MOVE, None), f"move {path}")
-            os.rmdir(stage)
-
-
 class PidNamespaces:
     """Lets one process give each child its own pid namespace, as many times as it likes.
 
@@ -130,8 +111,14 @@ class PidNamespaces:
         _check(_libc.setns(self._own, CLONE_NEWPID), "setns pid")
 
 
+def die_with_parent() -> None:
+    """This process is killed when its parent (a single-threaded process) ends, however."""
+    _check(_libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "prctl pdeathsig")
+
+
 def drop_privileges(uid: int, limits: dict[int, int]) -> None:
-    """Final steps in the run's process before untrusted code: own session, limits, uid."""
+    """Final steps in the run's process before untrusted code: own session, limits, uid; it
+    dies with its parent."""
     os.setsid()
     for res, value in limits.items():
         resource.setrlimit(res, (value, value) if res != resource.RLIMIT_CPU else (value, value + 1))
@@ -140,6 +127,7 @@ def drop_privileges(uid: int, limits: dict[int, int]) -> None:
     os.setresuid(uid, uid, uid)
     # Setuid binaries (su, mount, ...) can't give privileges back.
     _check(_libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl no_new_privs")
+    die_with_parent()  # again: changing the uid cleared it
 
 
 def cpu_of(pid: int) -> float:

@@ -1,10 +1,19 @@
 """Per-language recipes: how a job becomes confined processes, and how outcomes become a Result.
 
-Runs inside the zygote. Python runs in the forked interpreter itself. The other languages
-write the program (code, then tests) into the run dir, compile it in one confined process
-and run it in another. When tests are given, the tests' entry point is wrapped by a small
-harness that writes the run's nonce on the verdict channel only once the tests returned,
-so that exit(0) from the solution before or during the tests is not a pass.
+Runs inside the zygote. Python runs in the forked interpreter itself (sandbox/pyrun.py). The
+other languages write the program (code, then tests) into the run dir, compile it in one
+confined process and run it in another. When tests are given, the tests' entry point is
+wrapped by a small harness that writes the run's nonce on the verdict channel only once the
+tests returned, so that exit(0) from the solution before, during or instead of the tests (a
+Go init()) is not a pass. The harness reads the nonce from a pipe (zygote.NONCE_FD) before any
+of the program's own code runs (C: .preinit_array of its own translation unit, which runs
+before constructors; Go: the first package variable initialised; Java and JS: before the
+program's classes or module load) and keeps it where the program cannot name it (a static
+of another translation unit, a local, a closure, an identifier made up per run).
+
+Limit: these programs share their process with the harness, so one that scans its own
+memory (C pointers, /proc/self/mem) could still find the nonce; only Python tests, which
+run in their own process, are out of the solution's reach entirely.
 """
 
 from __future__ import annotations
@@ -16,7 +25,7 @@ import signal
 import time
 
 from sandbox import pyrun
-from sandbox.zygote import OUTPUT_KEEP
+from sandbox.zygote import NONCE_FD, OUTPUT_KEEP, VERDICT_FD
 
 # Raw outcomes of the run's process that are not a verdict from the harness.
 SIGNAL_STATUS = {signal.SIGXCPU: ("timeout", "CPU time limit exceeded"),
@@ -165,25 +174,41 @@ def _compile_java(zygote, recipe: dict, workdir: str, cache: str, timeout_s: flo
 
 def _exec(argv: list[str], env: dict):
     def target(result_fd: int, nonce: str) -> None:
-        full = {**os.environ, **env, "SODA_NONCE": nonce, "SODA_VERDICT_FD": str(result_fd)}
-        os.execvpe(argv[0], argv, full)
+        os.execvpe(argv[0], argv, {**os.environ, **env})
     return target
 
 
+# The C/C++ harness, a translation unit of its own linked first: its .preinit_array entry
+# runs before any constructor of the program, and its statics are out of the program's names.
+C_HARNESS = """\
+#include <stdio.h>
+#include <unistd.h>
+static char soda_nonce[64];
+static void soda_take_nonce(int argc, char **argv, char **envp) {
+  ssize_t n = read(NONCE_FD, soda_nonce, sizeof soda_nonce - 1);
+  soda_nonce[n > 0 ? n : 0] = 0;
+  close(NONCE_FD);
+}
+__attribute__((section(".preinit_array"), used)) static void (*soda_preinit)(int, char **, char **) = soda_take_nonce;
+int soda_tests_main(ARGS);
+int main(int argc, char **argv) {
+  int rc = soda_tests_main(CALL);
+  fflush(stdout);
+  if (rc == 0 && soda_nonce[0]) dprintf(VERDICT_FD, "{\\"nonce\\": \\"%s\\", \\"ok\\": true}\\n", soda_nonce);
+  return rc;
+}
+"""
+
+
 def _c_family(code: str, tests: str | None, ext: str) -> tuple[dict, bool]:
-    """Source for C/C++: the tests' main() is renamed and called from a harness main()."""
+    """Source for C/C++: the tests' main() is renamed and called from the harness's main()."""
     if not tests or not re.search(r"\bmain\s*\(", tests):
         return {f"prog.{ext}": code + "\n" + (tests or "")}, False
     no_args = re.search(r"\bmain\s*\(\s*(void)?\s*\)", tests) is not None
-    tests = _return_at_end_of_main(tests)
-    harness = (
-        "\n#undef main\n#include <stdio.h>\n#include <stdlib.h>\n#include <unistd.h>\n"
-        f"int main(int argc, char **argv) {{\n  int rc = soda_tests_main({'' if no_args else 'argc, argv'});\n"
-        "  const char *nonce = getenv(\"SODA_NONCE\"), *fd = getenv(\"SODA_VERDICT_FD\");\n"
-        "  fflush(stdout);\n"
-        "  if (rc == 0 && nonce && fd) dprintf(atoi(fd), \"{\\\"nonce\\\": \\\"%s\\\", \\\"ok\\\": true}\\n\", nonce);\n"
-        "  return rc;\n}\n")
-    return {f"prog.{ext}": code + "\n#define main soda_tests_main\n" + tests + harness}, True
+    harness = (C_HARNESS.replace("NONCE_FD", str(NONCE_FD)).replace("VERDICT_FD", str(VERDICT_FD))
+               .replace("ARGS", "void" if no_args else "int, char **").replace("CALL", "" if no_args else "argc, argv"))
+    return {f"soda_harness.{ext}": harness,
+            f"prog.{ext}": code + "\n#define main soda_tests_main\n" + _return_at_end_of_main(tests)}, True
 
 
 def _return_at_end_of_main(tests: str) -> str:
@@ -212,6 +237,10 @@ def _return_at_end_of_main(tests: str) -> str:
     return tests
 
 
+def _sources(files: dict) -> list[str]:
+    return sorted(files)  # soda_harness.* first, so that its .preinit_array entry runs first
+
+
 def _libs(source: str) -> list[str]:
     # OpenSSL's digests are what solutions reach for (HumanEval-X's string_to_md5).
     return ["-lm"] + (["-lcrypto"] if re.search(r"#\s*include\s*<openssl/", source) else [])
@@ -220,7 +249,7 @@ def _libs(source: str) -> list[str]:
 def recipe_c(code, tests, memory_mb):
     files, guarded = _c_family(code, tests, "c")
     return {"tools": ["gcc"], "files": files, "guarded": guarded,
-            "compile": ["gcc", "-std=gnu11", "-O1", "-o", "prog", "prog.c", *_libs(files["prog.c"])],
+            "compile": ["gcc", "-std=gnu11", "-O1", "-o", "prog", *_sources(files), *_libs(files["prog.c"])],
             "run": ["./prog"]}
 
 
@@ -230,7 +259,7 @@ def recipe_cpp(code, tests, memory_mb):
     files, guarded = _c_family(code, tests, "cpp")
     # The precompiled header holds the usual standard headers; its flags must match these.
     return {"tools": ["g++"], "files": files, "guarded": guarded,
-            "compile": ["g++", *warm.CPP_FLAGS, "-include", "{cache}/soda.h", "-o", "prog", "prog.cpp",
+            "compile": ["g++", *warm.CPP_FLAGS, "-include", "{cache}/soda.h", "-o", "prog", *_sources(files),
                         *_libs(files["prog.cpp"])],
             "run": ["./prog"]}
 
@@ -251,17 +280,19 @@ def recipe_java(code, tests, memory_mb):
     # The cache holds SodaHarness (sandbox/java), which runs main and then writes the verdict.
     # -ea: tests written with `assert` (MultiPL-E) must be able to fail.
     run = ["java", "-ea", f"-Xmx{memory_mb}m", f"-XX:MaxDirectMemorySize={memory_mb}m", "-Xss8m", *jvm,
-           "-cp", ".:{cache}", *(["SodaHarness"] if tests else []), main_class]
+           "-cp", ".:{cache}", *(["SodaHarness", str(NONCE_FD), str(VERDICT_FD)] if tests else []), main_class]
     return {"tools": ["javac", "java"], "files": {f"{file_class}.java": source}, "guarded": bool(tests),
             "headroom_mb": RUNTIME_HEADROOM_MB, "compile": ["javac", *(f"-J{o}" for o in jvm), "-nowarn", "-d", ".", f"{file_class}.java"],
             "run": run}
 
 
-JS_HARNESS = """\
+JS_HARNESS = f"""\
+const fs = require('fs');
+const nonce = fs.readFileSync({NONCE_FD}, 'utf8');
+fs.closeSync({NONCE_FD});
 require('./prog.js');
-process.stdout.write('', () => {});
-require('fs').writeSync(Number(process.env.SODA_VERDICT_FD),
-  JSON.stringify({nonce: process.env.SODA_NONCE, ok: true}) + '\\n');
+process.stdout.write('', () => {{}});
+fs.writeSync({VERDICT_FD}, JSON.stringify({{nonce, ok: true}}) + '\\n');
 """
 
 
@@ -287,13 +318,50 @@ def recipe_ts(code, tests, memory_mb):
                         "--skipLibCheck", "--outDir", ".", "prog.ts"]}
 
 
+# The Go tests' harness, in the file compiled first: its variable is the first one initialised
+# (before any init() or variable of the program), under a name made up per run.
+GO_HARNESS = """\
+package PACKAGE
+
+import (
+\t"fmt"
+\t"os"
+\t"testing"
+)
+
+var sodaNonceID = func() string {
+\tf := os.NewFile(NONCE_FD, "nonce")
+\tb := make([]byte, 64)
+\tn, _ := f.Read(b)
+\tf.Close()
+\treturn string(b[:n])
+}()
+
+func TestMain(m *testing.M) {
+\tcode := m.Run()
+\tif code == 0 {
+\t\tfmt.Fprintf(os.NewFile(VERDICT_FD, "verdict"), "{\\"nonce\\": \\"%s\\", \\"ok\\": true}\\n", sodaNonceID)
+\t}
+\tos.Exit(code)
+}
+"""
+
+
 def recipe_go(code, tests, memory_mb):
     source = code + "\n" + (tests or "")
     env = {"GO111MODULE": "off", "GOPATH": "/usr/share/gocode", "GOCACHE": "{cache}/go-build",
            "GOFLAGS": "-buildvcs=false", "GOTOOLCHAIN": "local", "CGO_ENABLED": "0"}
     if re.search(r"^func\s+Test\w*\s*\(\s*\w+\s+\*testing\.T\s*\)", source, re.M):
-        # A `go test` file; -test.paniconexit0 makes os.Exit(0) inside a test a failure.
-        return {"tools": ["go"], "files": {"main_test.go": source}, "env": env, "headroom_mb": GO_HEADROOM_MB,
+        # A `go test` file; -test.paniconexit0 makes os.Exit(0) inside a test a failure, and
+        # the harness's TestMain one anywhere else (init() included). Tests with their own
+        # TestMain keep it, unguarded.
+        files = {"main_test.go": source}
+        package = re.search(r"^package\s+(\w+)", source, re.M)
+        guarded = bool(tests) and package is not None and not re.search(r"^func\s+TestMain\s*\(", source, re.M)
+        if guarded:
+            files["0soda_test.go"] = GO_HARNESS.replace("PACKAGE", package.group(1)).replace(
+                "NONCE_FD", str(NONCE_FD)).replace("VERDICT_FD", str(VERDICT_FD)).replace("ID", os.urandom(8).hex())
+        return {"tools": ["go"], "files": files, "env": env, "headroom_mb": GO_HEADROOM_MB, "guarded": guarded,
                 "compile": ["go", "test", "-c", "-o", "prog.test", "."],
                 "run": ["./prog.test", "-test.paniconexit0", "-test.count=1"]}
     return {"tools": ["go"], "files": {"main.go": source}, "env": env, "headroom_mb": GO_HEADROOM_MB,

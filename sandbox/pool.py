@@ -9,6 +9,7 @@ import atexit
 import os
 import random
 import shutil
+import site
 import subprocess
 import sys
 import tempfile
@@ -30,22 +31,14 @@ class SandboxUnavailable(RuntimeError):
     pass
 
 
-# Directories that are private (empty) inside the jail: a checkout below one of them (a test's
-# temp dir, a CI clone under /tmp) would hide the sandbox's own code from the zygote.
-PRIVATE_DIRS = ("/tmp", "/var/tmp", "/dev/shm", "/run/lock")
-
-
 def _code_root() -> Path:
-    """The directory the zygote imports `sandbox` from: the checkout itself, or a copy of the
-    package in the machine's sandbox cache (keyed by its content) when the checkout is hidden."""
-    if not any(ROOT == Path(d) or Path(d) in ROOT.parents for d in PRIVATE_DIRS):
-        return ROOT
-    package = ROOT / "sandbox"
+    """The directory the zygote imports `sandbox` from: a copy of the package in the machine's
+    sandbox cache (keyed by its content), as the checkout is out of the jail's view."""
     dest = warm.CACHE_ROOT / "src" / source_digest()[:16]
     if not (dest / "sandbox").is_dir():
         dest.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(dir=dest.parent))
-        shutil.copytree(package, tmp / "sandbox", ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copytree(ROOT / "sandbox", tmp / "sandbox", ignore=shutil.ignore_patterns("__pycache__"))
         os.chmod(tmp, 0o755)
         try:
             os.rename(tmp, dest)
@@ -60,15 +53,35 @@ def _uid_base() -> int:
     return 1_000_000 + random.SystemRandom().randrange(1 << 20) * 64
 
 
+# What the jail shows, read-only: the system's programs, libraries and configuration. Plus the
+# interpreter's own dirs (which may be in a home dir: pyenv, a venv) and the build caches;
+# nothing else of the machine (home dirs, the checkout, data).
+SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc")
+
+
 def _jail_prefix() -> list[str]:
-    """bubblewrap around the zygote: a read-only view of the whole system."""
+    """bubblewrap around the zygote: a new root holding only what runs need."""
     bwrap = shutil.which("bwrap")
     if bwrap is None:
-        return []
-    return [bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp",
-            "--unshare-net", "--unshare-ipc", "--unshare-uts", "--cap-add", "ALL", "--"]
+        raise SandboxUnavailable("the sandbox needs bubblewrap (bwrap): run sandbox/setup.sh")
+    args = [bwrap]
+    for path in SYSTEM_DIRS:  # merged-/usr systems have /bin -> usr/bin
+        if os.path.islink(path):
+            args += ["--symlink", os.readlink(path), path]
+        elif os.path.isdir(path):
+            args += ["--ro-bind", path, path]
+    own = [sys.base_prefix, sys.prefix, os.path.dirname(sys.executable), *site.getsitepackages(), str(warm.CACHE_ROOT)]
+    shown = [*SYSTEM_DIRS]
+    for path in sorted({os.path.realpath(p) for p in own if os.path.isdir(p)}):
+        if not any(path == d or path.startswith(d.rstrip("/") + "/") for d in shown):
+            # Its parents are made traversable, and show nothing else (/root is 0700).
+            parents = [str(p) for p in reversed(Path(path).parents) if str(p) != "/"]
+            args += [arg for p in parents for arg in ("--perms", "0755", "--dir", p)] + ["--ro-bind", path, path]
+            shown.append(path)
+    return args + ["--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", "--unshare-net", "--unshare-ipc",
+                   "--unshare-uts", "--cap-add", "ALL", "--"]
     # No --die-with-parent: it fires when the *thread* that started bwrap ends. The zygote
-    # exits anyway when the pool's end of its request pipe closes.
+    # exits when the pool's end of its request pipe closes, even during a run.
 
 
 class Slot:
@@ -80,9 +93,10 @@ class Slot:
         self.uid = uid
         req_r, self.req_w = os.pipe()
         self.rep_r, rep_w = os.pipe()
+        code_root = _code_root()  # before the jail is set up: it shows the cache that holds it
         cmd = _jail_prefix() + [
             sys.executable, "-I", "-S", "-c",
-            f"import sys; sys.path.insert(0, {str(_code_root())!r}); from sandbox.zygote import main; main(sys.argv[1:])",
+            f"import sys; sys.path.insert(0, {str(code_root)!r}); from sandbox.zygote import main; main(sys.argv[1:])",
             str(uid), str(req_r), str(rep_w), str(SLOT_TMP_MB)]
         self.proc = subprocess.Popen(cmd, pass_fds=(req_r, rep_w), env={"PATH": zy.ENV["PATH"]},
                                      stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
@@ -173,13 +187,17 @@ class Pool:
         self._ready.release()
         return result
 
-    def map(self, jobs: list[Job], progress: bool = False) -> list[Result]:
+    def map(self, jobs: list[Job], progress: bool = False, on_result=None) -> list[Result]:
+        """Results in input order; `on_result(i, result)` is called (in this thread) as each ends."""
         results: list[Result | None] = [None] * len(jobs)
         done = 0
         with ThreadPoolExecutor(self.size) as ex:
             futures = {ex.submit(self.run, job): i for i, job in enumerate(jobs)}
             for fut in as_completed(futures):
-                results[futures[fut]] = fut.result()
+                i = futures[fut]
+                results[i] = fut.result()
+                if on_result is not None:
+                    on_result(i, results[i])
                 done += 1
                 if progress and (done % 100 == 0 or done == len(jobs)):
                     print(f"sandbox: {done}/{len(jobs)}", file=sys.stderr, flush=True)

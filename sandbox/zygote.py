@@ -1,7 +1,8 @@
 """The fork-server: one long-lived root process per pool slot that runs jobs one at a time.
 
-It is started jailed (private network, mounts and /tmp; under bubblewrap with a read-only
-view of the system when bwrap exists), imports what solutions commonly import, and then for
+It is started jailed (bubblewrap: a new root showing only the system's dirs and the
+interpreter, read-only; private network, mounts, /tmp and /dev/shm; a /proc that shows a
+process only those of its own uid), imports what solutions commonly import, and then for
 each job forks:
 
     Python:  zygote (root) --fork in new pid+ipc namespaces--> run (pid 1, slot uid, rlimits)
@@ -13,7 +14,10 @@ single fork, which is what makes thousands of short runs cheap. It is its namesp
 so signals it sends itself without a handler are dropped by the kernel (CPU limits still
 end it: RLIMIT_CPU's hard limit is a SIGKILL). Programs that other languages exec get a
 reaper as init and run as ordinary processes. When init dies the kernel kills whatever is
-left in its pid namespace, so nothing outlives a run. The run dir is deleted after every
+left in its pid namespace, so nothing outlives a run; init dies with the zygote
+(PR_SET_PDEATHSIG), and the zygote with the pool (SIGTERM to the caller's group reaches it;
+the end of its request pipe is noticed even during a run). Python tests run in a process of
+their own (see sandbox/pyrun.py). The run dir is deleted after every
 run; the slot's uid owns nothing else that is writable.
 
 Protocol on two inherited fds: 4-byte big-endian length, then JSON (request or reply).
@@ -47,15 +51,22 @@ OUTPUT_KEEP = 64 * 1024        # characters of stdout/stderr kept in a Result
 FILE_LIMIT = 16 * 1024 * 1024  # largest file (and stdout) a run may write
 NPROC_LIMIT = 64               # processes + threads of the slot uid (a JVM needs about 20)
 NOFILE_LIMIT = 256
+VERDICT_FD, NONCE_FD = 1000, 1001  # far from the fds solutions usually touch
 JAVAC_UID_OFFSET = 1 << 30
-WALL_CAP = 20                  # a run that keeps getting CPU may take this many CPU budgets of wall time
+WALL_FACTOR = 3                # wall time of a run: at most this many times its CPU budget (+1 s)
 ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "PYTHONHASHSEED": "0",
        "PYTHONDONTWRITEBYTECODE": "1"}
 
 
+def wall_limit(timeout_s: float) -> float:
+    """Wall seconds after which a run is stopped whatever CPU it used (a run that idles)."""
+    return WALL_FACTOR * (timeout_s + 1)
+
+
 class Zygote:
-    def __init__(self, uid: int) -> None:
+    def __init__(self, uid: int, caller_fd: int) -> None:
         self.uid = uid
+        self.caller_fd = caller_fd  # the pool's request pipe: its end (EOF) means the pool is gone
         self.pidns = jail.PidNamespaces()
         self.runs = 0
         # Rather than a new IPC namespace per run (its teardown blocks the zygote about 0.3 ms
@@ -74,7 +85,9 @@ class Zygote:
         """Run `target(verdict_fd, nonce)` confined (it must end the process); return the outcome.
 
         as_init: the run is its pid namespace's init (Python: one fork fewer) rather than the
-        child of a reaper (programs that are exec'd).
+        child of a reaper (programs that are exec'd). An exec'd program finds the nonce on fd
+        NONCE_FD, a pipe its harness empties before the program's own code starts: it is in
+        no environment variable or file.
         """
         limits = {
             resource.RLIMIT_CPU: max(1, math.ceil(timeout_s)),
@@ -93,21 +106,32 @@ class Zygote:
         res_r, res_w = os.pipe()
         os.fchown(res_w, self.uid, self.uid)  # so that a runtime may reopen it as /proc/self/fd/N
         nonce = os.urandom(16).hex()
+        nonce_r = None
+        if not as_init:
+            nonce_r, nonce_w = os.pipe()
+            os.write(nonce_w, nonce.encode())
+            os.close(nonce_w)
+            os.fchown(nonce_r, self.uid, self.uid)
+        fds = (out_fd, err_fd, res_w, nonce_r)
         start = time.monotonic()
         self.pidns.next_child_in_new_namespace()
         if not self.ipc_forbidden:  # else SysV shm/semaphores could carry state to the next run
             jail.unshare(jail.CLONE_NEWIPC)
         init = os.fork()
         if init == 0:
+            # The zygote is single-threaded: its end, by any signal, ends the run's namespace.
+            jail.die_with_parent()
             if as_init:
-                self._run(workdir, target, limits, out_fd, err_fd, res_w, nonce)
-            self._reaper(workdir, target, limits, out_fd, err_fd, res_w, nonce)
+                self._run(workdir, target, limits, fds, nonce)
+            self._reaper(workdir, target, limits, fds, nonce)
         self.pidns.restore()
-        os.close(out_fd)
-        os.close(err_fd)
-        os.close(res_w)
+        for fd in fds:
+            if fd is not None:
+                os.close(fd)
         wall_killed, cpu_at_kill = self._wait(init, timeout_s)
         _, status, usage = os.wait4(init, 0)
+        for name in os.listdir(jail.SHM):  # the run's POSIX shared memory and semaphores
+            os.unlink(os.path.join(jail.SHM, name))
         wall = time.monotonic() - start
         line = _read_all(res_r)
         os.close(res_r)
@@ -129,15 +153,18 @@ class Zygote:
             "wall_killed": wall_killed,
         }
 
-    def _run(self, workdir, target, limits, out_fd, err_fd, res_w, nonce) -> None:
+    def _run(self, workdir, target, limits, fds, nonce) -> None:
         """The run's process: confine, then hand over to the language's target (never returns)."""
+        out_fd, err_fd, res_w, nonce_r = fds
         try:
             os.dup2(os.open("/dev/null", os.O_RDONLY), 0)
             os.dup2(out_fd, 1)
             os.dup2(err_fd, 2)
-            fd = os.dup2(res_w, 1000)  # far from the fds solutions usually touch
-            os.closerange(3, 1000)
-            os.closerange(1001, NOFILE_LIMIT * 64)
+            fd = os.dup2(res_w, VERDICT_FD)
+            if nonce_r is not None:
+                os.dup2(nonce_r, NONCE_FD)
+            os.closerange(3, VERDICT_FD)
+            os.closerange(VERDICT_FD + 1 if nonce_r is None else NONCE_FD + 1, NOFILE_LIMIT * 64)
             os.chdir(workdir)
             jail.drop_privileges(self.uid, limits)
             os.environ.clear()
@@ -152,13 +179,13 @@ class Zygote:
         finally:
             os._exit(253)  # targets end the process themselves
 
-    def _reaper(self, workdir, target, limits, out_fd, err_fd, res_w, nonce) -> None:
+    def _reaper(self, workdir, target, limits, fds, nonce) -> None:
         """pid 1 of the run's namespace: start the run, reap everything, exit with its status."""
         try:
             run = os.fork()
             if run == 0:
-                self._run(workdir, target, limits, out_fd, err_fd, res_w, nonce)
-            for fd in (out_fd, err_fd, res_w):
+                self._run(workdir, target, limits, fds, nonce)
+            for fd in fds:
                 os.close(fd)
             while True:
                 pid, status = os.waitpid(-1, 0)
@@ -177,8 +204,9 @@ class Zygote:
         time it could have spent its budget, so an endless loop costs its budget, not the
         budget plus a second (RLIMIT_CPU counts whole seconds). Wall time only catches runs
         that block (sleep, wait on a pipe): at each wall deadline a run that got any CPU since
-        the last one (one clock tick) is given more time, up to a cap; a starved run on a
-        loaded machine still gets a tick now and then.
+        the last one (one clock tick) is given more time, up to wall_limit(timeout_s); a
+        starved run on a loaded machine still gets a tick now and then. When the pool goes
+        away (its request pipe ends) the run is killed and the zygote exits.
         """
         pidfd = os.pidfd_open(pid)
         start = time.monotonic()
@@ -187,7 +215,10 @@ class Zygote:
         try:
             while True:
                 wait = min(max(timeout_s - cpu, 0.01), max(deadline - time.monotonic(), 0.0))
-                ready, _, _ = select.select([pidfd], [], [], wait)
+                ready, _, _ = select.select([pidfd, self.caller_fd], [], [], wait)
+                if self.caller_fd in ready:
+                    os.kill(pid, signal.SIGKILL)
+                    os._exit(0)
                 if ready:
                     return False, 0.0
                 cpu = jail.cpu_of_uid(self.uid)
@@ -198,10 +229,10 @@ class Zygote:
                     return True, cpu
                 now = time.monotonic()
                 if now >= deadline:
-                    if cpu <= cpu_before or now - start > WALL_CAP * (timeout_s + 1):
+                    if cpu <= cpu_before or now - start >= wall_limit(timeout_s):
                         os.kill(pid, signal.SIGKILL)
                         return True, cpu
-                    cpu_before, deadline = cpu, now + timeout_s + 1
+                    cpu_before, deadline = cpu, min(now + timeout_s + 1, start + wall_limit(timeout_s))
         finally:
             os.close(pidfd)
 
@@ -257,11 +288,15 @@ def _read_head(path: str) -> str:
     return data.decode("utf-8", "replace")[:OUTPUT_KEEP]
 
 
-def _recv(fd: int) -> dict | None:
+def _recv(fd: int, limit: int | None = None):
+    """One message, None at the end of the pipe; ValueError if it is malformed or over `limit` bytes."""
     head = _read_exact(fd, 4)
     if head is None:
         return None
-    body = _read_exact(fd, struct.unpack(">I", head)[0])
+    size = struct.unpack(">I", head)[0]
+    if limit is not None and size > limit:
+        raise ValueError(f"message of {size} bytes")
+    body = _read_exact(fd, size)
     return None if body is None else json.loads(body)
 
 
@@ -275,7 +310,7 @@ def _read_exact(fd: int, n: int) -> bytes | None:
     return bytes(buf)
 
 
-def send(fd: int, obj: dict) -> None:
+def send(fd: int, obj) -> None:
     body = json.dumps(obj).encode()
     data = struct.pack(">I", len(body)) + body
     while data:
@@ -291,15 +326,12 @@ def main(argv: list[str]) -> None:
 
     sys.path += [p for p in site.getsitepackages() if p not in sys.path]
     jail.enter_private_world(tmp_mb)
-    # Runs must reach the interpreter's libraries even when it lives under /root (pyenv).
-    jail.expose([sys.base_prefix, sys.prefix, os.path.dirname(os.path.realpath(sys.executable)),
-                 *site.getsitepackages()])
     for name in (*PRELOAD, "sandbox.langs"):
         __import__(name)
     # Objects that exist now are never collected in a run: without this, the first collection
     # in each forked run would touch (and so copy) every page of the interpreter.
     gc.freeze()
-    zygote = Zygote(uid)
+    zygote = Zygote(uid, req_fd)
     send(rep_fd, {"ready": True})
     while (req := _recv(req_fd)) is not None:
         try:
