@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from soda.delivery import deliver
-from soda.io import InputError, write_jsonl
+from soda.delivery import deliver_file
 from soda.prompts import prompt_hashes
 from soda.teacher import make_teacher, teacher_counters
 from soda.tracking import log_metrics, stage_run
-from stages._common import parser, read_rows, run, setup, write_metrics
+from stages._common import parser, run, setup, write_metrics
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -21,18 +20,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--metrics", required=True)
     args = p.parse_args(argv)
     params = setup(args)
-    questions = read_rows(args.questions, "question")
     out = Path(args.out_dir)
     outs = tuple(str(out / f) for f in ("teacher.jsonl", "csl.jsonl", "fcl.jsonl"))
     with stage_run(params, "teacher-generate", cycle=args.cycle, sections=("teacher", "teacher_generate"),
                    outs=outs, tags=prompt_hashes("correct", "faulty", "student")):
         teacher = make_teacher(params["teacher"], seed=params["seed"], cache_dir=params["generation"]["cache_dir"])
-        rows, csl, fcl, counts = deliver(teacher, questions, fcl_fraction=params["teacher_generate"]["fcl_fraction"],
-                                         seed=params["seed"], cache_dir=params["generation"]["cache_dir"])
-        if not csl:
-            raise InputError(f"{args.questions}: no usable CSL example after teacher generation ({counts})")
-        for path, data in zip(outs, (rows, csl, fcl)):
-            write_jsonl(path, data)
+        # Streamed: read, call and write a chunk at a time (memory does not grow with the questions).
+        counts = deliver_file(teacher, args.questions, outs, fcl_fraction=params["teacher_generate"]["fcl_fraction"],
+                              seed=params["seed"], cache_dir=params["generation"]["cache_dir"])
         write_metrics(args.metrics, counts)
         log_metrics(counts, "teacher_generate")
         log_metrics(teacher_counters(teacher), "teacher")

@@ -23,7 +23,6 @@ import argparse
 import asyncio
 import collections
 import hashlib
-import json
 import random
 import threading
 import time
@@ -79,10 +78,18 @@ class OpenAIServer:
         self.answer_counts: collections.Counter = collections.Counter()  # (prompt, seed, n) -> times answered
         self.requests = 0
         self.inflight = self.max_inflight = 0  # completion requests being handled at once
+        self.first_request = self.last_answer = 0.0  # perf_counter times, for a client's calls/s
         self.loop = asyncio.new_event_loop()
         self.stopped = threading.Event()
         self.port = port
         self.url = ""
+
+    def reset(self) -> None:
+        """Forget what was asked and answered (between a bench's runs)."""
+        self.answered.clear()
+        self.answer_counts.clear()
+        self.requests = self.max_inflight = 0
+        self.first_request = self.last_answer = 0.0
 
     def __enter__(self):
         started = threading.Event()
@@ -135,6 +142,7 @@ class OpenAIServer:
             return web.json_response({"error": {"message": f"The model `{body.get('model')}` does not exist.",
                                                 "type": "NotFoundError", "code": 404}}, status=404)
         self.requests += 1
+        self.first_request = self.first_request or time.perf_counter()
         self.inflight += 1
         self.max_inflight = max(self.max_inflight, self.inflight)
         fault = self.faults.popleft() if self.faults else self._weather_fault()
@@ -188,11 +196,17 @@ class OpenAIServer:
             choice.update({"message": {"role": "assistant", "content": text}} if chat else {"text": text})
             choices.append(choice)
             words += len(text.split())
-        self.answered.append((prompt, seed))
-        self.answer_counts[(prompt, seed, n)] += 1
-        return web.json_response({"object": "chat.completion" if chat else "text_completion", "choices": choices,
-                                  "usage": {"prompt_tokens": len(prompt.split()), "completion_tokens": words},
-                                  "model": body["model"]}, dumps=json.dumps)
+        response = web.json_response({"object": "chat.completion" if chat else "text_completion", "choices": choices,
+                                      "usage": {"prompt_tokens": len(prompt.split()), "completion_tokens": words},
+                                      "model": body["model"]})
+        await response.prepare(request)
+        await response.write_eof()
+        # Answered (billed) once the answer is handed to the client's connection.
+        if request.transport is not None and not request.transport.is_closing():
+            self.answered.append((prompt, seed))
+            self.answer_counts[(prompt, seed, n)] += 1
+            self.last_answer = time.perf_counter()
+        return response
 
 
 def main(argv: list[str] | None = None) -> int:

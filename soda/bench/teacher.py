@@ -1,0 +1,157 @@
+"""`soda bench teacher`: the LLM-teacher path at scale, against a busy local OpenAI-compatible server.
+
+A local server (soda.bench.openai_server, on 127.0.0.1, bounded in requests and time) answers
+each completion after a set latency with jitter, and turns away a share of requests with 429
+(Retry-After), 500 or a dropped connection. The real `teacher-generate` stage
+(`python -m stages.teacher_generate`, an `openai` teacher, its params.yaml in a temp dir) runs:
+- on a small and a large seed (10x apart) of the embedded world's questions (made unique by a
+  number, and without tests: what is measured is the calls, not the sandbox): calls/s against
+  the ideal concurrency / latency, and the stage's peak RSS for each size (`rss_growth`: large
+  over small; the stage streams its questions, so it should stay flat);
+- on the small seed again, killed with SIGKILL when half of its calls are in the call cache and
+  run again: `repaid_calls_after_kill` is the number of calls the server answered twice.
+  `in_flight_at_kill` is how many requests were in flight when it was killed: this server (as
+  vLLM) drops a request whose client has gone; a server that does not would bill those too.
+calls/s counts the server's answered calls from the stage's first request to its last answer
+(the stage's start-up, imports and MLflow run, is in `stage_s` only). Prints one JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+from soda.bench.openai_server import OpenAIServer, Weather
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def questions(n: int, seed: int = 0) -> list[dict]:
+    """n unique questions: the embedded world's, numbered (a world of n would take minutes to make)."""
+    from soda.world import make_world
+
+    base, _ = make_world(min(n, 500), 0, seed=seed)
+    return [{"id": f"bench-{k:07d}", "question": f"{base[k % len(base)]['question']} (task {k})", "lang": "python",
+             "tests": None} for k in range(n)]
+
+
+def write_params(tmp: Path, url: str, concurrency: int) -> Path:
+    from soda.params import load_params
+
+    params = load_params(ROOT / "params.yaml")
+    params["teacher"].update(backend="openai", model="teacher", base_url=url, endpoint="chat", api_key_env="SODA_BENCH_KEY",
+                             concurrency=concurrency, max_retries=8, timeout_s=30, temperature=0.0, max_new_tokens=512)
+    params["generation"]["cache_dir"] = str(tmp / "cache")
+    path = tmp / "params.yaml"
+    path.write_text(yaml.safe_dump(params, sort_keys=False))
+    return path
+
+
+def stage(tmp: Path, qpath: Path, out: str) -> subprocess.Popen:
+    cmd = [sys.executable, "-m", "stages.teacher_generate", "--params", str(tmp / "params.yaml"), "--cycle", "c1",
+           "--questions", str(qpath), "--out-dir", str(tmp / out), "--metrics", str(tmp / f"{out}.json")]
+    env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{tmp / 'mlflow.db'}", "SODA_BENCH_KEY": "sk-bench"}
+    return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=open(tmp / f"{out}.err", "w"))
+
+
+def finish(proc: subprocess.Popen, tmp: Path, out: str) -> tuple[float, float]:
+    """Wait for the stage; its peak RSS in MB (wait4 reports the child's own high-water mark) and CPU seconds."""
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise RuntimeError(f"teacher-generate ({out}) failed:\n{(tmp / f'{out}.err').read_text()[-2000:]}")
+    return usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
+
+
+def cached_calls(tmp: Path) -> int:
+    try:
+        with sqlite3.connect(f"file:{tmp / 'cache' / 'calls.sqlite3'}?mode=ro", uri=True, timeout=5) as db:
+            return db.execute("SELECT COUNT(*) FROM calls").fetchone()[0]
+    except sqlite3.Error:  # not created yet
+        return 0
+
+
+def measured_run(srv: OpenAIServer, root: Path, n: int, concurrency: int) -> dict:
+    tmp = root / f"n{n}"
+    tmp.mkdir()
+    from soda.io import write_jsonl
+
+    write_jsonl(tmp / "questions.jsonl", questions(n))
+    write_params(tmp, srv.url, concurrency)
+    srv.reset()
+    start = time.perf_counter()
+    rss, cpu = finish(stage(tmp, tmp / "questions.jsonl", "out"), tmp, "out")
+    counts = json.loads((tmp / "out.json").read_text())
+    calls = sum(srv.answer_counts.values())
+    return {"questions": n, "calls": calls, "calls_per_s": calls / (srv.last_answer - srv.first_request),
+            "stage_s": round(time.perf_counter() - start, 1), "stage_cpu_s": round(cpu, 1), "peak_rss_mb": round(rss, 1),
+            "csl": counts["csl"], "fcl": counts["fcl"], "retried": srv.requests - calls}
+
+
+def killed_run(srv: OpenAIServer, root: Path, n: int, concurrency: int) -> dict:
+    tmp = root / "kill"
+    tmp.mkdir()
+    from soda.io import write_jsonl
+
+    write_jsonl(tmp / "questions.jsonl", questions(n))
+    write_params(tmp, srv.url, concurrency)
+    srv.reset()
+    proc = stage(tmp, tmp / "questions.jsonl", "out")
+    half = n * 6 // 10  # calls: n for prompt A, a fifth of n for prompt B
+    while cached_calls(tmp) < half and proc.poll() is None:
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    in_flight, before, committed = srv.inflight, sum(srv.answer_counts.values()), cached_calls(tmp)
+    finish(stage(tmp, tmp / "questions.jsonl", "out"), tmp, "out")
+    repaid = sum(c - 1 for c in srv.answer_counts.values() if c > 1)
+    return {"killed_after_calls": before, "committed_at_kill": committed, "in_flight_at_kill": in_flight, "repaid_calls_after_kill": repaid,
+            "calls_total": sum(srv.answer_counts.values()), "distinct_calls": len(srv.answer_counts)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="soda bench teacher", description=__doc__.splitlines()[0])
+    p.add_argument("--questions", type=int, default=10_000, help="the small seed; the large one is 10x")
+    p.add_argument("--concurrency", type=int, default=128)
+    p.add_argument("--latency", type=float, default=0.25, help="seconds per completion (mean)")
+    p.add_argument("--jitter", type=float, default=0.05, help="latency varies uniformly by this much either way")
+    p.add_argument("--p429", type=float, default=0.01)
+    p.add_argument("--retry-after", type=float, default=1.0, help="the 429s' Retry-After, seconds")
+    p.add_argument("--p500", type=float, default=0.005)
+    p.add_argument("--pdrop", type=float, default=0.002)
+    p.add_argument("--max-seconds", type=float, default=480, help="the server stops after this long")
+    args = p.parse_args(argv)
+    weather = Weather(args.latency, args.jitter, args.p429, args.p500, args.pdrop, args.retry_after)
+    # Bounded: the three runs need 1.2 x 12 x questions calls and a few percent of retries.
+    with tempfile.TemporaryDirectory(prefix="soda-bench-teacher-") as tmp, \
+            OpenAIServer(["teacher"], api_key="sk-bench", weather=weather, max_requests=20 * args.questions,
+                         max_seconds=args.max_seconds) as srv:
+        small = measured_run(srv, Path(tmp), args.questions, args.concurrency)
+        large = measured_run(srv, Path(tmp), 10 * args.questions, args.concurrency)
+        kill = killed_run(srv, Path(tmp), args.questions, args.concurrency)
+    ideal = args.concurrency / args.latency
+    result = {
+        "concurrency": args.concurrency, "latency_s": args.latency, "jitter_s": args.jitter,
+        "p429": args.p429, "retry_after_s": args.retry_after, "p500": args.p500, "pdrop": args.pdrop,
+        "ideal_calls_per_s": round(ideal, 1), "calls_per_s": round(large["calls_per_s"], 1),
+        "ratio_to_ideal": round(large["calls_per_s"] / ideal, 3),
+        "small_ratio_to_ideal": round(small["calls_per_s"] / ideal, 3),
+        "peak_rss_mb": {str(small["questions"]): small["peak_rss_mb"], str(large["questions"]): large["peak_rss_mb"]},
+        "rss_growth": round(large["peak_rss_mb"] / small["peak_rss_mb"], 3),
+        **{f"small_{k}": round(v, 1) if isinstance(v, float) else v for k, v in small.items()},
+        **{f"large_{k}": round(v, 1) if isinstance(v, float) else v for k, v in large.items()},
+        **kill,
+        "load_avg_1m": round(os.getloadavg()[0], 2), "cpus": os.cpu_count(),
+    }
+    print(json.dumps(result))
+    return 0
