@@ -8,10 +8,13 @@ each completion after a set latency with jitter, and turns away a share of reque
   number, and without tests: what is measured is the calls, not the sandbox): calls/s against
   the ideal concurrency / latency, and the stage's peak RSS for each size (`rss_growth`: large
   over small; the stage streams its questions, so it should stay flat);
-- on the small seed again, killed with SIGKILL when half of its calls are in the call cache and
-  run again: `repaid_calls_after_kill` is the number of calls the server answered twice.
-  `in_flight_at_kill` is how many requests were in flight when it was killed: this server (as
-  vLLM) drops a request whose client has gone; a server that does not would bill those too.
+- on the small seed again, killed with SIGKILL when the server has answered half of its calls,
+  and run again. `repaid_calls_after_kill`: calls the stage had received (in its call cache at
+  the kill) that the server answered again: the cache's promise is that this is 0.
+  `answered_not_received_at_kill`: answers the server sent that the killed stage had not yet
+  taken in (on the wire, in its socket buffers): they are asked again, as are the requests
+  `in_flight_at_kill` (this server, as vLLM, drops a request whose client has gone; a hosted API
+  may bill those). `calls_answered_twice` counts both kinds.
 calls/s counts the server's answered calls from the stage's first request to its last answer
 (the stage's start-up, imports and MLflow run, is in `stage_s` only). Prints one JSON line.
 """
@@ -73,12 +76,20 @@ def finish(proc: subprocess.Popen, tmp: Path, out: str) -> tuple[float, float]:
     return usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
 
 
-def cached_calls(tmp: Path) -> int:
+def cached_keys(tmp: Path) -> set[str]:
     try:
         with sqlite3.connect(f"file:{tmp / 'cache' / 'calls.sqlite3'}?mode=ro", uri=True, timeout=5) as db:
-            return db.execute("SELECT COUNT(*) FROM calls").fetchone()[0]
+            return {key for (key,) in db.execute("SELECT key FROM calls")}
     except sqlite3.Error:  # not created yet
-        return 0
+        return set()
+
+
+def call_key(url: str, prompt: str, seed: int, n: int) -> str:
+    """The call cache's key for a call the server answered (the teacher's sampling, as in write_params)."""
+    from soda.backends.base import Sampling
+    from soda.backends.openai import OpenAIBackend
+
+    return OpenAIBackend("teacher", base_url=url)._key(prompt, seed, n, Sampling(0.0, 1.0, 512, ()))
 
 
 def measured_run(srv: OpenAIServer, root: Path, n: int, concurrency: int) -> dict:
@@ -108,22 +119,24 @@ def killed_run(srv: OpenAIServer, root: Path, n: int, concurrency: int) -> dict:
     srv.reset()
     proc = stage(tmp, tmp / "questions.jsonl", "out")
     half = n * 6 // 10  # calls: n for prompt A, a fifth of n for prompt B
-    while cached_calls(tmp) < half and proc.poll() is None:
-        time.sleep(0.05)
+    while sum(srv.answer_counts.values()) < half and proc.poll() is None:
+        time.sleep(0.01)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
-    in_flight, before, committed = srv.inflight, sum(srv.answer_counts.values()), cached_calls(tmp)
+    in_flight, at_kill, committed = srv.inflight, dict(srv.answer_counts), cached_keys(tmp)
     finish(stage(tmp, tmp / "questions.jsonl", "out"), tmp, "out")
-    repaid = sum(c - 1 for c in srv.answer_counts.values() if c > 1)
-    return {"killed_after_calls": before, "committed_at_kill": committed, "in_flight_at_kill": in_flight, "repaid_calls_after_kill": repaid,
-            "calls_total": sum(srv.answer_counts.values()), "distinct_calls": len(srv.answer_counts)}
+    received = {call for call in at_kill if call_key(srv.url, *call) in committed}
+    return {"answered_at_kill": sum(at_kill.values()), "received_at_kill": len(received),
+            "in_flight_at_kill": in_flight, "answered_not_received_at_kill": len(at_kill) - len(received),
+            "repaid_calls_after_kill": sum(srv.answer_counts[call] - at_kill[call] for call in received),
+            "calls_answered_twice": sum(c - 1 for c in srv.answer_counts.values() if c > 1)}
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="soda bench teacher", description=__doc__.splitlines()[0])
-    p.add_argument("--questions", type=int, default=10_000, help="the small seed; the large one is 10x")
-    p.add_argument("--concurrency", type=int, default=128)
-    p.add_argument("--latency", type=float, default=0.25, help="seconds per completion (mean)")
+    p.add_argument("--questions", type=int, default=2000, help="the small seed; the large one is 10x")
+    p.add_argument("--concurrency", type=int, default=256)
+    p.add_argument("--latency", type=float, default=1.0, help="seconds per completion (mean)")
     p.add_argument("--jitter", type=float, default=0.05, help="latency varies uniformly by this much either way")
     p.add_argument("--p429", type=float, default=0.01)
     p.add_argument("--retry-after", type=float, default=1.0, help="the 429s' Retry-After, seconds")
@@ -148,6 +161,9 @@ def main(argv: list[str] | None = None) -> int:
         "small_ratio_to_ideal": round(small["calls_per_s"] / ideal, 3),
         "peak_rss_mb": {str(small["questions"]): small["peak_rss_mb"], str(large["questions"]): large["peak_rss_mb"]},
         "rss_growth": round(large["peak_rss_mb"] / small["peak_rss_mb"], 3),
+        # the stage's CPU per call, its start-up taken out (the difference of the two sizes)
+        "stage_cpu_ms_per_call": round(1000 * (large["stage_cpu_s"] - small["stage_cpu_s"])
+                                       / (large["calls"] - small["calls"]), 3),
         **{f"small_{k}": round(v, 1) if isinstance(v, float) else v for k, v in small.items()},
         **{f"large_{k}": round(v, 1) if isinstance(v, float) else v for k, v in large.items()},
         **kill,
