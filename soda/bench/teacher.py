@@ -142,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--retry-after", type=float, default=1.0, help="the 429s' Retry-After, seconds")
     p.add_argument("--p500", type=float, default=0.005)
     p.add_argument("--pdrop", type=float, default=0.002)
-    p.add_argument("--max-seconds", type=float, default=480, help="the server stops after this long")
+    p.add_argument("--max-seconds", type=float, default=900, help="the server stops after this long")
     args = p.parse_args(argv)
     weather = Weather(args.latency, args.jitter, args.p429, args.p500, args.pdrop, args.retry_after)
     # Bounded: the three runs need 1.2 x 12 x questions calls and a few percent of retries.
