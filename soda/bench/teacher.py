@@ -84,12 +84,13 @@ def cached_keys(tmp: Path) -> set[str]:
         return set()
 
 
-def call_key(url: str, prompt: str, seed: int, n: int) -> str:
-    """The call cache's key for a call the server answered (the teacher's sampling, as in write_params)."""
+def call_keys(url: str, calls) -> dict[tuple, str]:
+    """The call cache's key of each (prompt, seed, n) the server answered (the teacher's sampling, as in write_params)."""
     from soda.backends.base import Sampling
     from soda.backends.openai import OpenAIBackend
 
-    return OpenAIBackend("teacher", base_url=url)._key(prompt, seed, n, Sampling(0.0, 1.0, 512, ()))
+    backend, sp = OpenAIBackend("teacher", base_url=url), Sampling(0.0, 1.0, 512, ())
+    return {call: backend._key(*call, sp) for call in calls}
 
 
 def measured_run(srv: OpenAIServer, root: Path, n: int, concurrency: int) -> dict:
@@ -125,7 +126,7 @@ def killed_run(srv: OpenAIServer, root: Path, n: int, concurrency: int) -> dict:
     proc.wait()
     in_flight, at_kill, committed = srv.inflight, dict(srv.answer_counts), cached_keys(tmp)
     finish(stage(tmp, tmp / "questions.jsonl", "out"), tmp, "out")
-    received = {call for call in at_kill if call_key(srv.url, *call) in committed}
+    received = {call for call, key in call_keys(srv.url, at_kill).items() if key in committed}
     return {"answered_at_kill": sum(at_kill.values()), "received_at_kill": len(received),
             "in_flight_at_kill": in_flight, "answered_not_received_at_kill": len(at_kill) - len(received),
             "repaid_calls_after_kill": sum(srv.answer_counts[call] - at_kill[call] for call in received),
