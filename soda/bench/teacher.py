@@ -136,7 +136,7 @@ def killed_run(srv: OpenAIServer, root: Path, n: int, concurrency: int) -> dict:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="soda bench teacher", description=__doc__.splitlines()[0])
     p.add_argument("--questions", type=int, default=2000, help="the small seed; the large one is 10x")
-    p.add_argument("--concurrency", type=int, default=256)
+    p.add_argument("--concurrency", type=int, default=128)
     p.add_argument("--latency", type=float, default=1.0, help="seconds per completion (mean)")
     p.add_argument("--jitter", type=float, default=0.05, help="latency varies uniformly by this much either way")
     p.add_argument("--p429", type=float, default=0.01)
