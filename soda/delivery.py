@@ -12,17 +12,37 @@ from __future__ import annotations
 
 import random
 from collections import Counter
+from typing import Callable, Iterator
 
+from soda.io import InputError, iter_jsonl, jsonl_writer, read_jsonl_at
 from soda.prompts import student_prompt
 from soda.teacher import result_cache
 
+# Questions per round of teacher calls and sandbox runs: memory holds one chunk, whatever the
+# number of questions; large enough that the calls in flight at a chunk's end (at most the
+# backend's concurrency, waiting on their latency) cost a few percent of the chunk's time.
+CHUNK = 8192
 
-def split(questions: list[dict], fcl_fraction: float, seed: int) -> tuple[list[dict], list[dict]]:
-    """80/20 by default: a seeded shuffle, the first share to FCL, the rest to CSL."""
-    order = sorted(questions, key=lambda q: q["id"])
+
+def split_order(ids: list[str], fcl_fraction: float, seed: int) -> tuple[list[int], list[int]]:
+    """Positions of the CSL and FCL questions, in delivery order: a seeded shuffle of the
+    questions sorted by id, the first share to FCL (80/20 by default), the rest to CSL."""
+    order = sorted(range(len(ids)), key=ids.__getitem__)
     random.Random(seed).shuffle(order)
     n_fcl = round(len(order) * fcl_fraction)
     return order[n_fcl:], order[:n_fcl]
+
+
+def split(questions: list[dict], fcl_fraction: float, seed: int) -> tuple[list[dict], list[dict]]:
+    csl, fcl = split_order([q["id"] for q in questions], fcl_fraction, seed)
+    return [questions[i] for i in csl], [questions[i] for i in fcl]
+
+
+def _solve_and_fault(teacher, questions: list[dict], fcl_q: list[dict]) -> tuple[list[dict], list[dict]]:
+    # An LLM teacher asks prompts A and B in one stream of calls (soda.backends.llm_teacher).
+    if hasattr(teacher, "solve_and_fault"):
+        return teacher.solve_and_fault(questions, fcl_q)
+    return teacher.solve(questions), teacher.fault(fcl_q) if fcl_q else []
 
 
 def _execute(results: list[dict], questions: list[dict], timeout_s: float, cache) -> list:
@@ -44,44 +64,79 @@ def _execute(results: list[dict], questions: list[dict], timeout_s: float, cache
 def deliver(teacher, questions: list[dict], *, fcl_fraction: float, seed: int, timeout_s: float = 2.0,
             cache_dir: str | None = None) -> tuple[list[dict], list[dict], list[dict], dict]:
     """Returns (teacher rows, CSL rows, FCL rows, counts); schemas in docs/data.md."""
-    csl_q, fcl_q = split(questions, fcl_fraction, seed)
-    ordered = csl_q + fcl_q
-    solved = teacher.solve(ordered)
-    faulty = teacher.fault(fcl_q)
-    cache = result_cache(cache_dir)
-    correct_runs = _execute(solved, ordered, timeout_s, cache)
-    faulty_runs = _execute(faulty, fcl_q, timeout_s, cache)
+    csl, fcl = split_order([q["id"] for q in questions], fcl_fraction, seed)
+    out: dict[str, list[dict]] = {"teacher": [], "csl": [], "fcl": []}
+    counts: Counter = Counter(questions=len(questions), csl=0, fcl=0)
+    for name, row in _deliver(teacher, lambda positions: [questions[i] for i in positions], csl, fcl, counts,
+                              timeout_s=timeout_s, cache=result_cache(cache_dir)):
+        out[name].append(row)
+    return out["teacher"], out["csl"], out["fcl"], dict(sorted(counts.items()))
 
-    counts: Counter = Counter()
-    rows, csl_rows, fcl_rows = [], [], []
-    for i, (q, sol) in enumerate(zip(ordered, solved)):
-        is_fcl = i >= len(csl_q)
-        fault = faulty[i - len(csl_q)] if is_fcl else None
-        dropped = sol.get("dropped")
-        if not dropped and correct_runs[i] is not None and not correct_runs[i].passed:
-            dropped = f"correct solution fails its tests ({correct_runs[i].status})"
-        if not dropped and is_fcl:
-            fault_run = faulty_runs[i - len(csl_q)]
-            if fault.get("dropped"):
-                dropped = f"faulty: {fault['dropped']}"
-            elif fault_run is not None and fault_run.passed:
-                dropped = "faulty solution passes its tests"
-        counts["dropped" if dropped else "kept"] += 1
-        if dropped:
-            counts[f"dropped_{'fcl' if is_fcl else 'csl'}"] += 1
-        rows.append({
-            "id": f"{q['id']}", "question_id": q["id"], "split": "fcl" if is_fcl else "csl",
-            "correct": sol.get("code"), "faulty": fault.get("code") if fault else None,
-            "fault_type": fault.get("fault_type") if fault else None, "dropped": dropped,
-        })
-        if dropped:
-            continue
-        prompt = student_prompt(q["question"])
-        if is_fcl:
-            counts[f"fault_{fault.get('fault_type') or 'unknown'}"] += 1
-            fcl_rows.append({"id": q["id"], "prompt": prompt, "chosen": sol["code"], "rejected": fault["code"],
-                             "fault_type": fault.get("fault_type")})
-        else:
-            csl_rows.append({"id": q["id"], "prompt": prompt, "completion": sol["code"]})
-    counts.update(questions=len(questions), csl=len(csl_rows), fcl=len(fcl_rows))
-    return rows, csl_rows, fcl_rows, dict(sorted(counts.items()))
+
+def deliver_file(teacher, questions_path: str, outs: tuple[str, str, str], *, fcl_fraction: float, seed: int,
+                 timeout_s: float = 2.0, cache_dir: str | None = None) -> dict:
+    """`deliver` from a JSONL file to the teacher, CSL and FCL JSONL files (`outs`), streaming:
+    memory holds the questions' offsets and one chunk, whatever the file's size. The files are
+    written only if some CSL example is usable (else InputError); returns the counts."""
+    ids, offsets = [], []
+    for offset, row in iter_jsonl(questions_path):
+        ids.append(row["id"])
+        offsets.append(offset)
+    if not ids:
+        raise InputError(f"{questions_path}: the question set is empty")
+    csl, fcl = split_order(ids, fcl_fraction, seed)
+    del ids
+    counts: Counter = Counter(questions=len(offsets), csl=0, fcl=0)
+    with jsonl_writer(outs[0]) as teacher_out, jsonl_writer(outs[1]) as csl_out, jsonl_writer(outs[2]) as fcl_out:
+        writers = {"teacher": teacher_out, "csl": csl_out, "fcl": fcl_out}
+        for name, row in _deliver(teacher, lambda positions: read_jsonl_at(questions_path, [offsets[i] for i in positions]),
+                                  csl, fcl, counts, timeout_s=timeout_s, cache=result_cache(cache_dir)):
+            writers[name](row)
+        if not counts["csl"]:
+            raise InputError(f"{questions_path}: no usable CSL example after teacher generation ({dict(counts)})")
+    return dict(sorted(counts.items()))
+
+
+def _deliver(teacher, load: Callable[[list[int]], list[dict]], csl: list[int], fcl: list[int], counts: Counter, *,
+             timeout_s: float, cache) -> Iterator[tuple[str, dict]]:
+    """("teacher" | "csl" | "fcl", row) for the questions at positions csl + fcl (in that order),
+    a chunk at a time; counts what was kept and dropped."""
+    ordered = csl + fcl
+    for start in range(0, len(ordered), CHUNK):
+        questions = load(ordered[start:start + CHUNK])
+        n_csl = max(0, min(len(csl) - start, len(questions)))  # the chunk's CSL questions come first
+        fcl_q = questions[n_csl:]
+        solved, faulty = _solve_and_fault(teacher, questions, fcl_q)
+        correct_runs = _execute(solved, questions, timeout_s, cache)
+        faulty_runs = _execute(faulty, fcl_q, timeout_s, cache)
+        for i, (q, sol) in enumerate(zip(questions, solved)):
+            is_fcl = i >= n_csl
+            fault = faulty[i - n_csl] if is_fcl else None
+            dropped = sol.get("dropped")
+            if not dropped and correct_runs[i] is not None and not correct_runs[i].passed:
+                dropped = f"correct solution fails its tests ({correct_runs[i].status})"
+            if not dropped and is_fcl:
+                fault_run = faulty_runs[i - n_csl]
+                if fault.get("dropped"):
+                    dropped = f"faulty: {fault['dropped']}"
+                elif fault_run is not None and fault_run.passed:
+                    dropped = "faulty solution passes its tests"
+            counts["dropped" if dropped else "kept"] += 1
+            if dropped:
+                counts[f"dropped_{'fcl' if is_fcl else 'csl'}"] += 1
+            yield "teacher", {
+                "id": f"{q['id']}", "question_id": q["id"], "split": "fcl" if is_fcl else "csl",
+                "correct": sol.get("code"), "faulty": fault.get("code") if fault else None,
+                "fault_type": fault.get("fault_type") if fault else None, "dropped": dropped,
+            }
+            if dropped:
+                continue
+            prompt = student_prompt(q["question"])
+            if is_fcl:
+                counts[f"fault_{fault.get('fault_type') or 'unknown'}"] += 1
+                counts["fcl"] += 1
+                yield "fcl", {"id": q["id"], "prompt": prompt, "chosen": sol["code"], "rejected": fault["code"],
+                              "fault_type": fault.get("fault_type")}
+            else:
+                counts["csl"] += 1
+                yield "csl", {"id": q["id"], "prompt": prompt, "completion": sol["code"]}

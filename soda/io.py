@@ -21,23 +21,45 @@ class InputError(Exception):
 
 def read_jsonl(path: str | os.PathLike, *, errors: str = "strict") -> list[dict]:
     """Rows of a JSONL file; `errors` is how undecodable bytes are treated (codecs' names)."""
+    return [row for _, row in iter_jsonl(path, errors=errors)]
+
+
+def iter_jsonl(path: str | os.PathLike, *, errors: str = "strict") -> Iterator[tuple[int, dict]]:
+    """(byte offset, row) of each row of a JSONL file, one at a time (for `read_jsonl_at`)."""
     path = Path(path)
     if not path.exists():
         raise InputError(f"{path}: file not found")
-    rows = []
     with path.open("rb") as f:
+        offset = 0
         for lineno, raw in enumerate(f, 1):
-            try:
-                line = raw.decode("utf-8", errors).strip()
-                if not line:
-                    continue
-                row = json.loads(line)
-            except (json.JSONDecodeError, UnicodeDecodeError) as e:
-                raise InputError(f"{path}:{lineno}: not valid JSON ({e})") from None
-            if not isinstance(row, dict):
-                raise InputError(f"{path}:{lineno}: expected a JSON object, got {type(row).__name__}")
-            rows.append(row)
-    return rows
+            row = _parse_line(raw, errors, path, lineno)
+            if row is not None:
+                yield offset, row
+            offset += len(raw)
+
+
+def read_jsonl_at(path: str | os.PathLike, offsets: Iterable[int], *, errors: str = "strict") -> list[dict]:
+    """The rows starting at these byte offsets (from `iter_jsonl`), in the order given."""
+    path = Path(path)
+    with path.open("rb") as f:
+        rows = []
+        for offset in offsets:
+            f.seek(offset)
+            rows.append(_parse_line(f.readline(), errors, path, f"byte {offset}"))
+        return rows
+
+
+def _parse_line(raw: bytes, errors: str, path: Path, where) -> dict | None:
+    try:
+        line = raw.decode("utf-8", errors).strip()
+        if not line:
+            return None
+        row = json.loads(line)
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise InputError(f"{path}:{where}: not valid JSON ({e})") from None
+    if not isinstance(row, dict):
+        raise InputError(f"{path}:{where}: expected a JSON object, got {type(row).__name__}")
+    return row
 
 
 def dumps(obj: Any) -> str:
@@ -66,12 +88,27 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
 
 
 def write_jsonl(path: str | os.PathLike, rows: Iterable[dict]) -> int:
-    n = 0
-    with atomic_path(path) as tmp, tmp.open("w", encoding="utf-8") as f:
+    with jsonl_writer(path) as write:
         for row in rows:
-            f.write(dumps(row) + "\n")
-            n += 1
-    return n
+            write(row)
+    return write.count
+
+
+class _Writer:
+    def __init__(self, f):
+        self.f, self.count = f, 0
+
+    def __call__(self, row: dict) -> None:
+        self.f.write(dumps(row) + "\n")
+        self.count += 1
+
+
+@contextlib.contextmanager
+def jsonl_writer(path: str | os.PathLike) -> Iterator[_Writer]:
+    """A function that appends a row, for writing a JSONL file as rows come; the file replaces
+    `path` only if the block succeeds (an exception leaves the old file, or none)."""
+    with atomic_path(path) as tmp, tmp.open("w", encoding="utf-8") as f:
+        yield _Writer(f)
 
 
 def write_json(path: str | os.PathLike, obj: Any) -> None:

@@ -105,6 +105,12 @@ def main(run: Callable, argv: list[str] | None = None) -> int:
     return 0
 
 
+def command(stage: str, params: str | Path, **flags) -> list[str]:
+    """The command line that runs a stage as dvc.yaml does (for benchmarks and tests)."""
+    args = [a for k, v in flags.items() for a in (f"--{k.replace('_', '-')}", str(v))]
+    return [sys.executable, "-m", "soda.stage", stage, "--params", str(params), *args]
+
+
 def scratch_dir(stage: str, cycle: str | None = None) -> str:
     """Trainer scratch space (checkpoints for resume), outside DVC outputs which DVC deletes
     before a re-run. Under the working copy, not DVC_ROOT: queued experiments run in copies

@@ -17,7 +17,7 @@ from soda.extract import extract_code
 from soda.io import InputError
 
 sys.path.insert(0, str(Path(__file__).parent))
-from openai_server import OpenAIServer, echo_responder, hf_responder  # noqa: E402
+from soda.bench.openai_server import OpenAIServer, echo_responder, hf_responder  # noqa: E402
 from test_backends_hf import tiny_model  # noqa: E402
 
 PROMPTS = [f"Write function number {i}." for i in range(10)]
@@ -44,14 +44,28 @@ def echo(prompt, seed):
 
 
 @pytest.mark.parametrize("endpoint", ["chat", "completions"])
-def test_answers_come_back_in_order_with_per_item_seeds(server, endpoint):
+def test_n_samples_come_in_one_request_per_prompt_in_order(server, endpoint):
     b = backend(server, endpoint=endpoint, concurrency=4)
-    out = b.complete(PROMPTS, n=2, temperature=0.7, max_new_tokens=64, seed=3)
-    assert len(server.answered) == 20 and len({s for _, s in server.answered}) == 20
+    out = b.complete(PROMPTS, n=3, temperature=0.7, max_new_tokens=64, seed=3)
+    answered = server.wait_answered(10)
+    assert len(answered) == 10 and {s for _, s in answered} == {item_seed(3, p, 0) for p in PROMPTS}
     for prompt, row in zip(PROMPTS, out):
-        assert [c.text for c in row] == [echo(prompt, item_seed(3, prompt, j)) for j in range(2)]
-        assert [c.finish for c in row] == ["stop", "stop"]
-    assert b.counters["calls"] == 20 and b.counters["retries"] == 0
+        # Choice j of the request seeded s is the server's answer with seed s + j.
+        assert [c.text for c in row] == [echo(prompt, item_seed(3, prompt, 0) + j) for j in range(3)]
+        assert [c.finish for c in row] == ["stop"] * 3
+    assert b.counters["calls"] == 10 and b.counters["retries"] == 0
+
+
+def test_samples_are_cached_per_request_and_n(server, tmp_path):
+    first = backend(server, cache=CallCache(tmp_path)).generate(PROMPTS[:3], n=4, temperature=1.0, seed=1)
+    again = backend(server, cache=CallCache(tmp_path))
+    assert again.generate(PROMPTS[:3], n=4, temperature=1.0, seed=1) == first
+    assert again.counters["cache_hits"] == 3 and again.counters["calls"] == 0
+    # Another n is another request: its choices are not those of the n=4 request.
+    assert again.generate(PROMPTS[:3], n=2, temperature=1.0, seed=1) and again.counters["calls"] == 3
+    # Greedy: one sample per prompt, asked once whatever n.
+    greedy = again.generate(PROMPTS[:3], n=5, max_new_tokens=64)
+    assert all(len(set(row)) == 1 and len(row) == 5 for row in greedy) and again.counters["calls"] == 6
 
 
 def test_concurrency_is_bounded(server):
@@ -60,12 +74,12 @@ def test_concurrency_is_bounded(server):
     assert server.max_inflight <= 3
 
 
-def test_429_500_and_timeouts_are_retried(server):
-    server.faults.extend(["429", "500", "sleep:2"])
-    b = backend(server, concurrency=1, timeout_s=0.5)
+def test_429_500_dropped_connections_and_timeouts_are_retried(server):
+    server.faults.extend(["429", "500", "drop", "sleep:2"])
+    b = backend(server, concurrency=1, timeout_s=0.5, max_retries=4)
     out = b.generate(PROMPTS[:2], max_new_tokens=64)
     assert out == [[echo(PROMPTS[0], 0)], [echo(PROMPTS[1], 0)]]
-    assert b.counters["retries"] == 3
+    assert b.counters["retries"] == 4
 
 
 def test_persistent_failure_stops_after_max_retries(server):

@@ -1,17 +1,13 @@
 """LLMTeacher through the openai backend, against a local server that plays a teacher."""
 
 import hashlib
-import sys
-from pathlib import Path
 
 import pytest
 
 from soda.backends.llm_teacher import LLMTeacher
 from soda.backends.openai import OpenAIBackend
+from soda.bench.openai_server import OpenAIServer
 from soda.prompts import render
-
-sys.path.insert(0, str(Path(__file__).parent))
-from openai_server import OpenAIServer  # noqa: E402
 
 SCORE = ("Code Analysis: the code adds.\nScore:\nRule 1. Basic Functionality: 2\nRule 2. Boundary Check: 1\n"
          "Rule 3. Requirement Coverage: 1\nRule 4. Readability and Documentation: 0.5\nRule 5. Coding Practices: 0\n")

@@ -111,3 +111,28 @@ def test_a_queued_experiment_shares_the_workspace_caches_and_mlflow_store(tmp_pa
     assert workspace_path("/abs/cache") == Path("/abs/cache")
     monkeypatch.setenv("DVC_ROOT", str(tmp_path))  # `dvc repro` in the workspace itself
     assert workspace_path("x") == tmp_path / "x"
+
+
+def test_deliver_file_streams_in_chunks_to_the_same_rows(delivered, tmp_path, monkeypatch):
+    import soda.delivery
+    from soda.delivery import deliver_file
+    from soda.io import InputError, read_jsonl, write_jsonl
+
+    questions, (rows, csl, fcl, counts) = delivered
+    write_jsonl(tmp_path / "q.jsonl", questions)
+    monkeypatch.setattr(soda.delivery, "CHUNK", 3)  # chunks that straddle the CSL/FCL boundary
+    outs = tuple(str(tmp_path / f) for f in ("teacher.jsonl", "csl.jsonl", "fcl.jsonl"))
+    assert deliver_file(ReferenceTeacher(seed=0), str(tmp_path / "q.jsonl"), outs, fcl_fraction=0.25, seed=0) == counts
+    assert [read_jsonl(p) for p in outs] == [rows, csl, fcl]
+
+    class Useless(ReferenceTeacher):
+        def solve(self, qs):
+            return [{"code": None, "raw": "", "dropped": "no_code"} for _ in qs]
+
+    fresh = tuple(str(tmp_path / "again" / f) for f in ("teacher.jsonl", "csl.jsonl", "fcl.jsonl"))
+    with pytest.raises(InputError, match="no usable CSL example"):
+        deliver_file(Useless(seed=0), str(tmp_path / "q.jsonl"), fresh, fcl_fraction=0.25, seed=0)
+    assert not (tmp_path / "again").exists() or not any(Path(p).exists() for p in fresh)
+    (tmp_path / "empty.jsonl").write_text("\n")
+    with pytest.raises(InputError, match="empty.jsonl: the question set is empty"):
+        deliver_file(ReferenceTeacher(seed=0), str(tmp_path / "empty.jsonl"), fresh, fcl_fraction=0.25, seed=0)

@@ -1,10 +1,11 @@
 """The generation interface shared by the teacher and the student, and what every backend has in common.
 
 A backend turns prompts into completions. `Backend.complete` does the bookkeeping once for all
-backends: one *item* per (prompt, sample index) with its own seed, so that an item's result
-does not depend on the batch it lands in; the call cache (an item already answered is never
+backends: one *request* per prompt and seed (with all n samples where the backend draws them
+together, else one per sample with its own seed), so that a result does not depend on the batch
+it lands in; the call cache (a request already answered is never
 asked again, even after a crash); a progress bar with rate and ETA; and counters for MLflow.
-A subclass only implements `_run`, which yields items' completions as they finish.
+A subclass only implements `_run`, which yields requests' completions as they finish.
 """
 
 from __future__ import annotations
@@ -65,6 +66,7 @@ def item_seed(seed: int, prompt: str, sample: int) -> int:
 
 class Backend:
     name = "base"
+    samples_per_request = False  # True: a prompt's n samples come from one request (see `complete`)
 
     def __init__(self, model: str, *, cache=None, identity: dict | None = None):
         self.model = model
@@ -82,33 +84,57 @@ class Backend:
     def complete(self, prompts, *, n=1, temperature=0.0, top_p=1.0, max_new_tokens=256, stop=None, seed=0,
                  desc="generate"):
         sp = _sampling(n, temperature, top_p, max_new_tokens, stop)
-        # Greedy samples are all the same: one item per prompt, whatever n and the seed.
-        items = [(p, 0 if sp.greedy else item_seed(seed, p, j)) for p in prompts for j in range(n)]
-        keys = [self._key(p, s, sp) for p, s in items]
-        results: dict[str, Completion] = self.cache.get_many(set(keys)) if self.cache is not None else {}
+        # A request is (prompt, seed, samples). Greedy samples are all the same: one sample per
+        # prompt, whatever n and the seed. Backends that draw a prompt's n samples in one request
+        # (openai's `n`, vLLM's SamplingParams(n=...)) ask once, seeded once; the others ask each
+        # sample with its own seed, so that a sample does not depend on n or on its batch.
+        requests, slots = [], []  # slots[i]: (request, choice) of each of prompt i's n samples
+        for p in prompts:
+            if sp.greedy or self.samples_per_request:
+                k = 1 if sp.greedy else n
+                requests.append((p, 0 if sp.greedy else item_seed(seed, p, 0), k))
+                slots.append([(len(requests) - 1, 0 if sp.greedy else j) for j in range(n)])
+            else:
+                slots.append([(len(requests) + j, 0) for j in range(n)])
+                requests.extend((p, item_seed(seed, p, j), 1) for j in range(n))
+        keys = [self._key(p, s, k, sp) for p, s, k in requests]
+        cached = self.cache.get_many({c for key, (_, _, k) in zip(keys, requests) for c in _choice_keys(key, k)}) \
+            if self.cache is not None else {}
+        results: dict[str, list[Completion]] = {}
+        for key, (_, _, k) in zip(keys, requests):
+            if all(c in cached for c in _choice_keys(key, k)):
+                results[key] = [cached[c] for c in _choice_keys(key, k)]
         self.counters["cache_hits"] += sum(k in results for k in keys)
-        todo = list({k: item for k, item in zip(keys, items) if k not in results}.items())
+        todo = list({k: req for k, req in zip(keys, requests) if k not in results}.items())
         with tqdm(total=len(todo), desc=f"{desc} [{self.name}]", unit="call", disable=not todo,
                   dynamic_ncols=True, mininterval=1.0) as bar:
             # Nothing to ask: no model is loaded and no server contacted (a cached rerun works offline).
-            for i, completion in self._run([item for _, item in todo], sp) if todo else ():
+            for i, completions in self._run([req for _, req in todo], sp) if todo else ():
                 key = todo[i][0]
-                results[key] = completion
-                if completion.finish == "error":
+                results[key] = completions
+                if any(c.finish == "error" for c in completions):
                     self.counters["errors"] += 1  # not cached: a rerun asks again
                 elif self.cache is not None:
-                    self.cache.put(key, completion)
+                    self.cache.put_many(zip(_choice_keys(key, len(completions)), completions))
                 bar.update(1)
-        return [[results[k] for k in keys[i * n:(i + 1) * n]] for i in range(len(prompts))]
+        return [[results[keys[r]][j] for r, j in row] for row in slots]
 
-    def _key(self, prompt: str, seed: int, sp: Sampling) -> str:
+    def _key(self, prompt: str, seed: int, samples: int, sp: Sampling) -> str:
         key = {**self.identity, "prompt": prompt, "seed": seed, "max_new_tokens": sp.max_new_tokens,
                "stop": sorted(sp.stop), "temperature": sp.temperature, "top_p": 1.0 if sp.greedy else sp.top_p}
+        if samples > 1:  # the choices of a request with n samples depend on n
+            key["n"] = samples
         return hashlib.sha256(json.dumps(key, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
-    def _run(self, items: list[tuple[str, int]], sp: Sampling) -> Iterator[tuple[int, Completion]]:
-        """Yield (index in items, completion) for every (prompt, seed) item, in any order, as each finishes."""
+    def _run(self, requests: list[tuple[str, int, int]], sp: Sampling) -> Iterator[tuple[int, list[Completion]]]:
+        """Yield (index in requests, its completions) for every (prompt, seed, samples) request, in
+        any order, as each finishes."""
         raise NotImplementedError
+
+
+def _choice_keys(key: str, samples: int) -> list[str]:
+    """The cache keys of a request's choices: the request's own key when it has one sample."""
+    return [key] if samples == 1 else [f"{key}/{j}" for j in range(samples)]
 
 
 def _sampling(n, temperature, top_p, max_new_tokens, stop) -> Sampling:

@@ -1,8 +1,11 @@
 """The persistent call cache: a call that returned is never paid for twice.
 
-One SQLite file in write-ahead-log mode. Every completed call is committed (and fsync'd,
-`synchronous=FULL`) before the next result is handled, so a stage killed at any point, even
-with SIGKILL, resumes with everything it had received. Several processes may share the file.
+One SQLite file in write-ahead-log mode. Every completed call is committed before the next
+result is handled, so a stage killed at any point, even with SIGKILL, resumes with everything it
+had received. `synchronous=NORMAL`: a commit is in the log (the OS holds it) when it returns, which
+a killed process cannot lose; only a power cut or OS crash can lose the last calls (never corrupt
+the file). FULL would fsync every call, which caps a fast teacher at the disk's sync rate.
+Several processes may share the file.
 Keys are hashes of everything that decides an output (see `Backend._key`).
 """
 
@@ -26,7 +29,7 @@ class CallCache:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self.db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
             self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA synchronous=FULL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.execute("CREATE TABLE IF NOT EXISTS calls (key TEXT PRIMARY KEY, text TEXT NOT NULL, finish TEXT NOT NULL)")
         except (OSError, sqlite3.Error) as e:
             raise InputError(f"cache_dir: cannot open the call cache {self.path} ({e})") from None
@@ -45,10 +48,12 @@ class CallCache:
         self.misses += len(keys) - len(found)
         return found
 
-    def put(self, key: str, completion: Completion) -> None:
-        # Autocommit mode: this statement is its own transaction, durable when it returns.
-        self.db.execute("INSERT OR REPLACE INTO calls (key, text, finish) VALUES (?, ?, ?)",
-                        (key, completion.text, completion.finish))
+    def put_many(self, items) -> None:
+        """(key, completion) pairs of one call, committed together (one transaction) when it returns."""
+        self.db.execute("BEGIN")
+        self.db.executemany("INSERT OR REPLACE INTO calls (key, text, finish) VALUES (?, ?, ?)",
+                            [(key, c.text, c.finish) for key, c in items])
+        self.db.execute("COMMIT")
 
     def __len__(self) -> int:
         return self.db.execute("SELECT COUNT(*) FROM calls").fetchone()[0]

@@ -46,15 +46,16 @@ class HFBackend(Backend):
         eos = eos if isinstance(eos, list) else [eos]
         self.eos_ids = {t for t in [*eos, self.tokenizer.eos_token_id] if t is not None}
 
-    def _run(self, items, sp):
+    def _run(self, requests, sp):
+        # One sample per request (samples_per_request is False): each row has its own seed.
         self.load()
-        encoded = [self.tokenizer(prompt)["input_ids"] for prompt, _ in items]
+        encoded = [self.tokenizer(prompt)["input_ids"] for prompt, _, _ in requests]
         # Longest first: an out-of-memory error shows up in the first batch, not after hours.
-        order = sorted(range(len(items)), key=lambda i: -len(encoded[i]))
+        order = sorted(range(len(requests)), key=lambda i: -len(encoded[i]))
         for start in range(0, len(order), self.batch_size):
             batch = order[start:start + self.batch_size]
-            outs = self._generate_batch([encoded[i] for i in batch], [items[i][1] for i in batch], sp)
-            yield from zip(batch, outs)
+            outs = self._generate_batch([encoded[i] for i in batch], [requests[i][1] for i in batch], sp)
+            yield from ((i, [out]) for i, out in zip(batch, outs))
 
     def _generate_batch(self, prompts: list[list[int]], seeds: list[int], sp: Sampling) -> list[Completion]:
         import torch

@@ -68,20 +68,27 @@ class LLMTeacher:
         return q.get("lang") or self.lang
 
     def solve(self, questions: list[dict]) -> list[dict]:
-        prompts = [render("correct", question=q["question"], lang=self._lang(q)) for q in questions]
-        out = []
-        for q, c in zip(questions, self._ask(prompts, "teacher solve (A)")):
-            code, dropped = self._code("solve", q, c)
-            out.append({"code": code, "raw": c.text, "dropped": dropped})
-        return out
+        return self.solve_and_fault(questions, [])[0]
 
     def fault(self, questions: list[dict]) -> list[dict]:
-        prompts = [render("faulty", question=q["question"], lang=self._lang(q)) for q in questions]
-        out = []
-        for q, c in zip(questions, self._ask(prompts, "teacher fault (B)")):
+        return self.solve_and_fault([], questions)[1]
+
+    def solve_and_fault(self, questions: list[dict], fcl_questions: list[dict]) -> tuple[list[dict], list[dict]]:
+        """`solve(questions)` and `fault(fcl_questions)` as one stream of calls: the backend keeps
+        its requests in flight across both prompts instead of waiting for A's last answers."""
+        prompts = ([render("correct", question=q["question"], lang=self._lang(q)) for q in questions]
+                   + [render("faulty", question=q["question"], lang=self._lang(q)) for q in fcl_questions])
+        desc = "teacher " + " + ".join(name for name, qs in (("solve (A)", questions), ("fault (B)", fcl_questions)) if qs)
+        replies = self._ask(prompts, desc)
+        solved = []
+        for q, c in zip(questions, replies):
+            code, dropped = self._code("solve", q, c)
+            solved.append({"code": code, "raw": c.text, "dropped": dropped})
+        faulty = []
+        for q, c in zip(fcl_questions, replies[len(questions):]):
             code, dropped = self._code("fault", q, c)
-            out.append({"code": code, "raw": c.text, "fault_type": None, "dropped": dropped})
-        return out
+            faulty.append({"code": code, "raw": c.text, "fault_type": None, "dropped": dropped})
+        return solved, faulty
 
     def annotate(self, questions: list[dict], codes: list[str]) -> list[dict]:
         if len(questions) != len(codes):

@@ -1,29 +1,30 @@
 """Any OpenAI-compatible server: `vllm serve`, llama.cpp's server, Ollama, a hosted API.
 
-One HTTP request per item (its seed in the request), at most `concurrency` at once from
-threads. Transient failures (429, 5xx, timeouts, dropped connections) are retried with
-exponential backoff and jitter, honouring Retry-After. Configuration problems (server
-unreachable, wrong key, unknown model) raise InputError at once, before anything is spent:
-the first call checks `GET /models`. A request the server refuses as bad (400, e.g. a prompt
-longer than the context) is an error for that item only, unless no request has succeeded yet.
+One HTTP request per prompt and seed, carrying all n samples (`n`: the server shares the
+prompt's prefill among them), through aiohttp's client: at most `concurrency` requests at once
+on one event loop (aiohttp rather than httpx: httpx's connection pool costs milliseconds of CPU
+per request at a concurrency of 100 or more, which caps a 2-core machine far below the server), driven from `_run` so that each answer is handed to the call cache (and
+committed) as soon as it arrives. Transient failures (429, 5xx, timeouts, dropped connections)
+are retried with exponential backoff and jitter, honouring Retry-After. Configuration problems
+(server unreachable, wrong key, unknown model) raise InputError at once, before anything is
+spent: the first call checks `GET /models`. A request the server refuses as bad (400, e.g. a
+prompt longer than the context) is an error for that request only, unless none has succeeded yet.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import random
-import socket
-import threading
-import time
-import urllib.error
-import urllib.request
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+
+import aiohttp
 
 from soda.backends.base import Backend, Completion, cut_at_stop
 from soda.io import InputError
 
 MAX_STOP = 4  # the most stop sequences the OpenAI API accepts; the rest are cut here
+NETWORK_ERRORS = (aiohttp.ClientError, asyncio.TimeoutError)
 
 
 class BackendError(RuntimeError):
@@ -32,6 +33,7 @@ class BackendError(RuntimeError):
 
 class OpenAIBackend(Backend):
     name = "openai"
+    samples_per_request = True
 
     def __init__(self, model: str, *, base_url: str, api_key_env: str = "OPENAI_API_KEY", endpoint: str = "chat",
                  concurrency: int = 8, max_retries: int = 5, timeout_s: float = 120.0, backoff_s: float = 1.0,
@@ -44,18 +46,38 @@ class OpenAIBackend(Backend):
         self.api_key_env = api_key_env
         self.api_key = os.environ.get(api_key_env)  # local servers need none
         self.endpoint = endpoint
+        self.path = "/chat/completions" if endpoint == "chat" else "/completions"
         self.concurrency, self.max_retries, self.timeout_s, self.backoff_s = concurrency, max_retries, timeout_s, backoff_s
         self.checked = False
         self.succeeded = False
-        self.lock = threading.Lock()  # counters are updated from the worker threads
+        self.loop = asyncio.new_event_loop()  # driven only inside _run and check, from the caller's thread
+        self.session: aiohttp.ClientSession | None = None
+
+    def _session(self) -> aiohttp.ClientSession:
+        if self.session is None:
+            headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
+            connector = aiohttp.TCPConnector(limit=self.concurrency)
+            self.session = aiohttp.ClientSession(headers=headers, connector=connector,
+                                                 timeout=aiohttp.ClientTimeout(total=self.timeout_s))
+        return self.session
+
+    async def _http(self, method: str, path: str, payload: dict | None = None) -> tuple[int, dict, float | None]:
+        """(status, JSON body, Retry-After seconds or None); network failures raise aiohttp.ClientError
+        or asyncio.TimeoutError."""
+        data = json.dumps(payload) if payload is not None else None
+        async with self._session().request(method, self.base_url + path, data=data,
+                                           headers={"Content-Type": "application/json"}) as response:
+            return response.status, _json(await response.read()), _seconds(response.headers.get("Retry-After"))
 
     # -- configuration check ------------------------------------------------------------------
     def check(self) -> None:
         """Raise InputError unless the server answers, accepts the key and serves the model."""
         try:
-            status, body, _ = self._http("GET", "/models")
-        except (urllib.error.URLError, OSError) as e:
+            status, body, _ = self.loop.run_until_complete(self._http("GET", "/models"))
+        except NETWORK_ERRORS as e:
             raise InputError(f"base_url: cannot reach {self.base_url} ({_reason(e)})") from None
+        finally:
+            self._close()
         if status in (401, 403):
             raise InputError(f"api_key_env: {self.base_url} refused the key in ${self.api_key_env} "
                              f"({'unset' if self.api_key is None else 'set'}): HTTP {status}")
@@ -67,99 +89,111 @@ class OpenAIBackend(Backend):
         self.checked = True
 
     # -- generation ------------------------------------------------------------------------------
-    def _run(self, items, sp):
+    def _run(self, requests, sp):
         if not self.checked:
             self.check()
-        todo = iter(enumerate(items))
-        with ThreadPoolExecutor(self.concurrency) as pool:
-            # A bounded window of requests in flight: on a fatal error, little else has started.
-            running = {}
-            try:
-                while True:
-                    while len(running) < 2 * self.concurrency:
-                        nxt = next(todo, None)
-                        if nxt is None:
-                            break
-                        i, (prompt, seed) = nxt
-                        running[pool.submit(self._call, prompt, seed, sp)] = i
-                    if not running:
-                        return
-                    finished, _ = wait(running, return_when=FIRST_COMPLETED)
-                    for future in finished:
-                        yield running.pop(future), future.result()
-            finally:
-                for future in running:
-                    future.cancel()
+        todo = iter(enumerate(requests))
+        done: asyncio.Queue = asyncio.Queue()
 
-    def _call(self, prompt: str, seed: int, sp) -> Completion:
+        async def worker():
+            # Workers take the next request only when free: on a fatal error little else has started.
+            for i, (prompt, seed, n) in todo:
+                try:
+                    await done.put((i, await self._call(prompt, seed, n, sp)))
+                except Exception as e:  # noqa: BLE001 (handed to the caller, which raises it)
+                    await done.put((i, e))
+                    return
+
+        async def next_batch():
+            batch = [await done.get()]
+            while not done.empty():
+                batch.append(done.get_nowait())
+            return batch
+
+        workers = [self.loop.create_task(worker()) for _ in range(min(self.concurrency, len(requests)))]
+        remaining = len(requests)
+        try:
+            while remaining:
+                for i, result in self.loop.run_until_complete(next_batch()):
+                    if isinstance(result, BaseException):
+                        raise result
+                    remaining -= 1
+                    yield i, result
+        finally:
+            for task in workers:
+                task.cancel()
+            self.loop.run_until_complete(asyncio.gather(*workers, return_exceptions=True))
+            self._close()
+
+    def _close(self) -> None:
+        # Connections live for one `complete` call: none is left open (or warned about) between calls.
+        if self.session is not None:
+            self.loop.run_until_complete(self.session.close())
+            self.session = None
+
+    async def _call(self, prompt: str, seed: int, n: int, sp) -> list[Completion]:
         payload = {"model": self.model, "max_tokens": sp.max_new_tokens, "temperature": sp.temperature,
                    "top_p": sp.top_p, "seed": seed}
+        if n > 1:
+            payload["n"] = n
         if sp.stop and len(sp.stop) <= MAX_STOP:
             payload["stop"] = list(sp.stop)
         if self.endpoint == "chat":
             payload["messages"] = [{"role": "user", "content": prompt}]
         else:
             payload["prompt"] = prompt
-        path = "/chat/completions" if self.endpoint == "chat" else "/completions"
         for attempt in range(self.max_retries + 1):
             try:
-                status, body, retry_after = self._http("POST", path, payload)
-            except (urllib.error.URLError, OSError) as e:  # timeouts and refused or dropped connections
+                status, body, retry_after = await self._http("POST", self.path, payload)
+            except NETWORK_ERRORS as e:  # timeouts and refused or dropped connections
                 status, body, retry_after = None, {"error": _reason(e)}, None
             if status == 200:
-                return self._parse(body, sp)
+                return self._parse(body, n, sp)
             if status in (401, 403):
                 raise InputError(f"api_key_env: {self.base_url} refused the key in ${self.api_key_env}: HTTP {status}")
             if status == 404:
-                raise InputError(f"model: {self.base_url}{path} answered 404 for model {self.model!r}: {_message(body)}")
+                raise InputError(f"model: {self.base_url}{self.path} answered 404 for model {self.model!r}: {_message(body)}")
             if status is not None and not _transient(status):
                 if not self.succeeded:  # every request is refused: a configuration problem, stop now
-                    raise InputError(f"{self.base_url}{path} refused the first request: HTTP {status}: {_message(body)}")
-                return Completion("", "error")
+                    raise InputError(f"{self.base_url}{self.path} refused the first request: HTTP {status}: {_message(body)}")
+                return [Completion("", "error")] * n
             if attempt == self.max_retries:
                 break
-            with self.lock:
-                self.counters["retries"] += 1
+            self.counters["retries"] += 1
             delay = retry_after if retry_after is not None else self.backoff_s * 2 ** attempt * (0.5 + random.random())
-            time.sleep(min(delay, 60.0))
-        raise BackendError(f"{self.base_url}{path}: no answer after {self.max_retries} retries "
+            await asyncio.sleep(min(delay, 60.0))
+        raise BackendError(f"{self.base_url}{self.path}: no answer after {self.max_retries} retries "
                            f"(last: {status or 'no response'}: {_message(body)})")
 
-    def _parse(self, body: dict, sp) -> Completion:
+    def _parse(self, body: dict, n: int, sp) -> list[Completion]:
         try:
-            choice = body["choices"][0]
-            text = choice["message"]["content"] if self.endpoint == "chat" else choice["text"]
-        except (KeyError, IndexError, TypeError):
-            return Completion("", "error")  # garbled answer: dropped and counted, never cached
-        text, stopped = cut_at_stop(text or "", sp.stop)
+            choices = sorted(body["choices"], key=lambda c: c.get("index", 0))
+            texts = [c["message"]["content"] if self.endpoint == "chat" else c["text"] for c in choices]
+        except (KeyError, IndexError, TypeError, AttributeError):
+            texts = []
+        if len(texts) != n:
+            return [Completion("", "error")] * n  # garbled answer: dropped and counted, never cached
+        self.succeeded = True
         usage = body.get("usage") or {}
-        with self.lock:
-            self.succeeded = True
-            self.counters["calls"] += 1
-            self.counters["prompt_tokens"] += int(usage.get("prompt_tokens") or 0)
-            self.counters["completion_tokens"] += int(usage.get("completion_tokens") or 0)
-        return Completion(text, "length" if choice.get("finish_reason") == "length" and not stopped else "stop")
-
-    def _http(self, method: str, path: str, payload: dict | None = None) -> tuple[int, dict, float | None]:
-        """(status, JSON body, Retry-After seconds or None); network failures raise."""
-        headers = {"Content-Type": "application/json"}
-        if self.api_key:
-            headers["Authorization"] = f"Bearer {self.api_key}"
-        data = json.dumps(payload).encode() if payload is not None else None
-        request = urllib.request.Request(self.base_url + path, data=data, headers=headers, method=method)
-        try:
-            with urllib.request.urlopen(request, timeout=self.timeout_s) as response:
-                return response.status, _json(response.read()), None
-        except urllib.error.HTTPError as e:
-            try:
-                retry_after = float(e.headers.get("Retry-After", ""))
-            except ValueError:  # absent, or an HTTP date: use our own backoff
-                retry_after = None
-            return e.code, _json(e.read()), retry_after
+        self.counters["calls"] += 1
+        self.counters["prompt_tokens"] += int(usage.get("prompt_tokens") or 0)
+        self.counters["completion_tokens"] += int(usage.get("completion_tokens") or 0)
+        out = []
+        for choice, text in zip(choices, texts):
+            text, stopped = cut_at_stop(text or "", sp.stop)
+            out.append(Completion(text, "length" if choice.get("finish_reason") == "length" and not stopped else "stop"))
+        return out
 
 
 def _transient(status: int) -> bool:
     return status in (408, 429) or status >= 500
+
+
+def _seconds(value: str | None) -> float | None:
+    try:
+        return float(value) if value is not None else None
+    except ValueError:  # an HTTP date: use our own backoff
+        return None
 
 
 def _json(raw: bytes) -> dict:
@@ -178,5 +212,4 @@ def _message(body) -> str:
 
 
 def _reason(e: Exception) -> str:
-    reason = getattr(e, "reason", e)
-    return "timed out" if isinstance(reason, (socket.timeout, TimeoutError)) else str(reason)
+    return "timed out" if isinstance(e, asyncio.TimeoutError) else (str(e) or type(e).__name__)

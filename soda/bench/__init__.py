@@ -6,7 +6,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHES = ("sandbox", "decontam", "train", "generate", "evaluate")
+BENCHES = ("sandbox", "decontam", "train", "generate", "evaluate", "teacher")
 
 
 def main(argv: list[str]) -> int:

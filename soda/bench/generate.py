@@ -34,6 +34,7 @@ import yaml
 
 from soda.io import dumps
 from soda.params import load_params
+from soda.stage import command
 
 ROOT = Path(__file__).resolve().parents[2]
 REAL = ROOT.parent / "shared" / "sodacoder-samples" / "pairwise_data.json"
@@ -116,10 +117,9 @@ def stage_reruns(tmp: Path, model: str, questions: list[dict]) -> dict:
     env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{tmp / 'mlflow.db'}"}
     times, counts = [], []
     for run in ("first", "rerun"):
-        cmd = [sys.executable, "-m", "soda.stage", "teacher-generate", "--params", str(tmp / "params.yaml"),
-               "--cycle", "c1", "--questions", str(tmp / "questions.jsonl"),
-               *(a for f in ("teacher", "csl", "fcl") for a in (f"--{f}-out", str(tmp / run / f"{f}.jsonl"))),
-               "--metrics", str(tmp / f"{run}.json")]
+        cmd = command("teacher-generate", tmp / "params.yaml", cycle="c1", questions=tmp / "questions.jsonl",
+                      **{f"{f}_out": tmp / run / f"{f}.jsonl" for f in ("teacher", "csl", "fcl")},
+                      metrics=tmp / f"{run}.json")
         start = time.perf_counter()
         done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
         times.append(time.perf_counter() - start)

@@ -3,10 +3,9 @@ CSL set (80%) and the FCL set (20%, correct-vs-faulty pairs)."""
 
 from __future__ import annotations
 
-from soda.delivery import deliver
-from soda.io import InputError, write_jsonl
+from soda.delivery import deliver_file
 from soda.params import Generation, Teacher, TeacherGenerate
-from soda.stage import In, Out, StageConfig, read_rows
+from soda.stage import In, Out, StageConfig
 from soda.teacher import make_teacher, teacher_counters
 from soda.tracking import log_metrics
 
@@ -21,14 +20,10 @@ class Config(StageConfig):
 
 
 def run(cfg: Config, *, cycle: str, questions: In, teacher_out: Out, csl_out: Out, fcl_out: Out) -> dict:
-    rows = read_rows(questions, "question")
     cache_dir = cfg.generation.cache_dir
     teacher = make_teacher(cfg.section("teacher"), seed=cfg.seed, cache_dir=cache_dir)
-    delivered, csl, fcl, counts = deliver(teacher, rows, fcl_fraction=cfg.teacher_generate.fcl_fraction,
-                                          seed=cfg.seed, cache_dir=cache_dir)
-    if not csl:
-        raise InputError(f"{questions}: no usable CSL example after teacher generation ({counts})")
-    for path, data in ((teacher_out, delivered), (csl_out, csl), (fcl_out, fcl)):
-        write_jsonl(path, data)
+    # Streamed: read, call and write a chunk at a time (memory does not grow with the questions).
+    counts = deliver_file(teacher, str(questions), (str(teacher_out), str(csl_out), str(fcl_out)),
+                          fcl_fraction=cfg.teacher_generate.fcl_fraction, seed=cfg.seed, cache_dir=cache_dir)
     log_metrics(teacher_counters(teacher), "teacher")
     return counts
