@@ -36,9 +36,6 @@ from soda.io import dumps
 
 ROOT = Path(__file__).resolve().parents[2]
 REAL = ROOT.parent / "shared" / "sodacoder-samples" / "pairwise_data.json"
-# extract's language names -> the sandbox's
-SANDBOX_LANG = {"python": "python", "c": "c", "cpp": "cpp", "java": "java", "javascript": "js",
-                "typescript": "ts", "go": "go"}
 
 
 def tiny_student(out_dir: Path) -> str:
@@ -135,7 +132,7 @@ def stage_reruns(tmp: Path, model: str, questions: list[dict]) -> dict:
 
 def real_pairs(path: Path) -> dict:
     """Code found in the 100 real pairs (response 0 correct, 1 faulty), and how each runs in the sandbox."""
-    from soda.extract import code_blocks, extract_code
+    from soda.extract import RUNNABLE, code_blocks, extract_code
 
     pairs = json.loads(path.read_text(encoding="utf-8"))
     found, langs, jobs = 0, collections.Counter(), []
@@ -145,8 +142,8 @@ def real_pairs(path: Path) -> dict:
         langs.update(b.lang or "untagged" for r in pair["response"][:2] for b in code_blocks(r))
         # The language of each reply's chosen block; a pair runs only if both are runnable here.
         tags = [next((b.lang for b in code_blocks(r) if b.code == c), None) for r, c in zip(pair["response"], codes)]
-        if all(c is not None and t in SANDBOX_LANG for c, t in zip(codes, tags)):
-            jobs.append((codes, [SANDBOX_LANG[t] for t in tags]))
+        if all(c is not None and t in RUNNABLE for c, t in zip(codes, tags)):
+            jobs.append((codes, tags))
     out = {"real_replies": 2 * len(pairs), "real_code_found": found, "real_block_langs": dict(langs.most_common())}
     try:
         from sandbox import Job, execute_many
