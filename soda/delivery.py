@@ -6,6 +6,10 @@ tests: a "correct" solution that fails and a "faulty" one that passes are droppe
 counted (the paper keeps them; we do not). With a cache dir, those verdicts are kept in
 `<cache_dir>/runs.sqlite3` (sandbox.ResultCache), so that a re-run stage, whose teacher calls
 come from the call cache, does not execute them again either.
+
+A question without `lang` takes the language of the teacher's correct solution
+(soda.extract.question_lang): its faulty solution is asked for and extracted in that language,
+and the rows record it. Code in a language the sandbox cannot run is not executed.
 """
 
 from __future__ import annotations
@@ -13,7 +17,8 @@ from __future__ import annotations
 import random
 from collections import Counter
 
-from soda.prompts import student_prompt
+from soda.extract import RUNNABLE, question_lang
+from soda.prompts import student_prompt as render_student
 from soda.teacher import result_cache
 
 
@@ -32,8 +37,8 @@ def _execute(results: list[dict], questions: list[dict], timeout_s: float, cache
 
     codes = [r.get("code") for r in results]
     idx = [i for i, (r, q) in enumerate(zip(results, questions)) if r.get("code") and q.get("tests")
-           and not r.get("verified")]
-    results = execute_many([Job(code=codes[i], tests=questions[i]["tests"], lang=questions[i].get("lang", "python"),
+           and q["lang"] in RUNNABLE and not r.get("verified")]
+    results = execute_many([Job(code=codes[i], tests=questions[i]["tests"], lang=questions[i]["lang"],
                                 timeout_s=timeout_s) for i in idx], cache=cache)
     out = [None] * len(codes)
     for i, r in zip(idx, results):
@@ -42,11 +47,13 @@ def _execute(results: list[dict], questions: list[dict], timeout_s: float, cache
 
 
 def deliver(teacher, questions: list[dict], *, fcl_fraction: float, seed: int, timeout_s: float = 2.0,
-            cache_dir: str | None = None) -> tuple[list[dict], list[dict], list[dict], dict]:
-    """Returns (teacher rows, CSL rows, FCL rows, counts); schemas in docs/data.md."""
+            cache_dir: str | None = None, student_prompt: str = "compact") -> tuple[list[dict], list[dict], list[dict], dict]:
+    """Returns (teacher rows, CSL rows, FCL rows, counts); schemas in docs/data.md. The training
+    rows show each question in the `student_prompt` style (soda.prompts.student_prompt)."""
     csl_q, fcl_q = split(questions, fcl_fraction, seed)
-    ordered = csl_q + fcl_q
-    solved = teacher.solve(ordered)
+    solved = teacher.solve(csl_q + fcl_q)
+    ordered = [{**q, "lang": question_lang(q, sol.get("raw"))} for q, sol in zip(csl_q + fcl_q, solved)]
+    fcl_q = ordered[len(csl_q):]
     faulty = teacher.fault(fcl_q)
     cache = result_cache(cache_dir)
     correct_runs = _execute(solved, ordered, timeout_s, cache)
@@ -70,13 +77,13 @@ def deliver(teacher, questions: list[dict], *, fcl_fraction: float, seed: int, t
         if dropped:
             counts[f"dropped_{'fcl' if is_fcl else 'csl'}"] += 1
         rows.append({
-            "id": f"{q['id']}", "question_id": q["id"], "split": "fcl" if is_fcl else "csl",
+            "id": f"{q['id']}", "question_id": q["id"], "split": "fcl" if is_fcl else "csl", "lang": q["lang"],
             "correct": sol.get("code"), "faulty": fault.get("code") if fault else None,
             "fault_type": fault.get("fault_type") if fault else None, "dropped": dropped,
         })
         if dropped:
             continue
-        prompt = student_prompt(q["question"])
+        prompt = render_student(q["question"], student_prompt)
         if is_fcl:
             counts[f"fault_{fault.get('fault_type') or 'unknown'}"] += 1
             fcl_rows.append({"id": q["id"], "prompt": prompt, "chosen": sol["code"], "rejected": fault["code"],
@@ -84,4 +91,5 @@ def deliver(teacher, questions: list[dict], *, fcl_fraction: float, seed: int, t
         else:
             csl_rows.append({"id": q["id"], "prompt": prompt, "completion": sol["code"]})
     counts.update(questions=len(questions), csl=len(csl_rows), fcl=len(fcl_rows))
+    counts.update(f"lang_{r['lang'] or 'unknown'}" for r in rows if not r["dropped"])
     return rows, csl_rows, fcl_rows, dict(sorted(counts.items()))

@@ -139,6 +139,11 @@ def answer_lang(text: str) -> str | None:
     return _guess_lang(code) if code else None
 
 
+def question_lang(question: dict, reply: str | None) -> str | None:
+    """A question's language: its row's `lang`, else the language of the teacher's reply to it."""
+    return normalise_lang(question.get("lang")) or (answer_lang(reply) if reply else None)
+
+
 CREATED = re.compile(r"#?\s*Created Instruction\s*#?\s*:?", re.I)
 GIVEN = re.compile(r"#?\s*Given Instruction\s*#?", re.I)
 

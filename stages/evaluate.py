@@ -44,11 +44,11 @@ def main(argv: list[str] | None = None) -> int:
     results_path = str(Path(args.out_dir) / "results.jsonl")
     from soda.benchmarks import load_selected
 
-    items, skipped = load_selected(cfg, args.heldout, "evaluate")
+    items, skipped = load_selected(cfg, args.heldout, "evaluate", gen["student_prompt"])
     for name, reason in skipped.items():
         print(f"evaluate: skipping {name}: {reason}")
     with stage_run(params, "evaluate", cycle=args.model_name, sections=("evaluate", "generation"),
-                   outs=(results_path,), tags=prompt_hashes("student", "scoring")):
+                   outs=(results_path,), tags=prompt_hashes("student", "scoring", student=gen["student_prompt"])):
         from soda.benchmarks import postprocess
         from soda.evaluate import model_metrics, score_generations
         from soda.student import score

@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     paths = {name: str(out / name) for name in ("evolved.jsonl", "questions.jsonl", "decontamination.jsonl",
                                                  "decontamination.csv")}
     with stage_run(params, "evolve", cycle=args.cycle, sections=("evolve", "teacher"), outs=tuple(paths.values()),
-                   tags=prompt_hashes("evolve")):
+                   tags=prompt_hashes("evolve", prompt_set=params["teacher"]["prompts"])):
         from soda.decontam import write_report
 
         metrics: dict = {"enabled": int(cfg["enabled"])}

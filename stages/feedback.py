@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
         questions = random.Random(f"{params['seed']}:{args.cycle}").sample(
             sorted(questions, key=lambda q: q["id"]), cfg["max_questions"])
     with stage_run(params, "feedback", cycle=args.cycle, sections=("feedback", "generation"), outs=(args.out,),
-                   tags=prompt_hashes("scoring", "student")):
+                   tags=prompt_hashes("scoring", "student", student=gen["student_prompt"])):
         from soda.student import answer, score
 
         answers = [a[0] for a in answer(args.student, questions, gen, seed=params["seed"])]

@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     questions = questions[: cfg.pop("num_questions")]
     heldout_fraction, fmt = cfg.pop("heldout_fraction"), cfg.pop("format")
     with stage_run(params, "score-train", sections=("teacher", "score_train"), outs=(args.annotations_out, args.out),
-                   tags=prompt_hashes("correct", "faulty", "scoring")):
+                   tags=prompt_hashes("correct", "faulty", "scoring", prompt_set=params["teacher"]["prompts"])):
         from soda.scoring import agreement
         from soda.student import answer, score, scorer_example
         from soda.train import train_scorer

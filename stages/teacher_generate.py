@@ -25,10 +25,12 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out_dir)
     outs = tuple(str(out / f) for f in ("teacher.jsonl", "csl.jsonl", "fcl.jsonl"))
     with stage_run(params, "teacher-generate", cycle=args.cycle, sections=("teacher", "teacher_generate"),
-                   outs=outs, tags=prompt_hashes("correct", "faulty", "student")):
+                   outs=outs, tags=prompt_hashes("correct", "faulty", "student", prompt_set=params["teacher"]["prompts"],
+                                                 student=params["generation"]["student_prompt"])):
         teacher = make_teacher(params["teacher"], seed=params["seed"], cache_dir=params["generation"]["cache_dir"])
         rows, csl, fcl, counts = deliver(teacher, questions, fcl_fraction=params["teacher_generate"]["fcl_fraction"],
-                                         seed=params["seed"], cache_dir=params["generation"]["cache_dir"])
+                                         seed=params["seed"], cache_dir=params["generation"]["cache_dir"],
+                                         student_prompt=params["generation"]["student_prompt"])
         if not csl:
             raise InputError(f"{args.questions}: no usable CSL example after teacher generation ({counts})")
         for path, data in zip(outs, (rows, csl, fcl)):

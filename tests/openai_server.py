@@ -50,6 +50,7 @@ class OpenAIServer:
         self.block_after: int | None = None
         self.release = threading.Event()
         self.answered: list[tuple[str, int | None]] = []  # (prompt, seed) of every 200 completion
+        self.messages: list[list[dict]] = []  # the chat messages of every 200 chat completion
         self.requests = 0
         self.inflight = self.max_inflight = 0  # completion requests being handled at once
         self.lock = threading.Lock()
@@ -141,6 +142,8 @@ class OpenAIServer:
                         text, finish = text[:text.index(stop)], "stop"
                 with server.lock:
                     server.answered.append((prompt, body.get("seed")))
+                    if chat:
+                        server.messages.append(body["messages"])
                 choice = {"index": 0, "finish_reason": finish}
                 choice.update({"message": {"role": "assistant", "content": text}} if chat else {"text": text})
                 usage = {"prompt_tokens": len(prompt.split()), "completion_tokens": len(text.split())}

@@ -30,15 +30,16 @@ def teacher_responder(prompt, max_tokens, seed, temperature, top_p):
     if "#Created Instruction#" in prompt:
         tag = hashlib.sha256(f"{seed}{prompt}".encode()).hexdigest()[:6]
         return f"#Created Instruction#:\nWrite a function that adds three numbers ({tag}).", "stop"
-    if "exactly one error" in prompt:
+    if "faulty solution" in prompt or "exactly one error" in prompt:  # prompt B of the paper, detailed sets
         return "Here:\n```python\ndef add(a, b):\n    return a - b\n```", "stop"
     return "Here:\n```python\ndef add(a, b):\n    return a + b\n```\nExample:\n```python\nadd(1, 2)\n```", "stop"
 
 
-@pytest.fixture
-def teacher():
+@pytest.fixture(params=["paper", "detailed"])
+def teacher(request):
     with OpenAIServer(["teacher"], respond=teacher_responder) as srv:
-        yield LLMTeacher(OpenAIBackend("teacher", base_url=srv.url, concurrency=2), temperature=0.7, seed=1)
+        yield LLMTeacher(OpenAIBackend("teacher", base_url=srv.url, concurrency=2), prompts=request.param,
+                         temperature=0.7, seed=1)
 
 
 def q(i, text="Write a function add(a, b)."):
@@ -62,8 +63,24 @@ def test_solve_and_fault_extract_the_solution_and_count_drops(teacher):
 def test_annotate_fills_prompt_c_and_parses_the_score(teacher):
     out = teacher.annotate([q(0), q(1, "UNSCORED")], ["def add(a, b): return a + b", "x = 1"])
     assert out[0]["prompt"] == render("scoring", question=q(0)["question"], code="def add(a, b): return a + b")
+    assert out[0]["prompt"] == render("scoring", teacher.prompts, question=q(0)["question"], code="def add(a, b): return a + b")
     assert out[0]["score"] == 4.5 and out[0]["text"].startswith("Code Analysis:")
     assert out[1]["score"] is None and teacher.counters["teacher_annotate_dropped_no_score"] == 1
+
+
+def test_prompt_sets_send_their_texts_and_system_messages():
+    with OpenAIServer(["teacher"], respond=teacher_responder) as srv:
+        backend = OpenAIBackend("teacher", base_url=srv.url, concurrency=1)
+        question = {"id": "q", "question": "Write a function add(a, b)."}  # no lang: the teacher's own
+        LLMTeacher(backend, prompts="paper").solve([question])
+        LLMTeacher(backend, prompts="detailed").solve([question])
+        LLMTeacher(backend, prompts="paper").evolve([question], [True])
+        paper_a, detailed_a, paper_d = srv.messages
+    assert paper_a == [{"role": "system", "content": "You are an AI code interpreter."},
+                       {"role": "user", "content": render("correct", "paper", question=question["question"])}]
+    assert paper_a[1]["content"].endswith("#Given Instruction# Write a function add(a, b).\n")
+    assert [m["role"] for m in detailed_a] == ["user"] and "the language the question asks for" in detailed_a[0]["content"]
+    assert paper_d[0]["content"] == "You are a creative question writer." and "more rare" in paper_d[1]["content"]
 
 
 def test_evolve_gives_each_copy_of_a_question_its_own_question(teacher):

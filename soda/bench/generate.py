@@ -36,6 +36,8 @@ from soda.io import dumps
 
 ROOT = Path(__file__).resolve().parents[2]
 REAL = ROOT.parent / "shared" / "sodacoder-samples" / "pairwise_data.json"
+# The tiny teacher learns the prompt set that names the language, without system messages.
+PROMPTS = "detailed"
 
 
 def tiny_student(out_dir: Path) -> str:
@@ -69,7 +71,7 @@ def teacher_run(model: str, cache_dir: Path, questions: list[dict], max_new_toke
 
     start = time.perf_counter()
     teacher = LLMTeacher(make_backend({"backend": "hf", "model": model, "batch_size": 32, "cache_dir": str(cache_dir)}),
-                         max_new_tokens=max_new_tokens, temperature=0.8)
+                         prompts=PROMPTS, max_new_tokens=max_new_tokens, temperature=0.8)
     teacher.solve(questions)
     teacher.fault(questions)
     return time.perf_counter() - start
@@ -86,10 +88,10 @@ def distilled_teacher(questions: list[dict], out_dir: Path, epochs: int) -> str:
     reference = ReferenceTeacher(seed=0, timeout_s=REFERENCE_TIMEOUT_S)
     rows = []
     for q, good, bad in zip(questions, reference.solve(questions), reference.fault(questions)):
-        rows.append({"prompt": render("correct", question=q["question"], lang="python"),
+        rows.append({"prompt": render("correct", PROMPTS, question=q["question"], lang="python"),
                      "completion": f"```python\n{good['code']}```\n"})
         if bad.get("code"):
-            rows.append({"prompt": render("faulty", question=q["question"], lang="python"),
+            rows.append({"prompt": render("faulty", PROMPTS, question=q["question"], lang="python"),
                          "completion": f"```python\n{bad['code']}```\n"})
     tok = build_tokenizer([r["prompt"] + r["completion"] for r in rows], 2048)
     save_model(init_model(tok, max_position=1024), tok, out_dir / "init", {"name": "bench-teacher-init"})
@@ -106,7 +108,8 @@ def stage_reruns(tmp: Path, model: str, questions: list[dict]) -> dict:
 
     tmp.mkdir(parents=True, exist_ok=True)
     params = load_params(ROOT / "params.yaml")
-    params["teacher"].update(backend="hf", model=model, max_new_tokens=256, temperature=0.0, batch_size=32)
+    params["teacher"].update(backend="hf", model=model, max_new_tokens=256, temperature=0.0, batch_size=32,
+                             prompts=PROMPTS)
     params["generation"]["cache_dir"] = str(tmp / "cache")
     (tmp / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     write_jsonl(tmp / "questions.jsonl", questions)
