@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import random
 
-from soda.feedback import classify, summarize
+from soda.feedback import classify, execute, summarize
 from soda.io import InputError, write_jsonl
 from soda.prompts import prompt_hashes
 from soda.tracking import log_metrics, stage_run
@@ -37,22 +37,13 @@ def main(argv: list[str] | None = None) -> int:
         from soda.student import answer, score
 
         answers = [a[0] for a in answer(args.student, questions, gen, seed=params["seed"])]
-        results = [None] * len(questions)
-        if cfg["execution"]:
-            from sandbox import Job, execute_many
-
-            results = execute_many([
-                Job(code=a, lang=q.get("lang", "python"), tests=q.get("tests"), timeout_s=cfg["timeout_s"],
-                    mode="tests" if q.get("tests") else "runs")
-                for q, a in zip(questions, answers)])
+        off = {"lang": None, "passed": None, "status": None, "error_class": None}
+        verdicts = execute(questions, answers, cfg["timeout_s"]) if cfg["execution"] else [off] * len(questions)
         scores = score(args.scorer, questions, answers, gen, seed=params["seed"]) if cfg["scoring"] else [None] * len(questions)
         rows = []
-        for q, a, r, s in zip(questions, answers, results, scores):
-            passed = r.passed if r is not None else None
+        for q, a, v, s in zip(questions, answers, verdicts, scores):
             value = s.score if s is not None else None
-            rows.append({"id": q["id"], "answer": a, "passed": passed, "status": r.status if r else None,
-                         "error_class": r.error_class if r else None, "score": value,
-                         "level": classify(passed, value, cfg)})
+            rows.append({"id": q["id"], "answer": a, **v, "score": value, "level": classify(v["passed"], value, cfg)})
         metrics = summarize(rows)
         write_jsonl(args.out, rows)
         write_metrics(args.metrics, metrics)
