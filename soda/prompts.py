@@ -84,6 +84,13 @@ def student_prompt(question: str, style: str = "compact") -> str:
     return render("student", question=question.strip())
 
 
+def corpus_templates() -> list[str]:
+    """Every template of the `detailed` set and the shared ones, in a fixed order: the fixed
+    text a scratch tokenizer learns (stages/init_models.py)."""
+    names = ("correct", "faulty", "scoring", "scoring_compact", "evolve", "student")
+    return [template(n, "detailed" if n in TEACHER_NAMES else None) for n in names]
+
+
 def prompt_hashes(*names: str, prompt_set: str | None = None, student: str = "compact") -> dict[str, str]:
     """Short hashes of prompts for MLflow tags: a set's prompts A-D with their system messages
     (with `prompt_set`), the shared ones, and "student" as the `student` style renders it."""

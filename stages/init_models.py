@@ -11,7 +11,7 @@ import shutil
 import tempfile
 
 from soda.io import read_jsonl
-from soda.prompts import NAMES, template
+from soda.prompts import corpus_templates, template
 from stages._common import parser, run, scratch_dir, setup
 
 STUDENT_TAIL = template("student").rstrip("\n").rsplit("\n", 1)[-1] + "\n"
@@ -23,7 +23,7 @@ PROMPT_WEIGHT = 50
 
 
 def corpus(rows: list[dict]) -> list[str]:
-    texts = [template(name) for name in NAMES] * PROMPT_WEIGHT
+    texts = corpus_templates() * PROMPT_WEIGHT
     for row in rows:
         texts.append(row["question"])
         if row.get("reference"):
