@@ -8,7 +8,7 @@ import pytest
 
 from soda.backends.llm_teacher import LLMTeacher
 from soda.backends.openai import OpenAIBackend
-from soda.prompts import render
+from soda.prompts import prompt_hashes, render, system
 
 sys.path.insert(0, str(Path(__file__).parent))
 from openai_server import OpenAIServer  # noqa: E402
@@ -89,3 +89,28 @@ def test_evolve_gives_each_copy_of_a_question_its_own_question(teacher):
     assert out[0]["question"].startswith("Write a function that adds three numbers")
     assert out[0]["question"] != out[1]["question"]
     assert out[0]["lang"] == "python" and out[0]["tests"] is None
+
+
+PAPER = Path(__file__).resolve().parents[2] / "shared" / "paper" / "soda-paper.txt"
+
+
+@pytest.mark.shared
+@pytest.mark.skipif(not PAPER.exists(), reason="needs ../shared/paper")
+def test_the_paper_set_is_the_papers_text():
+    paper = PAPER.read_text()
+    for name in ("correct", "faulty", "evolve"):
+        for line in render(name, "paper", question="").splitlines():
+            # Each line of the set, less its "- " bullet, is in the paper (Fig. 3 and its error types).
+            assert line.removeprefix("- ").strip() in paper.replace("**", ""), line
+        assert f"<b>System content</b> {system(name, 'paper')}</p>" in paper
+    assert system("scoring", "paper") == "You are a helpful assistant."
+    assert "at least one" in render("faulty", "paper") and "more rare" in render("evolve", "paper")
+
+
+def test_prompt_hashes_cover_the_set_and_its_system_messages():
+    names = ("correct", "faulty", "scoring", "evolve", "student")
+    paper, detailed = prompt_hashes(*names, prompt_set="paper"), prompt_hashes(*names, prompt_set="detailed")
+    assert all(paper[k] != detailed[k] for k in ("prompt_correct_sha256", "prompt_faulty_sha256", "prompt_evolve_sha256"))
+    # Prompt C's text is shared; the paper set adds its system message.
+    assert paper["prompt_scoring_sha256"] != detailed["prompt_scoring_sha256"] == prompt_hashes("scoring")["prompt_scoring_sha256"]
+    assert prompt_hashes("student", student="paper") != prompt_hashes("student", student="compact")
