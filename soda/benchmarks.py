@@ -54,17 +54,18 @@ GO_PACKAGES = ("math", "strings", "fmt", "strconv", "time", "bytes", "regexp", "
 
 
 def load_benchmark(name: str, cfg: dict) -> list[dict]:
-    """Items of benchmark `name`; cfg['path'] is a local source (else the package or `datasets`)."""
+    """Items of benchmark `name`; cfg['path'] is a local source (else the package or `datasets`),
+    cfg['student_prompt'] the style of instruction prompts (soda.prompts.student_prompt)."""
     cfg = cfg or {}
-    path = cfg.get("path")
+    path, style = cfg.get("path"), cfg.get("student_prompt", "compact")
     if name == "heldout":
         if not path:
             raise InputError("benchmark heldout: cfg['path'] (a JSONL of question rows) is required")
-        items = _heldout(Path(path))
+        items = _heldout(Path(path), style)
     elif name == "humaneval":
         items = _humaneval(path)
     elif name == "mbpp":
-        items = _mbpp(path, cfg.get("split", "test"))
+        items = _mbpp(path, cfg.get("split", "test"), style)
     elif name.startswith("multipl-e-") and name[len("multipl-e-"):] in MULTIPLE_LANGS:
         items = _multipl_e(name[len("multipl-e-"):], path)
     else:
@@ -74,13 +75,15 @@ def load_benchmark(name: str, cfg: dict) -> list[dict]:
     return items
 
 
-def load_selected(cfg: dict, heldout_path: str, section: str) -> tuple[list[dict], dict[str, str]]:
+def load_selected(cfg: dict, heldout_path: str, section: str,
+                  student_prompt: str = "compact") -> tuple[list[dict], dict[str, str]]:
     """Items of every benchmark a params section selects (`benchmarks`, `paths`, `skip_missing`),
     and {benchmark: reason} for the ones skipped. A source that cannot be loaded is an error
     naming `section`, unless `skip_missing` lists it: then it is skipped and reported."""
     items, skipped = [], {}
     for name in cfg["benchmarks"]:
-        source = {"path": heldout_path if name == "heldout" else cfg.get("paths", {}).get(name)}
+        source = {"path": heldout_path if name == "heldout" else cfg.get("paths", {}).get(name),
+                  "student_prompt": student_prompt}
         try:
             items += load_benchmark(name, source)
         except InputError as e:
@@ -92,14 +95,14 @@ def load_selected(cfg: dict, heldout_path: str, section: str) -> tuple[list[dict
 
 # ---------------------------------------------------------------------------------- sources
 
-def _heldout(path: Path) -> list[dict]:
+def _heldout(path: Path, style: str) -> list[dict]:
     items = []
     for row in read_jsonl(path):
         for key in ("id", "question", "tests"):
             if not row.get(key):
                 raise InputError(f"{path}: question {row.get('id', '?')!r} has no {key!r}")
         items.append(_item(
-            "heldout", row["id"], student_prompt(row["question"]), row.get("reference"), row["tests"],
+            "heldout", row["id"], student_prompt(row["question"], style), row.get("reference"), row["tests"],
             row.get("lang", "python"), row.get("entry_point"), INSTRUCTION_STOPS, "instruction", row["question"]))
     return items
 
@@ -119,7 +122,7 @@ def _humaneval(path: str | None) -> list[dict]:
     return items
 
 
-def _mbpp(path: str | None, split: str) -> list[dict]:
+def _mbpp(path: str | None, split: str, style: str = "compact") -> list[dict]:
     if path:
         try:
             rows = json.loads(Path(path).read_text(encoding="utf-8"))
@@ -140,7 +143,7 @@ def _mbpp(path: str | None, split: str) -> list[dict]:
         # MBPP's own prompt format shows the asserts: they are how the model learns the signature.
         question = f"{r['prompt']}\nYour code should pass these tests:\n{asserts}"
         tests = "\n".join(list(r["test_imports"]) + list(r["test_list"])) + "\n"
-        items.append(_item("mbpp", f"MBPP/{r['task_id']}", student_prompt(question), r["code"], tests,
+        items.append(_item("mbpp", f"MBPP/{r['task_id']}", student_prompt(question, style), r["code"], tests,
                            "python", _called_function(r["code"], r["test_list"][0]),
                            INSTRUCTION_STOPS, "instruction", question))
     return items

@@ -6,6 +6,10 @@ tests: a "correct" solution that fails and a "faulty" one that passes are droppe
 counted (the paper keeps them; we do not). With a cache dir, those verdicts are kept in
 `<cache_dir>/runs.sqlite3` (sandbox.ResultCache), so that a re-run stage, whose teacher calls
 come from the call cache, does not execute them again either.
+
+A question without `lang` takes the language of the teacher's correct solution
+(soda.extract.question_lang): its faulty solution is asked for and extracted in that language,
+and the rows record it. Code in a language the sandbox cannot run is not executed.
 """
 
 from __future__ import annotations
@@ -14,8 +18,9 @@ import random
 from collections import Counter
 from typing import Callable, Iterator
 
+from soda.extract import RUNNABLE, question_lang
 from soda.io import InputError, iter_jsonl, jsonl_writer, read_jsonl_at
-from soda.prompts import student_prompt
+from soda.prompts import student_prompt as render_student
 from soda.teacher import result_cache
 
 # Questions per round of teacher calls and sandbox runs: memory holds one chunk, whatever the
@@ -38,11 +43,18 @@ def split(questions: list[dict], fcl_fraction: float, seed: int) -> tuple[list[d
     return [questions[i] for i in csl], [questions[i] for i in fcl]
 
 
-def _solve_and_fault(teacher, questions: list[dict], fcl_q: list[dict]) -> tuple[list[dict], list[dict]]:
-    # An LLM teacher asks prompts A and B in one stream of calls (soda.backends.llm_teacher).
-    if hasattr(teacher, "solve_and_fault"):
-        return teacher.solve_and_fault(questions, fcl_q)
-    return teacher.solve(questions), teacher.fault(fcl_q) if fcl_q else []
+def _ask(teacher, questions: list[dict], n_csl: int) -> tuple[list[dict], list[dict], list[dict]]:
+    """(questions with their language, correct solutions, faulty solutions of questions[n_csl:]).
+    A question without `lang` takes the language of the teacher's correct answer, so prompt B
+    then waits for prompt A's answers; when every FCL question's language is known, an LLM
+    teacher asks A and B as one stream of calls (soda.backends.llm_teacher)."""
+    fcl_q = questions[n_csl:]
+    if all(q.get("lang") for q in fcl_q) and hasattr(teacher, "solve_and_fault"):
+        solved, faulty = teacher.solve_and_fault(questions, fcl_q)
+        return [{**q, "lang": question_lang(q, s.get("raw"))} for q, s in zip(questions, solved)], solved, faulty
+    solved = teacher.solve(questions)
+    questions = [{**q, "lang": question_lang(q, s.get("raw"))} for q, s in zip(questions, solved)]
+    return questions, solved, teacher.fault(questions[n_csl:]) if n_csl < len(questions) else []
 
 
 def _execute(results: list[dict], questions: list[dict], timeout_s: float, cache) -> list:
@@ -52,8 +64,8 @@ def _execute(results: list[dict], questions: list[dict], timeout_s: float, cache
 
     codes = [r.get("code") for r in results]
     idx = [i for i, (r, q) in enumerate(zip(results, questions)) if r.get("code") and q.get("tests")
-           and not r.get("verified")]
-    results = execute_many([Job(code=codes[i], tests=questions[i]["tests"], lang=questions[i].get("lang", "python"),
+           and q["lang"] in RUNNABLE and not r.get("verified")]
+    results = execute_many([Job(code=codes[i], tests=questions[i]["tests"], lang=questions[i]["lang"],
                                 timeout_s=timeout_s) for i in idx], cache=cache)
     out = [None] * len(codes)
     for i, r in zip(idx, results):
@@ -62,19 +74,20 @@ def _execute(results: list[dict], questions: list[dict], timeout_s: float, cache
 
 
 def deliver(teacher, questions: list[dict], *, fcl_fraction: float, seed: int, timeout_s: float = 2.0,
-            cache_dir: str | None = None) -> tuple[list[dict], list[dict], list[dict], dict]:
-    """Returns (teacher rows, CSL rows, FCL rows, counts); schemas in docs/data.md."""
+            cache_dir: str | None = None, student_prompt: str = "compact") -> tuple[list[dict], list[dict], list[dict], dict]:
+    """Returns (teacher rows, CSL rows, FCL rows, counts); schemas in docs/data.md. The training
+    rows show each question in the `student_prompt` style (soda.prompts.student_prompt)."""
     csl, fcl = split_order([q["id"] for q in questions], fcl_fraction, seed)
     out: dict[str, list[dict]] = {"teacher": [], "csl": [], "fcl": []}
     counts: Counter = Counter(questions=len(questions), csl=0, fcl=0)
     for name, row in _deliver(teacher, lambda positions: [questions[i] for i in positions], csl, fcl, counts,
-                              timeout_s=timeout_s, cache=result_cache(cache_dir)):
+                              timeout_s=timeout_s, cache=result_cache(cache_dir), student_prompt=student_prompt):
         out[name].append(row)
     return out["teacher"], out["csl"], out["fcl"], dict(sorted(counts.items()))
 
 
 def deliver_file(teacher, questions_path: str, outs: tuple[str, str, str], *, fcl_fraction: float, seed: int,
-                 timeout_s: float = 2.0, cache_dir: str | None = None) -> dict:
+                 timeout_s: float = 2.0, cache_dir: str | None = None, student_prompt: str = "compact") -> dict:
     """`deliver` from a JSONL file to the teacher, CSL and FCL JSONL files (`outs`), streaming:
     memory holds the questions' offsets and one chunk, whatever the file's size. The files are
     written only if some CSL example is usable (else InputError); returns the counts."""
@@ -90,7 +103,8 @@ def deliver_file(teacher, questions_path: str, outs: tuple[str, str, str], *, fc
     with jsonl_writer(outs[0]) as teacher_out, jsonl_writer(outs[1]) as csl_out, jsonl_writer(outs[2]) as fcl_out:
         writers = {"teacher": teacher_out, "csl": csl_out, "fcl": fcl_out}
         for name, row in _deliver(teacher, lambda positions: read_jsonl_at(questions_path, [offsets[i] for i in positions]),
-                                  csl, fcl, counts, timeout_s=timeout_s, cache=result_cache(cache_dir)):
+                                  csl, fcl, counts, timeout_s=timeout_s, cache=result_cache(cache_dir),
+                                  student_prompt=student_prompt):
             writers[name](row)
         if not counts["csl"]:
             raise InputError(f"{questions_path}: no usable CSL example after teacher generation ({dict(counts)})")
@@ -98,15 +112,15 @@ def deliver_file(teacher, questions_path: str, outs: tuple[str, str, str], *, fc
 
 
 def _deliver(teacher, load: Callable[[list[int]], list[dict]], csl: list[int], fcl: list[int], counts: Counter, *,
-             timeout_s: float, cache) -> Iterator[tuple[str, dict]]:
+             timeout_s: float, cache, student_prompt: str) -> Iterator[tuple[str, dict]]:
     """("teacher" | "csl" | "fcl", row) for the questions at positions csl + fcl (in that order),
     a chunk at a time; counts what was kept and dropped."""
     ordered = csl + fcl
     for start in range(0, len(ordered), CHUNK):
-        questions = load(ordered[start:start + CHUNK])
-        n_csl = max(0, min(len(csl) - start, len(questions)))  # the chunk's CSL questions come first
+        chunk = load(ordered[start:start + CHUNK])
+        n_csl = max(0, min(len(csl) - start, len(chunk)))  # the chunk's CSL questions come first
+        questions, solved, faulty = _ask(teacher, chunk, n_csl)
         fcl_q = questions[n_csl:]
-        solved, faulty = _solve_and_fault(teacher, questions, fcl_q)
         correct_runs = _execute(solved, questions, timeout_s, cache)
         faulty_runs = _execute(faulty, fcl_q, timeout_s, cache)
         for i, (q, sol) in enumerate(zip(questions, solved)):
@@ -124,14 +138,16 @@ def _deliver(teacher, load: Callable[[list[int]], list[dict]], csl: list[int], f
             counts["dropped" if dropped else "kept"] += 1
             if dropped:
                 counts[f"dropped_{'fcl' if is_fcl else 'csl'}"] += 1
+            else:
+                counts[f"lang_{q['lang'] or 'unknown'}"] += 1
             yield "teacher", {
-                "id": f"{q['id']}", "question_id": q["id"], "split": "fcl" if is_fcl else "csl",
+                "id": f"{q['id']}", "question_id": q["id"], "split": "fcl" if is_fcl else "csl", "lang": q["lang"],
                 "correct": sol.get("code"), "faulty": fault.get("code") if fault else None,
                 "fault_type": fault.get("fault_type") if fault else None, "dropped": dropped,
             }
             if dropped:
                 continue
-            prompt = student_prompt(q["question"])
+            prompt = render_student(q["question"], student_prompt)
             if is_fcl:
                 counts[f"fault_{fault.get('fault_type') or 'unknown'}"] += 1
                 counts["fcl"] += 1

@@ -3,7 +3,8 @@ transitively (imports inside functions included), and the files those modules re
 
 dvc.yaml must list exactly these as the stage's code deps (tests/test_deps.py checks it both
 ways), so that changing one module re-runs exactly the stages that import it.
-`python -m soda.deps [STAGE...]` prints the deps a stage needs, to paste into dvc.yaml.
+`python -m soda.deps [STAGE...]` prints the deps a stage needs; `python -m soda.deps --write`
+puts them into dvc.yaml (its data deps, and everything else, stay as written).
 
 Static analysis (ast), not tracing: a lazy import counts whether or not a run reaches it, which
 errs on the side of re-running.
@@ -132,10 +133,36 @@ def code_deps(stage: str) -> list[str]:
     return compress(closure(stage_module(stage)))
 
 
+def write_dvc_yaml(path: Path = ROOT / "dvc.yaml") -> None:
+    """Replace the code deps (entries under soda/ or sandbox/) of every stage in dvc.yaml with
+    `code_deps`, editing the text so that comments and layout stay."""
+    lines, out, stage, i = path.read_text().splitlines(), [], None, 0
+    while i < len(lines):
+        line = lines[i]
+        out.append(line)
+        stripped = line.strip()
+        if line.startswith("  ") and not line.startswith("   ") and stripped.endswith(":"):
+            stage = stripped[:-1]
+        if stripped == "deps:":
+            indent = " " * (len(line) - len(line.lstrip()) + 2)
+            block = []
+            while i + 1 < len(lines) and lines[i + 1].startswith(indent + "- "):
+                block.append(lines[i + 1][len(indent) + 2:])
+                i += 1
+            data = [d for d in block if d.split("/")[0] not in PACKAGES]
+            out.extend(f"{indent}- {d}" for d in code_deps(stage) + data)
+        i += 1
+    path.write_text("\n".join(out) + "\n")
+
+
 def main(argv: list[str] | None = None) -> int:
     from soda.cli import STAGE_HELP
 
-    for stage in (argv if argv else sys.argv[1:]) or [*STAGE_HELP, "report"]:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv == ["--write"]:
+        write_dvc_yaml()
+        return 0
+    for stage in argv or [*STAGE_HELP, "report"]:
         print(f"{stage}:")
         print("".join(f"  - {d}\n" for d in code_deps(stage)), end="")
     return 0

@@ -14,6 +14,12 @@ The paper defines three levels: easy = Pass and score >= 4, medium = Pass and
 - `strict`: only the paper's three cases are classified; the rest is `unclassified` and is
   never sampled by evolve.
 
+Execution has a third verdict, `unknown` (passed None): the sandbox cannot run the answer's
+language (SQL, HTML, PHP, C#, ...: an env-error), or the answer has no code and its question
+no tests (with tests, an answer without code fails them). Such an answer
+is classified by its score alone, as with execution off; unscored too, it is `unclassified`,
+never `hard` for want of a sandbox.
+
 Ablations: with `feedback.scoring: false` a Pass is easy and a Fail hard (no medium); with
 `feedback.execution: false` the score alone decides (as `score-first`, unscored ones are
 `unclassified`).
@@ -21,12 +27,45 @@ Ablations: with `feedback.scoring: false` a Pass is easy and a Fail hard (no med
 
 from __future__ import annotations
 
+from soda.extract import RUNNABLE, extract_code, question_lang
+
 LEVELS = ("easy", "medium", "hard")
+
+
+def answer_code(answer: str, lang: str | None) -> str | None:
+    """The code of a student's answer: its fenced solution when it writes markdown (prompt A),
+    else the completion itself (a completion of the compact prompt is code)."""
+    if "```" in answer or "~~~" in answer:
+        return extract_code(answer, lang)
+    return answer if answer.strip() else None
+
+
+def execute(questions: list[dict], answers: list[str], timeout_s: float) -> list[dict]:
+    """Each answer's verdict: {"lang", "passed" (None: unknown), "status", "error_class"}.
+    The language is the question's `lang`, else the answer's own (soda.extract.question_lang)."""
+    from sandbox import Job, execute_many
+
+    verdicts, jobs = [], []
+    for q, a in zip(questions, answers):
+        lang = question_lang(q, a)
+        code = answer_code(a, lang) or (a if q.get("tests") else None)
+        code = code if lang in RUNNABLE else None
+        verdicts.append({"lang": lang, "passed": None, "error_class": None,
+                         "status": "unknown" if code is None else None})
+        if code is not None:
+            jobs.append((verdicts[-1], Job(code=code, lang=lang, tests=q.get("tests"), timeout_s=timeout_s,
+                                           mode="tests" if q.get("tests") else "runs")))
+    for verdict, result in zip([v for v, _ in jobs], execute_many([job for _, job in jobs])):
+        # An env-error is the sandbox's (a toolchain it lacks), not the answer's: unknown, not Fail.
+        unknown = result.status == "env-error"
+        verdict.update(passed=None if unknown else result.passed, status="unknown" if unknown else result.status,
+                       error_class=result.error_class)
+    return verdicts
 
 
 def classify(passed: bool | None, score: float | None, cfg: dict) -> str:
     easy, hard = cfg["easy_min_score"], cfg["hard_max_score"]
-    if passed is None:  # execution off: the score alone
+    if passed is None:  # execution off or unknown: the score alone
         if score is None:
             return "unclassified"
         return "easy" if score >= easy else "medium" if score >= hard else "hard"
@@ -57,6 +96,7 @@ def summarize(rows: list[dict]) -> dict:
         "questions": n,
         "levels": levels,
         "pass_rate": sum(executed) / len(executed) if executed else None,
+        "execution_unknown": sum(r.get("status") == "unknown" for r in rows),
         "mean_score": sum(scored) / len(scored) if scored else None,
         "unscored": sum(r["score"] is None for r in rows),
     }

@@ -75,11 +75,13 @@ class Backend(Section):
 class Teacher(Backend):
     backend: Literal["reference", "openai", "vllm", "hf"]
     temperature: NonNeg
-    lang: str
+    prompts: Literal["paper", "detailed"]  # the prompt set (soda/prompts.py)
+    lang: Optional[str]  # null: each question's own (its row's, else the language the teacher answers in)
 
 
 class Generation(Backend):
     backend: Literal["hf", "vllm", "openai"]
+    student_prompt: Literal["paper", "compact"]  # how the student is shown a question (soda.prompts.student_prompt)
     cache_dir: Optional[str]  # the call and verdict cache: changes no output, so no stage depends on it
 
 

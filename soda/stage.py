@@ -93,7 +93,7 @@ def main(run: Callable, argv: list[str] | None = None) -> int:
         random.seed(params["seed"])
         outs = tuple(str(v) for k, v in kwargs.items() if kinds[k] is Out)
         with stage_run(params, name, cycle=kwargs.get("cycle") or kwargs.get("model_name"), sections=cfg.sections(),
-                       outs=outs, prompts=getattr(sys.modules[run.__module__], "PROMPTS", ())):
+                       outs=outs):
             metrics = run(cfg, **kwargs)
             write_json(metrics_path, metrics)
             log_metrics(metrics, name.replace("-", "_"))

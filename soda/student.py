@@ -25,16 +25,17 @@ STUDENT_STOP = ["\n### "]
 def backend_for(model_path: str, gen_cfg: dict):
     from soda.backends.base import make_backend
 
-    cfg = {k: v for k, v in gen_cfg.items() if k != "max_new_tokens"}
+    cfg = {k: v for k, v in gen_cfg.items() if k not in ("max_new_tokens", "student_prompt")}
     cfg["model"] = model_path
     return make_backend(cfg)
 
 
 def answer(model_path: str, questions: list[dict], gen_cfg: dict, *, n: int = 1, temperature: float = 0.0,
            top_p: float = 1.0, seed: int = 0) -> list[list[str]]:
-    """n code answers per question (the completion after the student prompt)."""
+    """n code answers per question (the completion after the student prompt, in the style of
+    `generation.student_prompt`)."""
     backend = backend_for(model_path, gen_cfg)
-    prompts = [student_prompt(q["question"]) for q in questions]
+    prompts = [student_prompt(q["question"], gen_cfg.get("student_prompt", "compact")) for q in questions]
     outs = backend.generate(prompts, n=n, temperature=temperature, top_p=top_p,
                             max_new_tokens=gen_cfg["max_new_tokens"], stop=STUDENT_STOP, seed=seed)
     return [[o.strip("\n") + "\n" for o in per_q] for per_q in outs]

@@ -53,9 +53,9 @@ def make_teacher(cfg: dict, *, seed: int = 0, cache_dir: str | None = None) -> T
     from soda.backends.base import make_backend
     from soda.backends.llm_teacher import LLMTeacher
 
-    backend_cfg = {k: v for k, v in cfg.items() if k not in ("lang", "temperature", "max_new_tokens")}
+    backend_cfg = {k: v for k, v in cfg.items() if k not in ("prompts", "lang", "temperature", "max_new_tokens")}
     backend_cfg["cache_dir"] = cache_dir
-    return LLMTeacher(make_backend(backend_cfg), lang=cfg.get("lang", "python"),
+    return LLMTeacher(make_backend(backend_cfg), prompts=cfg.get("prompts", "paper"), lang=cfg.get("lang"),
                       max_new_tokens=cfg.get("max_new_tokens", 1024), temperature=cfg.get("temperature", 0.0),
                       seed=seed)
 

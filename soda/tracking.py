@@ -22,6 +22,14 @@ from soda.params import workspace_path
 PROMPT_DIR = Path(__file__).parent / "prompts"
 
 
+def prompts_sha256() -> str:
+    """One hash of every prompt file (all sets): which texts the stage could have used."""
+    h = hashlib.sha256()
+    for path in sorted(p for p in PROMPT_DIR.rglob("*") if p.is_file()):
+        h.update(str(path.relative_to(PROMPT_DIR)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()[:16]
+
+
 def tracking_uri(cfg: dict | None = None) -> str:
     """MLFLOW_TRACKING_URI, else params' mlflow.tracking_uri, else an sqlite file at the repo root.
 
@@ -68,9 +76,9 @@ def flatten(d: dict, prefix: str = "") -> dict:
 
 @contextlib.contextmanager
 def stage_run(params: dict, stage: str, *, cycle: str | None = None, sections: tuple[str, ...] = (),
-              outs: tuple[str, ...] = (), prompts: tuple[str, ...] = ()) -> Iterator[object]:
-    """An MLflow run for one stage; logs the stage's params sections, the hashes of the prompts it
-    uses, and output hashes on success.
+              outs: tuple[str, ...] = ()) -> Iterator[object]:
+    """An MLflow run for one stage; logs the stage's params sections, a hash of the prompt files,
+    and output hashes on success.
 
     Under `accelerate launch` only the main process (RANK 0) logs: the others get no run.
     """
@@ -88,7 +96,7 @@ def stage_run(params: dict, stage: str, *, cycle: str | None = None, sections: t
         "soda.dvc_exp_name": os.environ.get("DVC_EXP_NAME", ""),
         "soda.dvc_exp_baseline_rev": os.environ.get("DVC_EXP_BASELINE_REV", ""),
         "mlflow.source.git.commit": git_commit() or "",
-        **{f"prompt_{n}_sha256": hashlib.sha256((PROMPT_DIR / f"{n}.txt").read_bytes()).hexdigest()[:16] for n in prompts},
+        "soda.prompts_sha256": prompts_sha256(),
     }
     name = f"{stage}@{cycle}" if cycle else stage
     with mlflow.start_run(run_name=name, tags=run_tags) as run:

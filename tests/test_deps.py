@@ -32,7 +32,7 @@ def test_code_deps_are_exactly_the_import_closure(name):
     missing, extra = sorted(needed - expand(declared)), sorted(expand(declared) - needed)
     assert not missing and not extra, (
         f"dvc.yaml stage {name}: not covered {missing}, not imported {extra}; "
-        f"its code deps should be {code_deps(name)} (python -m soda.deps {name})")
+        f"its code deps should be {code_deps(name)} (`python -m soda.deps --write` puts them in)")
 
 
 @pytest.mark.parametrize("name", [n for n in DVC if n != "report"])

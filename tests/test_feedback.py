@@ -1,6 +1,12 @@
+import json
+from pathlib import Path
+
 import pytest
 
-from soda.feedback import classify, summarize
+from soda.extract import RUNNABLE, question_lang
+from soda.feedback import classify, execute, summarize
+
+PAIRS = Path(__file__).resolve().parents[2] / "shared" / "sodacoder-samples" / "pairwise_data.json"
 
 CFG = {"easy_min_score": 4.0, "hard_max_score": 2.0, "scoring": True, "execution": True, "rule": "execution-first"}
 
@@ -37,3 +43,53 @@ def test_summarize_counts_levels_and_rates():
     s = summarize(rows)
     assert s["levels"] == {"easy": 1, "medium": 0, "hard": 1, "unclassified": 0}
     assert s["pass_rate"] == 0.5 and s["mean_score"] == 5.0 and s["unscored"] == 1
+
+
+def test_unknown_execution_is_classified_by_the_score_alone():
+    for rule in ("execution-first", "score-first", "strict"):
+        cfg = {**CFG, "rule": rule}
+        assert classify(None, 5.0, cfg) == "easy" and classify(None, 1.0, cfg) == "hard"
+        assert classify(None, None, cfg) == "unclassified"  # never hard for want of a sandbox
+
+
+def test_execute_gives_pass_fail_or_unknown():
+    questions = [
+        {"id": "ok", "question": "add", "lang": "python", "tests": "assert add(1, 2) == 3"},
+        {"id": "bad", "question": "add", "lang": "python", "tests": "assert add(1, 2) == 3"},
+        {"id": "empty", "question": "add", "lang": "python", "tests": "assert add(1, 2) == 3"},
+        {"id": "js", "question": "print one"},  # no lang: the answer's
+        {"id": "sql", "question": "select", "lang": "sql"},
+        {"id": "prose", "question": "explain"},
+        {"id": "php", "question": "greet"},
+    ]
+    answers = [
+        "def add(a, b):\n    return a + b\n",
+        "def add(a, b):\n    return a - b\n",
+        "",
+        "Here:\n```javascript\nconsole.log(1);\n```\n",
+        "SELECT 1;",
+        "It depends on what you mean by a proof.",
+        "```php\n<?php echo 'hi'; ?>\n```",
+    ]
+    verdicts = execute(questions, answers, timeout_s=10.0)
+    assert [v["passed"] for v in verdicts] == [True, False, False, True, None, None, None]
+    assert [v["status"] for v in verdicts][4:] == ["unknown"] * 3
+    assert [v["lang"] for v in verdicts] == ["python", "python", "python", "js", "sql", None, "php"]
+    rows = [{**v, "score": None, "level": classify(v["passed"], None, CFG)} for v in verdicts]
+    assert [r["level"] for r in rows][4:] == ["unclassified"] * 3
+    assert summarize(rows)["execution_unknown"] == 3 and summarize(rows)["pass_rate"] == 0.5
+
+
+@pytest.mark.shared
+@pytest.mark.skipif(not PAIRS.exists(), reason="needs ../shared/sodacoder-samples")
+def test_no_released_answer_is_hard_because_the_sandbox_cannot_run_its_language():
+    pairs = json.loads(PAIRS.read_text())
+    questions = [{"id": str(i), "question": p["instruction"]} for i, p in enumerate(pairs)]
+    answers = [p["response"][0] for p in pairs]
+    # The answers in languages the sandbox lacks, and those with no code: nothing is run for them.
+    idle = [i for i, a in enumerate(answers) if question_lang(questions[i], a) not in RUNNABLE]
+    verdicts = execute([questions[i] for i in idle], [answers[i] for i in idle], timeout_s=5.0)
+    assert len(idle) >= 25 and all(v["status"] == "unknown" and v["passed"] is None for v in verdicts)
+    assert {"sql", "html", "php", "csharp"} <= {v["lang"] for v in verdicts}
+    assert all(classify(v["passed"], None, CFG) == "unclassified" for v in verdicts)
+    assert all(classify(v["passed"], 4.5, CFG) == "easy" for v in verdicts)

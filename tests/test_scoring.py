@@ -72,17 +72,23 @@ def test_agreement_counts_unscored_and_kappa():
 
 @pytest.mark.shared
 @pytest.mark.skipif(not SHARED.exists(), reason="needs ../shared/sodacoder-samples")
-def test_all_real_annotations():
+def test_all_real_annotations(caplog):
     rows = json.loads(SHARED.read_text())
     parses = [parse_score(r["response"]) for r in rows]
     assert len(parses) == 100
-    unscored = [p.error for p in parses if p.error]
-    # The real data has exactly two annotations without points: one blank, one "N/A".
-    assert len(unscored) == 2 and all("rule 1" in e for e in unscored)
     for row, p in zip(rows, parses):
         if p.error:
             continue
         # Cross-check against a plain reading of the five lines after the final "Score:".
         lines = row["response"].rsplit("Score:", 1)[1].strip().splitlines()
         assert [float(line.rsplit(":", 1)[1]) for line in lines] == list(p.points.values())
+        assert p.score == sum(p.points.values())
+    assert sum(p.error is None for p in parses) == 98
     assert any(p.score % 1 for p in parses if p.score is not None)  # fractional points survive
+    # The two a person cannot read either (blank points; "N/A" for four rules) are reported, not guessed.
+    with caplog.at_level(logging.WARNING, logger="soda.scoring"):
+        scores = score_texts([r["response"] for r in rows], ids=[f"row{i}" for i in range(len(rows))])
+    unread = [i for i, s in enumerate(scores) if s is None]
+    assert unread == [4, 37]
+    assert "unscored output row4: rule 1 (Basic Functionality) has no points: ''" in caplog.text
+    assert "unscored output row37: rule 1 (Basic Functionality) has no points: 'N/A'" in caplog.text

@@ -31,6 +31,7 @@ class Sampling:
     top_p: float
     max_new_tokens: int
     stop: tuple[str, ...]
+    system: str | None = None  # a system message, for backends that take one (chat)
 
     @property
     def greedy(self) -> bool:
@@ -48,8 +49,9 @@ class GenerationBackend(Protocol):
 
     def complete(self, prompts: list[str], *, n: int = 1, temperature: float = 0.0, top_p: float = 1.0,
                  max_new_tokens: int = 256, stop: list[str] | None = None, seed: int = 0,
-                 desc: str = "generate") -> list[list[Completion]]:
-        """As `generate`, with each completion's finish reason (to drop outputs cut at the token limit)."""
+                 desc: str = "generate", system: str | None = None) -> list[list[Completion]]:
+        """As `generate`, with each completion's finish reason (to drop outputs cut at the token limit);
+        `system`: a system message (a chat backend sends it as one, others put it before the prompt)."""
 
 
 def cut_at_stop(text: str, stop: tuple[str, ...] | list[str]) -> tuple[str, bool]:
@@ -67,6 +69,7 @@ def item_seed(seed: int, prompt: str, sample: int) -> int:
 class Backend:
     name = "base"
     samples_per_request = False  # True: a prompt's n samples come from one request (see `complete`)
+    takes_system = False  # whether _run sends Sampling.system as a message of its own
 
     def __init__(self, model: str, *, cache=None, identity: dict | None = None):
         self.model = model
@@ -82,8 +85,10 @@ class Backend:
         return [[c.text for c in row] for row in rows]
 
     def complete(self, prompts, *, n=1, temperature=0.0, top_p=1.0, max_new_tokens=256, stop=None, seed=0,
-                 desc="generate"):
-        sp = _sampling(n, temperature, top_p, max_new_tokens, stop)
+                 desc="generate", system=None):
+        sp = _sampling(n, temperature, top_p, max_new_tokens, stop, system if self.takes_system else None)
+        if system and not self.takes_system:
+            prompts = [f"{system}\n{p}" for p in prompts]
         # A request is (prompt, seed, samples). Greedy samples are all the same: one sample per
         # prompt, whatever n and the seed. Backends that draw a prompt's n samples in one request
         # (openai's `n`, vLLM's SamplingParams(n=...)) ask once, seeded once; the others ask each
@@ -124,6 +129,8 @@ class Backend:
                "stop": sorted(sp.stop), "temperature": sp.temperature, "top_p": 1.0 if sp.greedy else sp.top_p}
         if samples > 1:  # the choices of a request with n samples depend on n
             key["n"] = samples
+        if sp.system:
+            key["system"] = sp.system
         return hashlib.sha256(json.dumps(key, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
     def _run(self, requests: list[tuple[str, int, int]], sp: Sampling) -> Iterator[tuple[int, list[Completion]]]:
@@ -137,7 +144,7 @@ def _choice_keys(key: str, samples: int) -> list[str]:
     return [key] if samples == 1 else [f"{key}/{j}" for j in range(samples)]
 
 
-def _sampling(n, temperature, top_p, max_new_tokens, stop) -> Sampling:
+def _sampling(n, temperature, top_p, max_new_tokens, stop, system=None) -> Sampling:
     if not isinstance(n, int) or n < 1:
         raise InputError(f"generation: n must be a positive integer, got {n!r}")
     if temperature < 0:
@@ -146,7 +153,7 @@ def _sampling(n, temperature, top_p, max_new_tokens, stop) -> Sampling:
         raise InputError(f"generation: top_p must be in (0, 1], got {top_p!r}")
     if not isinstance(max_new_tokens, int) or max_new_tokens < 1:
         raise InputError(f"generation: max_new_tokens must be a positive integer, got {max_new_tokens!r}")
-    return Sampling(float(temperature), float(top_p), max_new_tokens, tuple(stop or ()))
+    return Sampling(float(temperature), float(top_p), max_new_tokens, tuple(stop or ()), system or None)
 
 
 BACKENDS = ("hf", "openai", "vllm")

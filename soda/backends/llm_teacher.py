@@ -9,6 +9,8 @@ used is dropped with its reason and counted in `counters`; it is never guessed a
 - "no_code" / "no_question": nothing to extract.
 Whether a solution is really correct or really faulty is decided by executing it
 (soda.delivery); the fault type of an LLM's faulty solution is not known here (None).
+A question's language is its row's `lang`, else `lang` given here, else (None) the language
+the teacher answered in.
 """
 
 from __future__ import annotations
@@ -16,14 +18,15 @@ from __future__ import annotations
 import collections
 
 from soda.extract import extract_code, extract_created_instruction
-from soda.prompts import EVOLVE_GUIDANCE, render
+from soda.prompts import ANY_LANG, EVOLVE_GUIDANCE, render, system
 from soda.scoring import parse_score
 
 
 class LLMTeacher:
-    def __init__(self, backend, *, lang: str = "python", max_new_tokens: int = 1024, temperature: float = 0.0,
-                 seed: int = 0):
+    def __init__(self, backend, *, prompts: str = "paper", lang: str | None = None, max_new_tokens: int = 1024,
+                 temperature: float = 0.0, seed: int = 0):
         self.backend = backend
+        self.prompts = prompts  # the prompt set (soda.prompts.SETS)
         self.lang = lang
         self.max_new_tokens = max_new_tokens
         self.temperature = temperature
@@ -36,9 +39,13 @@ class LLMTeacher:
         return {**{f"teacher_{k}": v for k, v in sorted(self.drops.items())},
                 **{f"backend_{k}": v for k, v in self.backend.counters.items()}}
 
-    def _ask(self, prompts: list[str], desc: str, seed: int | None = None):
+    def _render(self, name: str, q: dict, **fields: str) -> str:
+        return render(name, self.prompts, question=q["question"], lang=self._lang(q) or ANY_LANG, **fields)
+
+    def _ask(self, name: str, prompts: list[str], desc: str, seed: int | None = None):
         rows = self.backend.complete(prompts, temperature=self.temperature, max_new_tokens=self.max_new_tokens,
-                                     seed=self.seed if seed is None else seed, desc=desc)
+                                     seed=self.seed if seed is None else seed, desc=desc,
+                                     system=system(name, self.prompts))
         return [row[0] for row in rows]
 
     def _drop(self, what: str, completion) -> str | None:
@@ -64,7 +71,7 @@ class LLMTeacher:
             return None, "no_code"
         return code, None
 
-    def _lang(self, q: dict) -> str:
+    def _lang(self, q: dict) -> str | None:
         return q.get("lang") or self.lang
 
     def solve(self, questions: list[dict]) -> list[dict]:
@@ -75,11 +82,12 @@ class LLMTeacher:
 
     def solve_and_fault(self, questions: list[dict], fcl_questions: list[dict]) -> tuple[list[dict], list[dict]]:
         """`solve(questions)` and `fault(fcl_questions)` as one stream of calls: the backend keeps
-        its requests in flight across both prompts instead of waiting for A's last answers."""
-        prompts = ([render("correct", question=q["question"], lang=self._lang(q)) for q in questions]
-                   + [render("faulty", question=q["question"], lang=self._lang(q)) for q in fcl_questions])
+        its requests in flight across both prompts instead of waiting for A's last answers.
+        Prompts A and B share their system message (the paper's "AI code interpreter")."""
+        assert system("correct", self.prompts) == system("faulty", self.prompts)
+        prompts = ([self._render("correct", q) for q in questions] + [self._render("faulty", q) for q in fcl_questions])
         desc = "teacher " + " + ".join(name for name, qs in (("solve (A)", questions), ("fault (B)", fcl_questions)) if qs)
-        replies = self._ask(prompts, desc)
+        replies = self._ask("correct", prompts, desc)
         solved = []
         for q, c in zip(questions, replies):
             code, dropped = self._code("solve", q, c)
@@ -93,9 +101,9 @@ class LLMTeacher:
     def annotate(self, questions: list[dict], codes: list[str]) -> list[dict]:
         if len(questions) != len(codes):
             raise ValueError(f"annotate: {len(questions)} questions but {len(codes)} codes")
-        prompts = [render("scoring", question=q["question"], code=code) for q, code in zip(questions, codes)]
+        prompts = [self._render("scoring", q, code=code) for q, code in zip(questions, codes)]
         out = []
-        for prompt, c in zip(prompts, self._ask(prompts, "teacher annotate (C)")):
+        for prompt, c in zip(prompts, self._ask("scoring", prompts, "teacher annotate (C)")):
             score = None if self._drop("annotate", c) else parse_score(c.text).score
             if score is None and c.finish == "stop" and c.text.strip():
                 self.drops["annotate_dropped_no_score"] += 1
@@ -105,8 +113,7 @@ class LLMTeacher:
     def evolve(self, questions: list[dict], harder: list[bool]) -> list[dict]:
         if len(questions) != len(harder):
             raise ValueError(f"evolve: {len(questions)} questions but {len(harder)} harder flags")
-        prompts = [render("evolve", question=q["question"], guidance=EVOLVE_GUIDANCE[bool(h)])
-                   for q, h in zip(questions, harder)]
+        prompts = [self._render("evolve", q, guidance=EVOLVE_GUIDANCE[bool(h)]) for q, h in zip(questions, harder)]
         # A question sampled k times must inspire k different questions: its r-th copy is asked
         # with seed + r (when sampling; greedy decoding gives one answer whatever the seed).
         copies = collections.Counter()
@@ -116,7 +123,8 @@ class LLMTeacher:
             copies[p] += 1
         replies = [None] * len(prompts)
         for r, index in sorted(rounds.items()):
-            for i, c in zip(index, self._ask([prompts[i] for i in index], "teacher evolve (D)", seed=self.seed + r)):
+            for i, c in zip(index, self._ask("evolve", [prompts[i] for i in index], "teacher evolve (D)",
+                                             seed=self.seed + r)):
                 replies[i] = c
         out = []
         for q, c in zip(questions, replies):

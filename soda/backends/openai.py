@@ -47,6 +47,7 @@ class OpenAIBackend(Backend):
         self.api_key = os.environ.get(api_key_env)  # local servers need none
         self.endpoint = endpoint
         self.path = "/chat/completions" if endpoint == "chat" else "/completions"
+        self.takes_system = endpoint == "chat"
         self.concurrency, self.max_retries, self.timeout_s, self.backoff_s = concurrency, max_retries, timeout_s, backoff_s
         self.checked = False
         self.succeeded = False
@@ -139,7 +140,8 @@ class OpenAIBackend(Backend):
         if sp.stop and len(sp.stop) <= MAX_STOP:
             payload["stop"] = list(sp.stop)
         if self.endpoint == "chat":
-            payload["messages"] = [{"role": "user", "content": prompt}]
+            system = [{"role": "system", "content": sp.system}] if sp.system else []
+            payload["messages"] = [*system, {"role": "user", "content": prompt}]
         else:
             payload["prompt"] = prompt
         for attempt in range(self.max_retries + 1):

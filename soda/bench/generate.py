@@ -38,9 +38,8 @@ from soda.stage import command
 
 ROOT = Path(__file__).resolve().parents[2]
 REAL = ROOT.parent / "shared" / "sodacoder-samples" / "pairwise_data.json"
-# extract's language names -> the sandbox's
-SANDBOX_LANG = {"python": "python", "c": "c", "cpp": "cpp", "java": "java", "javascript": "js",
-                "typescript": "ts", "go": "go"}
+# The tiny teacher learns the prompt set that names the language, without system messages.
+PROMPTS = "detailed"
 
 
 def tiny_student(out_dir: Path) -> str:
@@ -74,7 +73,7 @@ def teacher_run(model: str, cache_dir: Path, questions: list[dict], max_new_toke
 
     start = time.perf_counter()
     teacher = LLMTeacher(make_backend({"backend": "hf", "model": model, "batch_size": 32, "cache_dir": str(cache_dir)}),
-                         max_new_tokens=max_new_tokens, temperature=0.8)
+                         prompts=PROMPTS, max_new_tokens=max_new_tokens, temperature=0.8)
     teacher.solve(questions)
     teacher.fault(questions)
     return time.perf_counter() - start
@@ -91,10 +90,10 @@ def distilled_teacher(questions: list[dict], out_dir: Path, epochs: int) -> str:
     reference = ReferenceTeacher(seed=0, timeout_s=REFERENCE_TIMEOUT_S)
     rows = []
     for q, good, bad in zip(questions, reference.solve(questions), reference.fault(questions)):
-        rows.append({"prompt": render("correct", question=q["question"], lang="python"),
+        rows.append({"prompt": render("correct", PROMPTS, question=q["question"], lang="python"),
                      "completion": f"```python\n{good['code']}```\n"})
         if bad.get("code"):
-            rows.append({"prompt": render("faulty", question=q["question"], lang="python"),
+            rows.append({"prompt": render("faulty", PROMPTS, question=q["question"], lang="python"),
                          "completion": f"```python\n{bad['code']}```\n"})
     tok = build_tokenizer([r["prompt"] + r["completion"] for r in rows], 2048)
     save_model(init_model(tok, max_position=1024), tok, out_dir / "init", {"name": "bench-teacher-init"})
@@ -110,7 +109,8 @@ def stage_reruns(tmp: Path, model: str, questions: list[dict]) -> dict:
     from soda.io import write_jsonl
     tmp.mkdir(parents=True, exist_ok=True)
     params = load_params(ROOT / "params.yaml")
-    params["teacher"].update(backend="hf", model=model, max_new_tokens=256, temperature=0.0, batch_size=32)
+    params["teacher"].update(backend="hf", model=model, max_new_tokens=256, temperature=0.0, batch_size=32,
+                             prompts=PROMPTS)
     params["generation"]["cache_dir"] = str(tmp / "cache")
     (tmp / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     write_jsonl(tmp / "questions.jsonl", questions)
@@ -136,7 +136,7 @@ def stage_reruns(tmp: Path, model: str, questions: list[dict]) -> dict:
 
 def real_pairs(path: Path) -> dict:
     """Code found in the 100 real pairs (response 0 correct, 1 faulty), and how each runs in the sandbox."""
-    from soda.extract import code_blocks, extract_code
+    from soda.extract import RUNNABLE, code_blocks, extract_code
 
     pairs = json.loads(path.read_text(encoding="utf-8"))
     found, langs, jobs = 0, collections.Counter(), []
@@ -146,8 +146,8 @@ def real_pairs(path: Path) -> dict:
         langs.update(b.lang or "untagged" for r in pair["response"][:2] for b in code_blocks(r))
         # The language of each reply's chosen block; a pair runs only if both are runnable here.
         tags = [next((b.lang for b in code_blocks(r) if b.code == c), None) for r, c in zip(pair["response"], codes)]
-        if all(c is not None and t in SANDBOX_LANG for c, t in zip(codes, tags)):
-            jobs.append((codes, [SANDBOX_LANG[t] for t in tags]))
+        if all(c is not None and t in RUNNABLE for c, t in zip(codes, tags)):
+            jobs.append((codes, tags))
     out = {"real_replies": 2 * len(pairs), "real_code_found": found, "real_block_langs": dict(langs.most_common())}
     try:
         from sandbox import Job, execute_many

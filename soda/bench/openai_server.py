@@ -75,6 +75,7 @@ class OpenAIServer:
         self.block_after: int | None = None
         self.release = threading.Event()
         self.answered: list[tuple[str, int | None]] = []  # (prompt, seed) of every 200 completion
+        self.messages: list[list[dict]] = []  # the chat messages of every answered chat completion
         self.answer_counts: collections.Counter = collections.Counter()  # (prompt, seed, n) -> times answered
         self.requests = 0
         self.inflight = self.max_inflight = 0  # completion requests being handled at once
@@ -95,6 +96,7 @@ class OpenAIServer:
     def reset(self) -> None:
         """Forget what was asked and answered (between a bench's runs)."""
         self.answered.clear()
+        self.messages.clear()
         self.answer_counts.clear()
         self.requests = self.max_inflight = 0
         self.first_request = self.last_answer = 0.0
@@ -212,6 +214,8 @@ class OpenAIServer:
         # Answered (billed) once the answer is handed to the client's connection.
         if request.transport is not None and not request.transport.is_closing():
             self.answered.append((prompt, seed))
+            if chat:
+                self.messages.append(body["messages"])
             self.answer_counts[(prompt, seed, n)] += 1
             self.last_answer = time.perf_counter()
         return response

@@ -10,8 +10,6 @@ from soda.io import write_jsonl
 from soda.params import Evaluate, Generation
 from soda.stage import In, Out, StageConfig
 
-PROMPTS = ("student", "scoring")
-
 
 class Config(StageConfig):
     seed: int
@@ -41,7 +39,7 @@ def run(cfg: Config, *, model_name: str, student: In, scorer: In, heldout: In, r
     from soda.student import score
 
     ev, gen = cfg.evaluate, cfg.section("generation")
-    items, skipped = load_selected(cfg.section("evaluate"), str(heldout), "evaluate")
+    items, skipped = load_selected(cfg.section("evaluate"), str(heldout), "evaluate", gen["student_prompt"])
     for name, reason in skipped.items():
         print(f"evaluate: skipping {name}: {reason}")
     generations = generate(str(student), items, ev, gen, cfg.seed)

@@ -15,8 +15,6 @@ from soda.stage import In, Out, StageConfig, read_rows
 from soda.teacher import make_teacher, teacher_counters
 from soda.tracking import log_metrics
 
-PROMPTS = ("evolve",)
-
 
 class Config(StageConfig):
     seed: int

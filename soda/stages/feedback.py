@@ -6,12 +6,10 @@ from __future__ import annotations
 
 import random
 
-from soda.feedback import classify, summarize
+from soda.feedback import classify, execute, summarize
 from soda.io import InputError, write_jsonl
 from soda.params import Feedback, Generation
 from soda.stage import In, Out, StageConfig, read_rows
-
-PROMPTS = ("scoring", "student")
 
 
 class Config(StageConfig):
@@ -32,22 +30,13 @@ def run(cfg: Config, *, cycle: str, questions: In, student: In, scorer: In, out:
     from soda.student import answer, score
 
     answers = [a[0] for a in answer(str(student), rows, gen, seed=cfg.seed)]
-    results = [None] * len(rows)
-    if fb.execution:
-        from sandbox import Job, execute_many
-
-        results = execute_many([
-            Job(code=a, lang=q.get("lang", "python"), tests=q.get("tests"), timeout_s=fb.timeout_s,
-                mode="tests" if q.get("tests") else "runs")
-            for q, a in zip(rows, answers)])
+    off = {"lang": None, "passed": None, "status": None, "error_class": None}
+    verdicts = execute(rows, answers, fb.timeout_s) if fb.execution else [off] * len(rows)
     scores = score(str(scorer), rows, answers, gen, seed=cfg.seed) if fb.scoring else [None] * len(rows)
     classify_cfg = cfg.section("feedback")
     out_rows = []
-    for q, a, r, s in zip(rows, answers, results, scores):
-        passed = r.passed if r is not None else None
+    for q, a, v, s in zip(rows, answers, verdicts, scores):
         value = s.score if s is not None else None
-        out_rows.append({"id": q["id"], "answer": a, "passed": passed, "status": r.status if r else None,
-                         "error_class": r.error_class if r else None, "score": value,
-                         "level": classify(passed, value, classify_cfg)})
+        out_rows.append({"id": q["id"], "answer": a, **v, "score": value, "level": classify(v["passed"], value, classify_cfg)})
     write_jsonl(out, out_rows)
     return summarize(out_rows)

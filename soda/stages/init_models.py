@@ -13,7 +13,7 @@ import tempfile
 
 from soda.io import read_jsonl
 from soda.params import Pretrain, Scorer, Student
-from soda.prompts import NAMES, template
+from soda.prompts import corpus_templates, template
 from soda.stage import In, Out, StageConfig, scratch_dir
 
 STUDENT_TAIL = template("student").rstrip("\n").rsplit("\n", 1)[-1] + "\n"
@@ -31,7 +31,7 @@ class Config(StageConfig):
 
 
 def corpus(rows: list[dict]) -> list[str]:
-    texts = [template(name) for name in NAMES] * PROMPT_WEIGHT
+    texts = corpus_templates() * PROMPT_WEIGHT
     for row in rows:
         texts.append(row["question"])
         if row.get("reference"):

@@ -14,8 +14,6 @@ from soda.stage import In, Out, StageConfig, read_rows, scratch_dir
 from soda.teacher import make_teacher, teacher_counters
 from soda.tracking import log_metrics
 
-PROMPTS = ("correct", "faulty", "scoring")
-
 
 class Config(StageConfig):
     seed: int

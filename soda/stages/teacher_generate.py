@@ -9,8 +9,6 @@ from soda.stage import In, Out, StageConfig
 from soda.teacher import make_teacher, teacher_counters
 from soda.tracking import log_metrics
 
-PROMPTS = ("correct", "faulty", "student")
-
 
 class Config(StageConfig):
     seed: int
@@ -24,6 +22,7 @@ def run(cfg: Config, *, cycle: str, questions: In, teacher_out: Out, csl_out: Ou
     teacher = make_teacher(cfg.section("teacher"), seed=cfg.seed, cache_dir=cache_dir)
     # Streamed: read, call and write a chunk at a time (memory does not grow with the questions).
     counts = deliver_file(teacher, str(questions), (str(teacher_out), str(csl_out), str(fcl_out)),
-                          fcl_fraction=cfg.teacher_generate.fcl_fraction, seed=cfg.seed, cache_dir=cache_dir)
+                          fcl_fraction=cfg.teacher_generate.fcl_fraction, seed=cfg.seed, cache_dir=cache_dir,
+                          student_prompt=cfg.generation.student_prompt)
     log_metrics(teacher_counters(teacher), "teacher")
     return counts
