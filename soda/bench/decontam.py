@@ -25,7 +25,7 @@ matching pairs (exactness of the implementation). The baseline is timed on the f
 candidates taken as matches (datasketch's documented use).
 
 Speed: a fresh process times read -> decontaminate -> write clean set and report, with
-its worker processes (imports excluded). Memory is sampled every 20 ms over that process
+its worker processes, started as a stage starts them (imports excluded). Memory is sampled every 20 ms over that process
 and its workers: peak_rss_mb sums their RSS (pages shared after fork counted in each, an
 upper bound), peak_pss_mb sums PSS (shared pages split). cpu_seconds and load_average_1m
 tell how far a busy machine stretched the wall-clock figure. Prints one JSON line.
@@ -309,7 +309,9 @@ def _cpu_seconds() -> float:
     return sum(u.ru_utime + u.ru_stime for u in usage)
 
 
-def timed_run(questions_path: str, items_path: str, out: str, processes: int | None, queue) -> None:
+def timed_run(questions_path: str, items_path: str, out: str, processes: int | None, start_method: str, queue) -> None:
+    # Workers start as they would in a stage process (this one was spawned: its default is spawn).
+    multiprocessing.set_start_method(start_method, force=True)
     cpu_start = _cpu_seconds()
     start = time.perf_counter()
     questions = read_questions(questions_path)
@@ -370,7 +372,8 @@ def main(argv: list[str]) -> int:
                                             "views": item_views(it)} for it in items))
         ctx = multiprocessing.get_context("spawn")
         queue = ctx.Queue()
-        proc = ctx.Process(target=timed_run, args=(f"{tmp}/questions.jsonl", f"{tmp}/items.jsonl", tmp, args.processes, queue))
+        paths = (f"{tmp}/questions.jsonl", f"{tmp}/items.jsonl", tmp)
+        proc = ctx.Process(target=timed_run, args=(*paths, args.processes, multiprocessing.get_start_method(), queue))
         peak, stop = {"rss": 0.0, "pss": 0.0}, threading.Event()
         proc.start()
         watcher = threading.Thread(target=_watch_memory, args=(proc.pid, peak, stop))
