@@ -128,10 +128,26 @@ def normalize(text: str) -> list[str]:
 
 
 def _token_spans(text: str) -> list[tuple[int, int]] | None:
-    """(start, end) in `text` of each token of `normalize(text)`. Each character is folded with
-    the combining marks after it; None where that tokenises differently from the whole text."""
+    """(start, end) in `text` of each token of `normalize(text)`, or None where folding a
+    piece at a time tokenises differently from folding the whole text. Folding never joins
+    text across whitespace, so each whitespace-free chunk is tokenised alone; in one that is
+    not ASCII each character is folded with the combining marks after it."""
     if text.isascii():
         return [m.span() for m in _WORD.finditer(text)]
+    tokens, spans = [], []
+    for chunk in re.finditer(r"\S+", text):
+        if chunk.group().isascii():
+            found = [(m.group().lower(), m.start(), m.end()) for m in _WORD.finditer(chunk.group())]
+        else:
+            found = _folded_tokens(chunk.group())
+        for token, start, end in found:
+            tokens.append(token)
+            spans.append((chunk.start() + start, chunk.start() + end))
+    return spans if tokens == normalize(text) else None
+
+
+def _folded_tokens(text: str) -> list[tuple[str, int, int]]:
+    """Tokens of `text` folded a character (with its combining marks) at a time, and where each lies."""
     pieces: list[list] = []  # [text, start, end] per character and its combining marks
     for i, c in enumerate(text):
         if pieces and unicodedata.combining(c):
@@ -144,10 +160,7 @@ def _token_spans(text: str) -> list[tuple[int, int]] | None:
         f = _fold(raw)
         folded.append(f)
         origin += [(start, end)] * len(f)
-    matches = list(_WORD.finditer("".join(folded)))
-    if [m.group() for m in matches] != normalize(text):
-        return None
-    return [(origin[m.start()][0], origin[m.end() - 1][1]) for m in matches]
+    return [(m.group(), origin[m.start()][0], origin[m.end() - 1][1]) for m in _WORD.finditer("".join(folded))]
 
 
 _MUL = np.uint64(0x9E3779B97F4A7C15)  # odd, so multiplying by it mod 2^64 loses no bits
