@@ -58,6 +58,7 @@ from __future__ import annotations
 
 import csv
 import functools
+import gc
 import multiprocessing
 import os
 import re
@@ -592,8 +593,14 @@ def decontaminate(
     processes = processes or os.cpu_count() or 1
     chunks = list(_chunks(texts))
     if processes > 1 and len(chunks) > 1:
-        with multiprocessing.Pool(min(processes, len(chunks)), _init_worker, (index,)) as pool:
-            results = pool.map(_match_in_worker, [c for _, c in chunks], chunksize=1)
+        # Forked workers' garbage collector would otherwise write to (and so copy) every page
+        # holding this process's objects: the question rows, hundreds of MB for a large set.
+        gc.freeze()
+        try:
+            with multiprocessing.Pool(min(processes, len(chunks)), _init_worker, (index,)) as pool:
+                results = pool.map(_match_in_worker, [c for _, c in chunks], chunksize=1)
+        finally:
+            gc.unfreeze()
     else:
         results = [_match(index, c) for _, c in chunks]
 
