@@ -230,13 +230,10 @@ def _docstrings(code: str, entry_point: str | None) -> list[str]:
     return docs.get(entry_point) or [d for ds in docs.values() for d in ds]
 
 
-# The texts of an item a question could copy, by view: the statement alone, the statement with
-# what the benchmark shows around it (signature and docstring, MBPP's asserts), the canonical
-# solution, and everything (question, solution, tests) together.
-VIEWS = ("statement", "prompt", "solution", "whole")
-
-
 def item_views(item: dict) -> dict[str, str | None]:
+    """The texts of an item a question could copy, by view: the statement alone, the statement
+    with what the benchmark shows around it (signature and docstring, MBPP's asserts), the
+    canonical solution (None where there is none), and everything (question, solution, tests)."""
     whole = "\n".join(item[k] for k in ("question", "solution", "tests") if item.get(k) is not None)
     return {"statement": item["statement"], "prompt": item["question"], "solution": item.get("solution"),
             "whole": whole}
