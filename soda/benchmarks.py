@@ -3,9 +3,13 @@
 An item is a dict with
   benchmark, task_id (unique across benchmarks), prompt (exactly what the model is given),
   question (the task as a person reads it: the question text, or the code prompt where the
-  benchmark has no other; for the scoring prompt and decontamination), solution (canonical
-  completion or None), tests (str), lang, entry_point, stop, protocol; HumanEval-X Go items
-  also carry `go` (test_setup and the prompt's import block, for `build_program`).
+  benchmark has no other; for the scoring prompt and decontamination), statement (the
+  natural-language task alone: MBPP's text without its asserts, a code prompt's docstring or
+  comment up to its examples; for decontamination), solution (canonical completion or None),
+  tests (str), lang, entry_point, stop, protocol; HumanEval-X Go items also carry `go`
+  (test_setup and the prompt's import block, for `build_program`).
+
+`item_views` gives the texts of an item that a training question could have copied.
 
 Protocols (how a completion becomes a program; see `build_program`):
   instruction   heldout, MBPP: the prompt is the student prompt around a question and the
@@ -103,7 +107,8 @@ def _heldout(path: Path, style: str) -> list[dict]:
                 raise InputError(f"{path}: question {row.get('id', '?')!r} has no {key!r}")
         items.append(_item(
             "heldout", row["id"], student_prompt(row["question"], style), row.get("reference"), row["tests"],
-            row.get("lang", "python"), row.get("entry_point"), INSTRUCTION_STOPS, "instruction", row["question"]))
+            row.get("lang", "python"), row.get("entry_point"), INSTRUCTION_STOPS, "instruction", row["question"],
+            row["question"]))
     return items
 
 
@@ -145,7 +150,7 @@ def _mbpp(path: str | None, split: str, style: str = "compact") -> list[dict]:
         tests = "\n".join(list(r["test_imports"]) + list(r["test_list"])) + "\n"
         items.append(_item("mbpp", f"MBPP/{r['task_id']}", student_prompt(question, style), r["code"], tests,
                            "python", _called_function(r["code"], r["test_list"][0]),
-                           INSTRUCTION_STOPS, "instruction", question))
+                           INSTRUCTION_STOPS, "instruction", question, r["prompt"]))
     return items
 
 
@@ -189,10 +194,52 @@ def _signature_name(declaration: str) -> str | None:
     return None
 
 
-def _item(benchmark, task_id, prompt, solution, tests, lang, entry_point, stop, protocol, question=None) -> dict:
+def _item(benchmark, task_id, prompt, solution, tests, lang, entry_point, stop, protocol, question=None,
+          statement=None) -> dict:
     return {"benchmark": benchmark, "task_id": str(task_id), "prompt": prompt, "solution": solution,
             "tests": tests, "lang": lang, "entry_point": entry_point, "stop": list(stop), "protocol": protocol,
-            "question": prompt if question is None else question}
+            "question": prompt if question is None else question,
+            "statement": _statement(prompt, lang, entry_point) if statement is None else statement}
+
+
+# Where a docstring's examples start: a doctest line, or "Example(s)" / "For example" opening a line.
+_EXAMPLES = re.compile(r"^[ \t]*(?:>>>|(?:for )?examples?\b)", re.I | re.M)
+_C_COMMENT = re.compile(r"/\*(.*?)\*/|//([^\n]*)", re.S)
+
+
+def _statement(prompt: str, lang: str, entry_point: str | None) -> str:
+    """The prose of a code prompt: its entry point's docstring (Python; else every docstring)
+    or its comments (C-family), up to the examples; the whole text where nothing precedes them."""
+    if lang == "python":
+        text = "\n".join(_docstrings(prompt, entry_point))
+    else:
+        text = "\n".join(a or b for a, b in _C_COMMENT.findall(prompt))
+        text = re.sub(r"(?m)^[ \t]*\*+", "", text)  # Javadoc's leading stars
+    prose = _EXAMPLES.split(text, 1)[0]
+    return " ".join((prose if prose.strip() else text).split())
+
+
+def _docstrings(code: str, entry_point: str | None) -> list[str]:
+    """The bare strings in the bodies of `code`'s functions (a docstring may follow an import)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", SyntaxWarning)
+            tree = ast.parse(code)
+    except SyntaxError:
+        return []
+    defs = [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
+    docs = {f.name: [n.value.value for n in f.body if isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant)
+                     and isinstance(n.value.value, str)] for f in defs}
+    return docs.get(entry_point) or [d for ds in docs.values() for d in ds]
+
+
+def item_views(item: dict) -> dict[str, str | None]:
+    """The texts of an item a question could copy, by view: the statement alone, the statement
+    with what the benchmark shows around it (signature and docstring, MBPP's asserts), the
+    canonical solution (None where there is none), and everything (question, solution, tests)."""
+    whole = "\n".join(item[k] for k in ("question", "solution", "tests") if item.get(k) is not None)
+    return {"statement": item["statement"], "prompt": item["question"], "solution": item.get("solution"),
+            "whole": whole}
 
 
 def _read_rows(path: Path, name: str) -> list[dict]:

@@ -3,24 +3,22 @@
 Used by the `decontaminate` stage (the seed, before cycle 1) and by `evolve` (every set of
 new questions), so that evolved questions cannot bring benchmark items back.
 
-Each benchmark item is compared in two views: its question alone (a copied question would
-be diluted below the threshold by the item's code and tests) and its whole text (question,
-canonical solution and tests: catches pasted solutions). Either view reaching the threshold
-removes the question; the report names the item either way.
+Each benchmark item is compared in every view a question could copy (`item_views`: its
+statement alone, the statement with its signature or asserts, its solution, all of it); the
+report names the item and the view. See soda.decontam for the rules.
 """
 
 from __future__ import annotations
 
 
 def clean(questions: list[dict], cfg: dict, heldout_path: str):
-    from soda.benchmarks import load_selected
+    from soda.benchmarks import item_views, load_selected
     from soda.decontam import decontaminate
 
     items, skipped = load_selected(cfg, heldout_path, "decontaminate")
-    views = [{**it, "prompt": it.get("question") or it["prompt"], "solution": None, "tests": None} for it in items]
-    result = decontaminate(questions, views + items, threshold=cfg["threshold"],
-                           containment_threshold=cfg.get("containment_threshold"),
+    items = [{"benchmark": it["benchmark"], "task_id": it["task_id"], "views": item_views(it)} for it in items]
+    result = decontaminate(questions, items, threshold=cfg["threshold"],
+                           containment_threshold=cfg["containment_threshold"],
                            ngram=cfg["ngram"], num_perm=cfg["num_perm"])
-    result.counts["benchmark_items"] = len(items)
     result.counts["skipped_benchmarks"] = skipped
     return result

@@ -1,36 +1,53 @@
 """Benchmark decontamination: word 5-gram MinHash LSH, every candidate verified exactly.
 
-A question is removed when the exact Jaccard similarity of its word n-gram set to some
-benchmark item's set is >= `threshold` (the paper's rule, 5-grams at 0.7), or, when
-`containment_threshold` is set, when at least that share of an item's n-grams occurs in the
-question (an item pasted into a long question dilutes Jaccard but not containment).
+Each benchmark item comes as named *views*, the texts of it a question could have copied
+(see `soda.benchmarks.item_views`: the statement alone, the statement with its signature or
+asserts, the solution, the whole item). A question is removed when, for some view of some item:
+- jaccard: the exact Jaccard similarity of their word n-gram sets is >= `threshold`
+  (the paper's rule: 5-grams at 0.7);
+- containment: the view is the item's `statement` and the question holds at least
+  `containment_threshold` of its n-grams (a statement pasted into a longer request dilutes
+  Jaccard but not containment);
+- exact: the question is too short to have an n-gram and its normalised text equals the view's.
+The last two go beyond the paper; `containment_threshold=None` turns both off, which is the
+paper's Jaccard-only rule exactly (too-short questions are then kept). The report names, per
+removed question, its best match (highest Jaccard, then containment): item, view, both
+similarities, the rule and the question's matching text.
 
-Normalisation (`normalize`): a token is a maximal run of Unicode letters and digits, so
-whitespace, punctuation, operators and underscores only separate tokens (`def foo_bar(x):`
-and `def foo_bar (x) :` both give `def foo bar x`), and tokens are lower-cased. camelCase is
-not split. N-grams are taken over this token sequence; text with fewer than `ngram` tokens
-(empty, punctuation only, very short) has no n-grams.
+Normalisation (`normalize`), identical for questions and views: invisible characters (Unicode
+category Cf: zero-width spaces and joiners, soft hyphens, bidi controls; and the other
+default-ignorable ones: variation selectors, fillers) are removed, then NFKC (fullwidth,
+mathematical and ligature letters become plain ones, odd spaces plain spaces) and case
+folding. A token is then a maximal run of Unicode letters and digits, so whitespace,
+punctuation, operators and underscores only separate tokens (`def foo_bar(x):` and
+`def foo_bar (x) :` both give `def foo bar x`). camelCase is not split. N-grams are taken over
+this token sequence; text with fewer than `ngram` tokens has no n-grams.
 
 How nothing is missed, cheaply:
 1. Every n-gram is hashed to 64 bits; "exact" below means exact on these hashes (two
    distinct n-grams collide with probability 2^-64).
-2. Lossless prefilter: J(Q, I) <= |Q & B| / |Q| where B is the union of all item n-grams,
-   and J <= |I| / |Q|, so only questions passing both bounds can reach the threshold.
+2. Lossless prefilter: J(Q, V) <= |Q & B| / |Q| where B is the union of all view n-grams,
+   and J <= |V| / |Q|, so only questions passing both bounds can reach the threshold.
    |Q & B| is over-counted through a bitmap of B (a looser bound, still safe); |Q| is
    counted on 48 hash bits (a merge of two of a question's n-grams: < 1e-10).
-3. For those, MinHash signatures (datasketch's `affine32` scheme, computed with numpy) go
-   through a datasketch `MinHashLSH` over the items whose bands/rows are chosen so that a
-   pair at exactly `threshold` is missed with probability <= 1e-6 (`lsh_params`).
-4. Containment (prefix filtering): order an item's n-grams rarest first; a question holding
-   need = ceil(c|I|) of them holds at least k of the first |I| - need + k, for any k <= need.
-   Only those prefixes are indexed, and pairs with k = min(3, need) prefix hits are verified
-   (one shared common phrase is not enough to make a candidate).
+3. For those, MinHash signatures (datasketch's `affine32` scheme, computed with numpy) are
+   looked up in a banded LSH index over the views, whose bands/rows are chosen so that a
+   pair at exactly `threshold` is missed with probability <= 1e-6 (`lsh_params`). The index
+   is numpy (one sorted array of 64-bit band keys): datasketch's `MinHashLSH` costs ~1 ms of
+   Python per view inserted, seconds for the ~5,000 views of the usual benchmarks. A key
+   collision only adds a candidate.
+4. Containment (prefix filtering): order a statement's n-grams rarest first; a question
+   holding need = ceil(c|S|) of them holds at least k of the first |S| - need + k, for any
+   k <= need. Only those prefixes are indexed, and pairs with k = min(3, need) prefix hits
+   are verified (one shared common phrase is not enough to make a candidate).
 5. Every candidate pair is verified with exact set intersection; nothing unverified is
    removed.
 
 Policies for odd input (each counted in `counts` and listed in `skipped`):
-- a question with no n-grams is kept: it cannot contain a benchmark item (`no_ngrams`);
-- a benchmark item with no n-grams can match nothing (`item_no_ngrams`);
+- a question with no n-grams (and, under the extended rule, equal to no short view) is kept
+  (`no_ngrams`);
+- a view with no n-grams can match only by the exact rule (`item_no_ngrams`); views of one
+  item with the same normalised text are compared once, under the first name;
 - a repeated question id: the first row is used, later rows are dropped (`duplicate_id`);
 - a question that is bytes, or a str holding unpaired surrogates (what non-UTF-8 bytes
   become, e.g. through `read_questions`), is decoded with U+FFFD replacement and the clean
@@ -40,17 +57,22 @@ Policies for odd input (each counted in `counts` and listed in `skipped`):
 from __future__ import annotations
 
 import csv
+import functools
+import gc
 import multiprocessing
 import os
 import re
+import unicodedata
 from dataclasses import dataclass, field
 
 import numpy as np
-from datasketch import LeanMinHash, MinHash, MinHashLSH
+from datasketch import MinHash
 
 from soda.io import InputError, atomic_path, dumps, read_jsonl
 
-REPORT_FIELDS = ("question_id", "action", "reason", "benchmark", "task_id", "jaccard", "containment", "span")
+REPORT_FIELDS = ("question_id", "action", "reason", "benchmark", "task_id", "view", "jaccard", "containment", "span")
+STATEMENT = "statement"  # the view the containment rule applies to
+REASONS = ("jaccard", "containment", "exact")
 MAX_LSH_MISS = 1e-6  # probability of missing a pair whose Jaccard is exactly the threshold
 _EPS = 1e-9  # threshold comparisons are inclusive despite float rounding
 _CHUNK_TEXTS = 2048  # questions per unit of work; must stay below 2**16 (see _unique_counts)
@@ -66,18 +88,80 @@ _ASCII = bytes(
     b + 32 if 65 <= b <= 90 else b if (97 <= b <= 122 or 48 <= b <= 57) else 32 for b in range(256)
 )
 _WORD = re.compile(r"[^\W_]+")  # a run of Unicode letters/digits (\w minus underscore)
+# Default-ignorable code points outside category Cf: combining grapheme joiner, Hangul and
+# Khmer fillers, Mongolian and other variation selectors.
+_IGNORABLE = (0x034F, 0x115F, 0x1160, 0x17B4, 0x17B5, 0x3164, 0xFFA0, *range(0x180B, 0x1810),
+              *range(0xFE00, 0xFE10), *range(0xE0100, 0xE01F0))
+
+
+@functools.cache
+def _invisible() -> re.Pattern:
+    """A pattern matching one invisible character. Every Cf code point lies below U+20000 or
+    in the tags block (U+E0000-E0FFF); built on the first non-ASCII text (~0.1 s). A regex,
+    because str.translate with a dict looks up every character in Python."""
+    planes = (range(0x20000), range(0xE0000, 0xE1000))
+    points = sorted({cp for r in planes for cp in r if unicodedata.category(chr(cp)) == "Cf"} | set(_IGNORABLE))
+    runs = [[points[0], points[0]]]
+    for cp in points[1:]:  # as ranges: re tests a long list of single characters one by one
+        if cp == runs[-1][1] + 1:
+            runs[-1][1] = cp
+        else:
+            runs.append([cp, cp])
+    return re.compile("[" + "".join(f"{re.escape(chr(a))}-{re.escape(chr(b))}" for a, b in runs) + "]")
+
+
+def _fold(text: str) -> str:
+    """`text` without invisible characters, NFKC-normalised and case-folded (NFKC again after
+    folding, which can decompose)."""
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", _invisible().sub("", text)).casefold())
 
 
 def _canonical(text: str) -> bytes:
-    """The tokens of `text`, lower-cased, separated by spaces, as UTF-8."""
+    """The tokens of `text` after folding, separated by (possibly several) spaces, as UTF-8."""
     if text.isascii():
         return text.encode("ascii").translate(_ASCII)
-    return " ".join(_WORD.findall(text)).lower().encode("utf-8")
+    return " ".join(_WORD.findall(_fold(text))).encode("utf-8")
 
 
 def normalize(text: str) -> list[str]:
     """Word tokens of `text` after the normalisation described in the module docstring."""
     return _canonical(text).decode("utf-8").split()
+
+
+def _token_spans(text: str) -> list[tuple[int, int]] | None:
+    """(start, end) in `text` of each token of `normalize(text)`, or None where folding a
+    piece at a time tokenises differently from folding the whole text. Folding never joins
+    text across whitespace, so each whitespace-free chunk is tokenised alone; in one that is
+    not ASCII each character is folded with the combining marks after it."""
+    if text.isascii():
+        return [m.span() for m in _WORD.finditer(text)]
+    tokens, spans = [], []
+    for chunk in re.finditer(r"\S+", text):
+        if chunk.group().isascii():
+            found = [(m.group().lower(), m.start(), m.end()) for m in _WORD.finditer(chunk.group())]
+        else:
+            found = _folded_tokens(chunk.group())
+        for token, start, end in found:
+            tokens.append(token)
+            spans.append((chunk.start() + start, chunk.start() + end))
+    return spans if tokens == normalize(text) else None
+
+
+def _folded_tokens(text: str) -> list[tuple[str, int, int]]:
+    """Tokens of `text` folded a character (with its combining marks) at a time, and where each lies."""
+    pieces: list[list] = []  # [text, start, end] per character and its combining marks
+    for i, c in enumerate(text):
+        if pieces and unicodedata.combining(c):
+            pieces[-1][0] += c
+            pieces[-1][2] = i + 1
+        else:
+            pieces.append([c, i, i + 1])
+    folded, origin = [], []
+    for raw, start, end in pieces:
+        f = _fold(raw)
+        folded.append(f)
+        origin += [(start, end)] * len(f)
+    return [(m.group(), origin[m.start()][0], origin[m.end() - 1][1]) for m in _WORD.finditer("".join(folded))]
 
 
 _MUL = np.uint64(0x9E3779B97F4A7C15)  # odd, so multiplying by it mod 2^64 loses no bits
@@ -157,6 +241,26 @@ def signature(hashes: np.ndarray, permutations: np.ndarray) -> np.ndarray:
     return sig
 
 
+def _band_keys(signatures: np.ndarray, bands: int, rows: int) -> np.ndarray:
+    """(n, bands) 64-bit key of each band of each signature, distinct between bands."""
+    x = signatures[:, : bands * rows].reshape(len(signatures), bands, rows).astype(np.uint64)
+    keys = np.broadcast_to(np.arange(bands, dtype=np.uint64), x.shape[:2]).copy()
+    for k in range(rows):
+        keys = _mix64(keys * _MUL + x[:, :, k])
+    return keys
+
+
+def _postings(sorted_keys: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each key, where its run starts in `sorted_keys` and how long it is."""
+    lo = np.searchsorted(sorted_keys, keys, "left")
+    return lo, np.searchsorted(sorted_keys, keys, "right") - lo
+
+
+def _expand(lo: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """Every position of every run (lo[k], n[k]), run after run."""
+    return np.repeat(lo - np.cumsum(n) + n, n) + np.arange(n.sum())
+
+
 def lsh_params(threshold: float, num_perm: int, max_miss: float = MAX_LSH_MISS) -> tuple[int, int]:
     """(bands, rows) with the most rows per band (fewest false candidates to verify) such that a
     pair whose Jaccard is exactly `threshold` is missed with probability <= max_miss; pairs
@@ -175,21 +279,25 @@ def lsh_params(threshold: float, num_perm: int, max_miss: float = MAX_LSH_MISS) 
 
 @dataclass
 class _Index:
-    """Everything a worker needs to match questions against the benchmark items."""
+    """Everything a worker needs to match questions against the benchmark views."""
 
     ngram: int
     threshold: float
     containment_threshold: float | None
-    sets: list[np.ndarray]  # sorted unique n-gram hashes per item
+    sets: list[np.ndarray]  # sorted unique n-gram hashes per view
     sizes: np.ndarray
-    bitmap: np.ndarray  # bit set for every item n-gram (prefilter bound)
-    prefix_bitmap: np.ndarray | None  # the same for containment prefixes
+    statements: np.ndarray  # per view: is it a statement (containment rule)
+    bitmap: np.ndarray  # bit set for every view n-gram (prefilter bound)
+    prefix_bitmap: np.ndarray | None  # the same for the statements' containment prefixes
     prefix_hashes: np.ndarray | None  # sorted prefix n-grams ...
-    prefix_items: np.ndarray | None  # ... and the item each belongs to
-    prefix_hits: np.ndarray | None  # prefix n-grams a question must hold, per item
+    prefix_views: np.ndarray | None  # ... and the view each belongs to
+    prefix_hits: np.ndarray | None  # prefix n-grams a question must hold, per view
+    exact: dict[bytes, int]  # tokens of each view too short for an n-gram -> the view (exact rule)
     permutations: np.ndarray
-    lsh: MinHashLSH
-    seed: int
+    bands: int
+    rows: int
+    band_keys: np.ndarray  # sorted band keys of every view's signature ...
+    band_views: np.ndarray  # ... and the view each belongs to
 
 
 def _bitmap(hashes: np.ndarray) -> np.ndarray:
@@ -203,32 +311,39 @@ def _needed(share: float, size: np.ndarray | int):
     return np.ceil(np.asarray(size) * share - _EPS).astype(np.int64)
 
 
-def _build_index(texts, ngram, threshold, containment_threshold, num_perm, seed) -> _Index:
-    hashes, offsets = _ngram_hashes([_canonical(t) for t in texts], ngram)
+def _build_index(texts, statements, ngram, threshold, containment_threshold, num_perm, seed) -> _Index:
+    """`texts`: one per view; `statements`: whether each is a statement (containment rule)."""
+    canon = [_canonical(t) for t in texts]
+    hashes, offsets = _ngram_hashes(canon, ngram)
     sets = [np.unique(hashes[offsets[i] : offsets[i + 1]]) for i in range(len(texts))]
     sizes = np.fromiter(map(len, sets), np.int64, len(sets))
     everything = np.concatenate(sets) if sets else np.zeros(0, np.uint64)
     permutations = MinHash(num_perm=num_perm, seed=seed).permutations
-    lsh = MinHashLSH(num_perm=num_perm, params=lsh_params(threshold, num_perm))
-    for i, s in enumerate(sets):
-        if len(s):
-            lsh.insert(i, LeanMinHash(seed=seed, hashvalues=signature(s, permutations), scheme="affine32"))
-    prefix_bitmap = prefix_hashes = prefix_items = prefix_hits = None
+    bands, rows = lsh_params(threshold, num_perm)
+    indexed = np.flatnonzero(sizes)
+    sigs = np.array([signature(sets[i], permutations) for i in indexed], np.uint32).reshape(len(indexed), num_perm)
+    keys = _band_keys(sigs, bands, rows)
+    order = np.argsort(keys.ravel(), kind="stable")
+    band_keys, band_views = keys.ravel()[order], np.repeat(indexed, bands)[order]
+    prefix_bitmap = prefix_hashes = prefix_views = prefix_hits = None
+    exact = {}
     if containment_threshold is not None:
-        # rarest n-grams first (fewest items holding them), so prefixes rarely hit by chance
+        exact = {b" ".join(c.split()): i for i, c in enumerate(canon) if sizes[i] == 0 and c.split()}
+        # rarest n-grams first (fewest views holding them), so prefixes rarely hit by chance
         uniq, df = np.unique(everything, return_counts=True)
         need = _needed(containment_threshold, sizes)
         prefix_hits = np.minimum(_PREFIX_HITS, need)
-        keep = sizes - need + prefix_hits
+        keep = np.where(statements, sizes - need + prefix_hits, 0)
         prefixes = [s[np.lexsort((s, df[np.searchsorted(uniq, s)]))][:k] for s, k in zip(sets, keep)]
         owner = np.repeat(np.arange(len(sets)), [len(p) for p in prefixes])
         flat = np.concatenate(prefixes) if prefixes else np.zeros(0, np.uint64)
         order = np.argsort(flat, kind="stable")
-        prefix_hashes, prefix_items = flat[order], owner[order]
+        prefix_hashes, prefix_views = flat[order], owner[order]
         prefix_bitmap = _bitmap(prefix_hashes)
     return _Index(
-        ngram, threshold, containment_threshold, sets, sizes, _bitmap(everything),
-        prefix_bitmap, prefix_hashes, prefix_items, prefix_hits, permutations, lsh, seed,
+        ngram, threshold, containment_threshold, sets, sizes, np.asarray(statements, bool), _bitmap(everything),
+        prefix_bitmap, prefix_hashes, prefix_views, prefix_hits, exact, permutations, bands, rows, band_keys,
+        band_views,
     )
 
 
@@ -250,7 +365,7 @@ def _unique_counts(hashes: np.ndarray, offsets: np.ndarray, bitmap: np.ndarray) 
 
 
 def _prefix_candidates(index: _Index, hashes: np.ndarray, offsets: np.ndarray) -> set[tuple[int, int]]:
-    """(text, item) pairs where the text holds enough of the item's containment prefix."""
+    """(text, view) pairs where the text holds enough of the statement's containment prefix."""
     pos = np.flatnonzero(index.prefix_bitmap[hashes >> np.uint64(64 - _BITMAP_BITS)])
     text, h = _text_of(offsets)[pos], hashes[pos]
     order = np.lexsort((h, text))  # each distinct n-gram of a text counts once
@@ -258,67 +373,80 @@ def _prefix_candidates(index: _Index, hashes: np.ndarray, offsets: np.ndarray) -
     first = np.ones(len(h), bool)
     first[1:] = (h[1:] != h[:-1]) | (text[1:] != text[:-1])
     text, h = text[first], h[first]
-    lo = np.searchsorted(index.prefix_hashes, h, "left")
-    n = np.searchsorted(index.prefix_hashes, h, "right") - lo
-    where = np.repeat(lo - np.cumsum(n) + n, n) + np.arange(n.sum())  # every posting of every hit
-    pairs = np.repeat(text, n) * len(index.sets) + index.prefix_items[where]
+    lo, n = _postings(index.prefix_hashes, h)
+    pairs = np.repeat(text, n) * len(index.sets) + index.prefix_views[_expand(lo, n)]
     pairs, hits = np.unique(pairs, return_counts=True)
     pairs = pairs[hits >= index.prefix_hits[pairs % len(index.sets)]]
     return set(zip((pairs // len(index.sets)).tolist(), (pairs % len(index.sets)).tolist()))
 
 
-def _span(text: str, hashes: np.ndarray, item_set: np.ndarray, ngram: int) -> str:
+def _span(text: str, hashes: np.ndarray, view_set: np.ndarray, ngram: int) -> str:
     """The text covered by its longest run of consecutive n-grams (`hashes`, in text order)
-    that occur in the item's sorted n-gram set."""
-    pos = np.minimum(np.searchsorted(item_set, hashes), len(item_set) - 1)
-    hit = np.concatenate(([0], (item_set[pos] == hashes).view(np.int8), [0]))
+    that occur in the view's sorted n-gram set (its normalised tokens where the original
+    characters cannot be told apart, see `_token_spans`)."""
+    pos = np.minimum(np.searchsorted(view_set, hashes), len(view_set) - 1)
+    hit = np.concatenate(([0], (view_set[pos] == hashes).view(np.int8), [0]))
     edges = np.diff(hit)
     run_starts, run_ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
     if len(run_starts) == 0:
         return ""
     longest = int(np.argmax(run_ends - run_starts))  # first of equally long runs
-    words = list(_WORD.finditer(text))  # token k of _canonical(text) is match k
-    return text[words[run_starts[longest]].start() : words[run_ends[longest] + ngram - 2].end()]
+    first, last = run_starts[longest], run_ends[longest] + ngram - 2  # tokens of the run
+    spans = _token_spans(text)
+    if spans is None:
+        return " ".join(normalize(text)[first : last + 1])
+    return text[spans[first][0] : spans[last][1]]
 
 
 def _match(index: _Index, texts: list[str]) -> tuple[list[int], list[tuple], dict, int]:
-    """Match a batch of question texts. Returns the positions of texts without n-grams; the
-    verified pairs (position, item, jaccard, containment) that reach a threshold; per
-    matched position its best pair (item, jaccard, containment, reason, span), best meaning
-    highest (jaccard, containment), ties to the first item; and how many candidate pairs
+    """Match a batch of question texts. Returns the positions of texts kept for having no
+    n-grams; the verified pairs (position, view, jaccard, containment) that meet a rule; per
+    matched position its best pair (view, jaccard, containment, reason, span), best meaning
+    highest (jaccard, containment), ties to the first view; and how many candidate pairs
     were verified."""
-    hashes, offsets = _ngram_hashes([_canonical(t) for t in texts], index.ngram)
+    canon = [_canonical(t) for t in texts]
+    hashes, offsets = _ngram_hashes(canon, index.ngram)
     n_unique, hits = _unique_counts(hashes, offsets, index.bitmap)
-    no_ngrams = np.flatnonzero(n_unique == 0).tolist()
     # lossless bounds on Jaccard (module docstring, step 2)
     passes = (n_unique > 0) & (hits >= index.threshold * n_unique - _EPS)
     passes &= n_unique * index.threshold <= index.sizes.max(initial=0) + _EPS
-    candidates: set[tuple[int, int]] = set()
-    for t in np.flatnonzero(passes).tolist():
-        s = np.unique(hashes[offsets[t] : offsets[t + 1]])
-        m = LeanMinHash(seed=index.seed, hashvalues=signature(s, index.permutations), scheme="affine32")
-        candidates.update((t, i) for i in index.lsh.query(m))
+    queried = np.flatnonzero(passes)
+    sigs = [signature(np.unique(hashes[offsets[t] : offsets[t + 1]]), index.permutations) for t in queried]
+    sigs = np.array(sigs, np.uint32).reshape(len(queried), index.permutations.shape[1])
+    keys = _band_keys(sigs, index.bands, index.rows).ravel()
+    lo, n = _postings(index.band_keys, keys)
+    texts_of_hits = np.repeat(np.repeat(queried, index.bands), n)
+    candidates = set(zip(texts_of_hits.tolist(), index.band_views[_expand(lo, n)].tolist()))
     if index.containment_threshold is not None:
         candidates |= _prefix_candidates(index, hashes, offsets)
     pairs, best, sets = [], {}, {}
     for t, i in sorted(candidates):
         if t not in sets:
             sets[t] = np.unique(hashes[offsets[t] : offsets[t + 1]])
-        q, item = sets[t], index.sets[i]
-        inter = int(np.intersect1d(q, item, assume_unique=True).size)
-        union = len(q) + len(item) - inter
+        q, view = sets[t], index.sets[i]
+        inter = int(np.intersect1d(q, view, assume_unique=True).size)
+        union = len(q) + len(view) - inter
         by_jaccard = inter >= index.threshold * union - _EPS
-        by_containment = index.containment_threshold is not None and inter >= _needed(
-            index.containment_threshold, len(item)
+        by_containment = (
+            index.containment_threshold is not None and index.statements[i]
+            and inter >= _needed(index.containment_threshold, len(view))
         )
         if by_jaccard or by_containment:
-            jac, con = inter / union, inter / len(item)
+            jac, con = inter / union, inter / len(view)
             pairs.append((t, i, jac, con))
             if t not in best or (jac, con) > best[t][1:3]:
                 best[t] = (i, jac, con, "jaccard" if by_jaccard else "containment")
     for t, (i, jac, con, reason) in best.items():
         span = _span(texts[t], hashes[offsets[t] : offsets[t + 1]], index.sets[i], index.ngram)
         best[t] = (i, jac, con, reason, span)
+    no_ngrams = []
+    for t in np.flatnonzero(n_unique == 0).tolist():
+        i = index.exact.get(b" ".join(canon[t].split()))
+        if i is None:
+            no_ngrams.append(t)
+        else:  # identical token sequences: both similarities are 1
+            pairs.append((t, i, 1.0, 1.0))
+            best[t] = (i, 1.0, 1.0, "exact", texts[t].strip())
     return no_ngrams, pairs, best, len(candidates)
 
 
@@ -351,19 +479,23 @@ def _chunks(texts: list[str]):
 @dataclass
 class DecontamResult:
     clean: list[dict]  # question rows kept, in input order
-    removed: list[dict]  # one row per removed question: its best-matching item
+    removed: list[dict]  # one row per removed question: its best-matching item and view
     skipped: list[dict]  # question_id, reason, action ('kept'/'dropped') for odd inputs
     counts: dict  # figures for MLflow and `dvc metrics`
     matches: list[dict] = field(default_factory=list)  # every verified pair at a threshold
 
 
-def item_text(item: dict) -> str:
-    """What an item is compared on: prompt, solution and tests joined, None fields skipped."""
-    return "\n".join(item[k] for k in ("prompt", "solution", "tests") if item.get(k) is not None)
+@dataclass
+class _Views:
+    """The views of all items, flattened: text, owning item and name of each."""
+
+    texts: list[str] = field(default_factory=list)
+    items: list[int] = field(default_factory=list)
+    names: list[str] = field(default_factory=list)
 
 
-def _check_items(items: list[dict]) -> list[str]:
-    texts = []
+def _check_items(items: list[dict]) -> _Views:
+    views = _Views()
     for n, item in enumerate(items):
         where = f"benchmark items[{n}]"
         if not isinstance(item, dict):
@@ -372,11 +504,22 @@ def _check_items(items: list[dict]) -> list[str]:
             if not isinstance(item.get(key), (str, int)):
                 raise InputError(f"{where}: missing or invalid key {key!r}")
         where = f"benchmark {item['benchmark']} task {item['task_id']}"
-        for key in ("prompt", "solution", "tests"):
-            if not isinstance(item.get(key), (str, type(None))):
-                raise InputError(f"{where}: key {key!r} must be a string or null")
-        texts.append(_valid_utf8(item_text(item))[0])
-    return texts
+        if not isinstance(item.get("views"), dict):
+            raise InputError(f"{where}: missing key 'views' (a mapping of view name to text)")
+        seen = set()
+        for name, text in item["views"].items():
+            if not isinstance(text, (str, type(None))):
+                raise InputError(f"{where}: view {name!r} must be a string or null")
+            if text is None:
+                continue
+            text = _valid_utf8(text)[0]
+            tokens = " ".join(normalize(text))
+            if tokens not in seen:  # the same text under another name is compared once
+                seen.add(tokens)
+                views.texts.append(text)
+                views.items.append(n)
+                views.names.append(str(name))
+    return views
 
 
 def _valid_utf8(text: str | bytes) -> tuple[str, bool]:
@@ -409,17 +552,18 @@ def decontaminate(
     items: list[dict],
     *,
     threshold: float = 0.7,
-    containment_threshold: float | None = None,
+    containment_threshold: float | None = 0.8,
     ngram: int = 5,
     num_perm: int = 128,
     seed: int = 1,
     processes: int | None = None,
 ) -> DecontamResult:
     """Split `questions` (rows with 'id' and 'question') into clean and removed, against
-    benchmark `items` (dicts with 'benchmark', 'task_id', 'prompt', 'solution', 'tests').
-    `processes`: worker processes (default: all CPUs; 1 = in this process)."""
+    benchmark `items` (dicts with 'benchmark', 'task_id' and 'views': {view name: text or
+    None}, see `soda.benchmarks.item_views`). `containment_threshold=None`: the paper's
+    Jaccard-only rule. `processes`: worker processes (default: all CPUs; 1 = in this process)."""
     _check_params(threshold, containment_threshold, ngram, num_perm)
-    item_texts = _check_items(items)
+    views = _check_items(items)
     rows, texts, skipped, seen = [], [], [], set()
     n_invalid = n_duplicates = 0
     for n, row in enumerate(questions):
@@ -444,12 +588,19 @@ def decontaminate(
         rows.append(row)
         texts.append(text)
 
-    index = _build_index(item_texts, ngram, threshold, containment_threshold, num_perm, seed)
+    statements = [name == STATEMENT for name in views.names]
+    index = _build_index(views.texts, statements, ngram, threshold, containment_threshold, num_perm, seed)
     processes = processes or os.cpu_count() or 1
     chunks = list(_chunks(texts))
     if processes > 1 and len(chunks) > 1:
-        with multiprocessing.Pool(min(processes, len(chunks)), _init_worker, (index,)) as pool:
-            results = pool.map(_match_in_worker, [c for _, c in chunks], chunksize=1)
+        # Forked workers' garbage collector would otherwise write to (and so copy) every page
+        # holding this process's objects: the question rows, hundreds of MB for a large set.
+        gc.freeze()
+        try:
+            with multiprocessing.Pool(min(processes, len(chunks)), _init_worker, (index,)) as pool:
+                results = pool.map(_match_in_worker, [c for _, c in chunks], chunksize=1)
+        finally:
+            gc.unfreeze()
     else:
         results = [_match(index, c) for _, c in chunks]
 
@@ -461,51 +612,51 @@ def decontaminate(
         n_candidates += n_cand
     for q in no_ngrams:
         skipped.append({"question_id": rows[q]["id"], "reason": "no_ngrams", "action": "kept"})
-    item_no_ngrams = [n for n, s in enumerate(index.sets) if len(s) == 0]
-    for n in item_no_ngrams:
-        skipped.append({"question_id": None, "reason": "item_no_ngrams", "action": "kept",
-                        "benchmark": items[n]["benchmark"], "task_id": items[n]["task_id"]})
+    view_no_ngrams = [v for v, s in enumerate(index.sets) if len(s) == 0]
+    for v in view_no_ngrams:
+        skipped.append({"question_id": None, "reason": "item_no_ngrams", "action": "kept", **_named(items, views, v)})
 
     removed = []
     for q in sorted(best):
-        i, jac, con, reason, span = best[q]
-        removed.append({
-            "question_id": rows[q]["id"],
-            "benchmark": items[i]["benchmark"],
-            "task_id": items[i]["task_id"],
-            "jaccard": round(jac, 6),
-            "containment": round(con, 6),
-            "span": span,
-            "reason": reason,
-        })
+        v, jac, con, reason, span = best[q]
+        removed.append({"question_id": rows[q]["id"], **_named(items, views, v), "jaccard": round(jac, 6),
+                        "containment": round(con, 6), "span": span, "reason": reason})
     clean = [row for q, row in enumerate(rows) if q not in best]
     benchmarks = sorted({str(it["benchmark"]) for it in items})
-    by_benchmark = dict.fromkeys(benchmarks, 0)
-    for r in removed:
-        by_benchmark[str(r["benchmark"])] += 1
     counts = {
         "questions": len(questions),
         "clean": len(clean),
         "removed": len(removed),
-        "removed_by_benchmark": by_benchmark,
-        "removed_by_reason": {k: sum(r["reason"] == k for r in removed) for k in ("jaccard", "containment")},
+        "removed_by_benchmark": _tally(benchmarks, (str(r["benchmark"]) for r in removed)),
+        "removed_by_reason": _tally(REASONS, (r["reason"] for r in removed)),
+        "removed_by_view": _tally(sorted(set(views.names)), (r["view"] for r in removed)),
         "no_ngrams": len(no_ngrams),
         "duplicate_ids": n_duplicates,
         "invalid_utf8": n_invalid,
         "items": len(items),
-        "items_by_benchmark": {b: sum(str(it["benchmark"]) == b for it in items) for b in benchmarks},
-        "items_no_ngrams": len(item_no_ngrams),
+        "items_by_benchmark": _tally(benchmarks, (str(it["benchmark"]) for it in items)),
+        "views": len(views.names),
+        "items_no_ngrams": len(view_no_ngrams),
         "candidate_pairs": n_candidates,
         "matched_pairs": len(matches),
-        "lsh_bands": index.lsh.b,
-        "lsh_rows": index.lsh.r,
+        "lsh_bands": index.bands,
+        "lsh_rows": index.rows,
     }
-    match_rows = [
-        {"question_id": rows[q]["id"], "benchmark": items[i]["benchmark"], "task_id": items[i]["task_id"],
-         "jaccard": round(j, 6), "containment": round(c, 6)}
-        for q, i, j, c in matches
-    ]
+    match_rows = [{"question_id": rows[q]["id"], **_named(items, views, v), "jaccard": round(j, 6),
+                   "containment": round(c, 6)} for q, v, j, c in matches]
     return DecontamResult(clean, removed, skipped, counts, match_rows)
+
+
+def _named(items: list[dict], views: _Views, v: int) -> dict:
+    item = items[views.items[v]]
+    return {"benchmark": item["benchmark"], "task_id": item["task_id"], "view": views.names[v]}
+
+
+def _tally(keys, values) -> dict:
+    counts = dict.fromkeys(keys, 0)
+    for value in values:
+        counts[value] += 1
+    return counts
 
 
 def write_report(result: DecontamResult, jsonl_path, csv_path) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from soda.benchmarks import build_program, load_benchmark, postprocess
+from soda.benchmarks import build_program, item_views, load_benchmark, postprocess
 from soda.io import InputError, write_jsonl
 
 SHARED = Path(__file__).resolve().parents[1] / ".." / "shared" / "benchmarks"
@@ -16,7 +16,8 @@ SHARED = Path(__file__).resolve().parents[1] / ".." / "shared" / "benchmarks"
 
 def needs_shared(test):
     return pytest.mark.shared(pytest.mark.skipif(not SHARED.exists(), reason="../shared reference data absent")(test))
-KEYS = {"benchmark", "task_id", "prompt", "question", "solution", "tests", "lang", "entry_point", "stop", "protocol"}
+KEYS = {"benchmark", "task_id", "prompt", "question", "statement", "solution", "tests", "lang", "entry_point", "stop",
+        "protocol"}
 
 
 def heldout_file(tmp_path, rows=None):
@@ -32,7 +33,7 @@ def test_heldout_items_use_the_student_prompt(tmp_path):
     assert set(item) == KEYS
     assert item["task_id"] == "h-1" and item["lang"] == "python" and item["protocol"] == "instruction"
     assert "Add two numbers." in item["prompt"] and item["prompt"].endswith("### Solution\n")
-    assert item["question"] == "Add two numbers."
+    assert item["question"] == item["statement"] == "Add two numbers."
 
 
 def test_heldout_row_without_tests_names_the_id(tmp_path):
@@ -56,6 +57,24 @@ def test_humaneval_has_164_problems_with_check_call():
     items = load_benchmark("humaneval", {})
     assert len(items) == 164 and len({i["task_id"] for i in items}) == 164
     assert all(i["tests"].rstrip().endswith(f"check({i['entry_point']})") for i in items)
+
+
+def test_humaneval_statements_are_the_docstring_prose_up_to_the_examples():
+    items = load_benchmark("humaneval", {})
+    assert items[0]["statement"] == ("Check if in given list of numbers, are any two numbers closer to each other "
+                                     "than given threshold.")
+    assert items[115]["statement"].startswith("You are given a rectangular grid of wells.")  # docstring after an import
+    assert items[115]["statement"].endswith("Output the number of times you need to lower the buckets.")
+    assert items[10]["statement"].startswith("Find the shortest palindrome")  # the entry point's, not a helper's
+    assert all(i["statement"] and ">>>" not in i["statement"] for i in items)
+
+
+def test_item_views_are_the_texts_a_question_could_copy():
+    item = load_benchmark("humaneval", {})[0]
+    views = item_views(item)
+    assert list(views) == ["statement", "prompt", "solution", "whole"]
+    assert views["prompt"] == item["prompt"] and views["solution"] == item["solution"]
+    assert views["whole"] == "\n".join((item["prompt"], item["solution"], item["tests"]))
 
 
 def test_python_continuation_is_cut_at_the_next_top_level_statement():
@@ -87,6 +106,9 @@ def test_mbpp_test_split_from_local_file():
     assert len(items) == 257 and all(i["entry_point"] for i in items)
     every = load_benchmark("mbpp", {"path": str(SHARED / "mbpp" / "sanitized-mbpp.json"), "split": "all"})
     assert len(every) == 427
+    first = next(i for i in items if i["task_id"] == "MBPP/11")
+    assert first["statement"] == "Write a python function to remove first and last occurrence of a given character from the string."
+    assert first["question"].startswith(first["statement"] + "\nYour code should pass these tests:\nassert ")
 
 
 @needs_shared
@@ -100,6 +122,7 @@ def test_humaneval_x_canonical_survives_postprocessing(lang):
         code, _ = build_program(item, cut)
         if lang == "java":  # the class the prompt opened is closed again
             assert code.rstrip().endswith("}\n}")
+    assert items[0]["statement"].startswith("Check if in given ") and items[0]["statement"].endswith(" given threshold.")
 
 def test_braces_cut_after_the_function_ignores_braces_in_strings_and_comments():
     item = {"task_id": "t", "protocol": "braces", "stop": ["\n```"], "lang": "cpp", "entry_point": "f",
@@ -123,6 +146,7 @@ def test_multipl_e_rows_from_a_local_file_use_their_stop_tokens(tmp_path):
     write_jsonl(path, [MULTIPLE_JS])
     (item,) = load_benchmark("multipl-e-js", {"path": str(path)})
     assert item["task_id"] == "multipl-e-js/HumanEval_53_add" and item["protocol"] == "continuation"
+    assert item["statement"] == "Add two numbers x and y"
     cut = postprocess(item, "  return x + y;\n}\n\nfunction extra(){}\nconsole.log(add(1, 2));")
     assert cut == "  return x + y;\n}\n"
     code, tests = build_program(item, cut)
