@@ -29,6 +29,7 @@ COMMANDS = {
     "report": ("soda.report", "render the paper's Table 1 from metrics and experiments"),
     "experiments": ("soda.experiments", "queue a grid of dvc experiments"),
     "audit": ("soda.audit", "pull and verify the artifacts behind a result"),
+    "power": ("soda.power", "held-out tasks and seeds needed to detect a pass@1 difference"),
 }
 
 
