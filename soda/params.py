@@ -44,7 +44,8 @@ SCHEMA: dict = {
     "teacher_generate": {"fcl_fraction": NUM},
     "csl_train": TRAIN,
     "fcl_train": {**TRAIN, "enabled": bool, "beta": NUM},
-    "score_train": {**TRAIN, "heldout_fraction": NUM, "num_questions": int, "format": str},
+    "score_train": {**TRAIN, "heldout_fraction": NUM, "num_questions": int, "format": str,
+                    "head": str},
     "feedback": {"execution": bool, "scoring": bool, "easy_min_score": NUM, "hard_max_score": NUM, "rule": str,
                  "timeout_s": NUM, "max_questions": (int, type(None))},
     "evolve": {"enabled": bool, "classification": bool, "ratio": list, "num_new": int, "mode": str},
@@ -61,6 +62,7 @@ CHOICES = {
     "feedback.rule": ("execution-first", "score-first", "strict"),
     "evolve.mode": ("accumulate", "replace"),
     "score_train.format": ("full", "compact"),
+    "score_train.head": ("generative", "regression", "classes"),
 }
 
 

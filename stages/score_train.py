@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     questions = sorted(questions, key=lambda q: q["id"])
     random.Random(params["seed"]).shuffle(questions)
     questions = questions[: cfg.pop("num_questions")]
-    heldout_fraction, fmt = cfg.pop("heldout_fraction"), cfg.pop("format")
+    heldout_fraction, fmt, head = cfg.pop("heldout_fraction"), cfg.pop("format"), cfg.pop("head")
     with stage_run(params, "score-train", sections=("teacher", "score_train"), outs=(args.annotations_out, args.out),
                    tags=prompt_hashes("correct", "faulty", "scoring")):
         from soda.scoring import agreement
@@ -45,7 +45,9 @@ def main(argv: list[str] | None = None) -> int:
         if not train:
             raise InputError("score-train: no annotation to train on")
         examples = [scorer_example(r["question"], r["code"], r["completion"], fmt) for r in train]
-        metrics = train_scorer(args.scorer_init, examples, args.out, cfg, scratch_dir("score-train"))
+        if head != "generative":  # a score head learns the annotated score, not the annotation's text
+            examples = [{"prompt": e["prompt"], "score": r["score"]} for e, r in zip(examples, train)]
+        metrics = train_scorer(args.scorer_init, examples, args.out, cfg, scratch_dir("score-train"), head)
         card_path = Path(args.out) / "card.json"
         write_json(card_path, {**read_json(card_path), "scoring_format": fmt})
         if held:
