@@ -76,8 +76,11 @@ def main(argv: list[str] | None = None) -> int:
         metrics = pretrain(args.student_out, programs, {"preset": "tiny", "epochs": arch["pretrain_epochs"]},
                            params["seed"])
         print(f"init-models: pretrained the student on {len(programs)} programs: {metrics}")
-    # The scorer shares the student's tiny architecture when built from scratch.
-    make_model(params["scorer"]["init"], arch, texts, args.scorer_out, params["seed"] + 1, "scorer")
+    # The scorer shares the student's tiny architecture when built from scratch; `student`: it
+    # starts from the base student (pretrained on the world's code), as the paper's scorer
+    # starts from the student's base model.
+    init = args.student_out if params["scorer"]["init"] == "student" else params["scorer"]["init"]
+    make_model(init, arch, texts, args.scorer_out, params["seed"] + 1, "scorer")
     return 0
 
 
