@@ -23,13 +23,14 @@ STAGE_HELP = {
     "evaluate": "pass@1, pass@10 and model score on benchmarks",
 }
 TOOLS = {
-    "bench": ("soda.bench", "benchmarks: soda bench {sandbox,decontam,train,generate,evaluate}"),
+    "bench": ("soda.bench", "benchmarks: soda bench {sandbox,decontam,train,generate,evaluate,teacher}"),
     "sandbox": ("sandbox.cli", "run code in the sandbox: soda sandbox run FILE --lang L"),
     "params": ("soda.params", "check params.yaml; print `dvc exp run -S` flags of a params fragment"),
     "report": ("soda.report", "render the paper's Table 1 from metrics and experiments"),
     "variants": ("soda.variants", "compare a grid's variants: mean ± sd over seeds, Wilcoxon, figures"),
     "experiments": ("soda.experiments", "queue a grid of dvc experiments"),
     "audit": ("soda.audit", "pull and verify the artifacts behind a result"),
+    "power": ("soda.power", "held-out tasks and seeds needed to detect a pass@1 difference"),
 }
 
 

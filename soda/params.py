@@ -53,7 +53,7 @@ class Student(Section):
 
 
 class Scorer(Section):
-    init: str
+    init: str  # 'scratch', 'student' (a copy of the base student) or a Hugging Face id / local path
 
 
 class Backend(Section):
@@ -132,6 +132,7 @@ class ScoreTrain(Train):
     heldout_fraction: Fraction
     num_questions: PosInt
     format: Literal["full", "compact"]
+    head: Literal["generative", "regression", "classes"]  # generative: the paper's scorer writes the rubric
 
 
 class Feedback(Section):

@@ -58,11 +58,19 @@ def scorer_example(question: str, code: str, annotation: str, fmt: str) -> dict:
 
 
 def score(scorer_path: str, questions: list[dict], codes: list[str], gen_cfg: dict, *, seed: int = 0) -> list:
-    """The scoring model's rubric for each (question, code): a list of soda.scoring.ScoreParse."""
-    from soda.scoring import parse_score
+    """The scoring model's rubric for each (question, code): a list of soda.scoring.ScoreParse.
+    A score-head scorer (card's `scoring_head`, soda/score_head.py) gives the score without rule points."""
+    from soda.modeling import read_card
+    from soda.scoring import ScoreParse, parse_score
 
     fmt = scoring_format(scorer_path)
     prompts = [scorer_example(q["question"], c, "", fmt)["prompt"] for q, c in zip(questions, codes)]
+    head = read_card(scorer_path).get("scoring_head", "generative")
+    if head != "generative":
+        from soda.score_head import predict
+
+        values = predict(scorer_path, head, prompts, batch_size=gen_cfg["batch_size"], device=gen_cfg.get("device"))
+        return [ScoreParse(None, v, None) for v in values]
     backend = backend_for(scorer_path, gen_cfg)
     # A full annotation (analysis + five rules) is longer than a solution; the score block is not.
     max_new = max(gen_cfg["max_new_tokens"], 256) if fmt == "full" else 64

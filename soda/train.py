@@ -1,6 +1,7 @@
 """Training: CSL (paper eq. 1), FCL (eq. 2) and the scoring model, with TRL.
 
-- CSL and the scorer: SFTTrainer on prompt/completion pairs, loss on the completion only;
+- CSL and the generative scorer: SFTTrainer on prompt/completion pairs, loss on the completion only;
+- a score-head scorer (soda/score_head.py): Trainer on prompt/score pairs, regression or classes;
 - FCL: DPOTrainer with the sigmoid loss; the policy starts from the CSL model and the
   reference is a second copy of it, loaded explicitly, frozen, and checked unchanged at the end.
 
@@ -22,13 +23,14 @@ from pathlib import Path
 
 import torch
 from datasets import Dataset
-from transformers import PrinterCallback, Trainer, TrainerCallback
+from transformers import DataCollatorWithPadding, PrinterCallback, Trainer, TrainerCallback, TrainingArguments
 from transformers.trainer_utils import get_last_checkpoint
 from trl import DPOConfig, DPOTrainer, SFTConfig, SFTTrainer
 
 from soda.io import InputError, atomic_path, dumps
 from soda.modeling import file_sha256, load_model, read_card, write_card
 from soda.params import Train
+from soda.score_head import HEADS, head_dataset, load_head_model
 
 KINDS = ("csl", "fcl", "scorer")
 VOLATILE = ("seconds", "tokens_per_s", "resumed_from")
@@ -76,7 +78,6 @@ def trainer_args(config_cls, cfg: dict, output_dir: Path, **extra):
         weight_decay=cfg["weight_decay"],
         bf16=cfg["bf16"],
         activation_checkpointing=cfg["gradient_checkpointing"],  # transformers 5's name for it
-        max_length=cfg["max_length"],
         seed=cfg["seed"],
         data_seed=cfg["seed"],
         logging_steps=cfg["logging_steps"],
@@ -221,26 +222,37 @@ class Prepared:
     card: dict
 
 
-def prepare(kind: str, base_path: str, rows: list[dict], cfg: dict, scratch_dir) -> Prepared:
-    """The configured trainer for one stage: used by train_* and, directly, by the tests."""
+def prepare(kind: str, base_path: str, rows: list[dict], cfg: dict, scratch_dir, head: str = "generative") -> Prepared:
+    """The configured trainer for one stage: used by train_* and, directly, by the tests.
+    `head` (scorer only): `generative` trains on prompt/completion rows, a score head on prompt/score rows."""
     if kind not in KINDS:
         raise ValueError(f"unknown kind {kind!r}")
+    if head not in HEADS or (head != "generative" and kind != "scorer"):
+        raise InputError(f"head: {head!r} is not a head for {kind}; the scorer's heads are {HEADS}")
     cfg = resolve_cfg(cfg, kind)
-    check_rows(rows, ("prompt", "chosen", "rejected") if kind == "fcl" else ("prompt", "completion"), kind)
+    if head != "generative" and cfg["lora"]:
+        raise InputError("lora: not supported with a score head (Trainer takes no peft config; the head trains fully)")
+    keys = {"fcl": ("prompt", "chosen", "rejected")}.get(kind, ("prompt", "completion") if head == "generative" else ("prompt",))
+    check_rows(rows, keys, kind)
     data_hash = data_sha256(rows)
     base = base_fingerprint(base_path)
     # A checkpoint is reused only by the run that wrote it: same start, same data, same settings.
-    run_hash = hashlib.sha256(dumps({"kind": kind, "base": base, "data": data_hash, "cfg": cfg}).encode()).hexdigest()
+    run_hash = hashlib.sha256(dumps({"kind": kind, "head": head, "base": base, "data": data_hash, "cfg": cfg}).encode()).hexdigest()
     run_dir = Path(scratch_dir) / f"{kind}-{run_hash[:16]}"
-    model, tokenizer = load_model(base_path)
+    model, tokenizer = load_model(base_path) if head == "generative" else load_head_model(base_path, head)
     peft = lora_config(cfg)
     callbacks = [StepLog(kind)]
-    if kind == "fcl":
+    if head != "generative":
+        dataset, stats = head_dataset(tokenizer, rows, head, cfg["max_length"])
+        args = trainer_args(TrainingArguments, cfg, run_dir, train_sampling_strategy="group_by_length")
+        trainer = Trainer(model=model, args=args, train_dataset=dataset, processing_class=tokenizer,
+                          data_collator=DataCollatorWithPadding(tokenizer), callbacks=callbacks)
+    elif kind == "fcl":
         ref, _ = load_model(base_path)
         ref.eval().requires_grad_(False)
         dataset, stats = dpo_dataset(tokenizer, rows, cfg["max_length"])
         args = trainer_args(DPOConfig, cfg, run_dir, beta=cfg["beta"], loss_type=["sigmoid"],
-                            precompute_ref_log_probs=False)
+                            precompute_ref_log_probs=False, max_length=cfg["max_length"])
         trainer = DPOTrainer(model=model, ref_model=ref, args=args, train_dataset=dataset, processing_class=tokenizer,
                              peft_config=peft, callbacks=callbacks)
     else:
@@ -248,12 +260,12 @@ def prepare(kind: str, base_path: str, rows: list[dict], cfg: dict, scratch_dir)
         # Batches of similar lengths: random batches of code solutions are half padding (measured
         # 1.5x the real tokens on the embedded world's CSL set), grouped ones a few percent.
         args = trainer_args(SFTConfig, cfg, run_dir, completion_only_loss=True, packing=False,
-                            train_sampling_strategy="group_by_length")
+                            train_sampling_strategy="group_by_length", max_length=cfg["max_length"])
         trainer = CompletionSFTTrainer(model=model, args=args, train_dataset=dataset, processing_class=tokenizer,
                              peft_config=peft, callbacks=callbacks)
     trainer.remove_callback(PrinterCallback)  # StepLog reports instead, off stdout
     card = {"kind": kind, "base": str(base_path), "base_weights_sha256": base, "data_sha256": data_hash,
-            "data_rows": len(rows), "cfg": cfg}
+            "data_rows": len(rows), "cfg": cfg, **({"scoring_head": head} if kind == "scorer" else {})}
     return Prepared(kind, trainer, tokenizer, stats, cfg, run_dir, card)
 
 
@@ -329,6 +341,7 @@ def train_fcl(csl_path: str, rows: list[dict], out_dir, cfg: dict, scratch_dir) 
     return finish(prepare("fcl", csl_path, rows, cfg, scratch_dir), out_dir)
 
 
-def train_scorer(base_path: str, rows: list[dict], out_dir, cfg: dict, scratch_dir) -> dict:
-    """The scoring model: filled prompt C -> the teacher's "Code Analysis: ... Score: Rule 1 ..." text."""
-    return finish(prepare("scorer", base_path, rows, cfg, scratch_dir), out_dir)
+def train_scorer(base_path: str, rows: list[dict], out_dir, cfg: dict, scratch_dir, head: str = "generative") -> dict:
+    """The scoring model. generative: filled prompt C -> the teacher's "Code Analysis: ... Score: Rule 1 ..."
+    text (rows: prompt, completion); a score head: prompt -> the score (rows: prompt, score)."""
+    return finish(prepare("scorer", base_path, rows, cfg, scratch_dir, head), out_dir)

@@ -74,6 +74,9 @@ def run(cfg: Config, *, corpus_rows: In, pretrain_rows: In, student_out: Out, sc
     metrics = {"student_parameters": make_model(cfg.student.init, cfg.student, texts, student_out, cfg.seed, "student")}
     if cfg.student.init == "scratch" and programs and cfg.pretrain.epochs > 0:
         metrics["pretrain"] = pretrain(student_out, programs, {**cfg.section("pretrain"), "seed": cfg.seed})
-    # The scorer shares the student's tiny architecture when built from scratch.
-    metrics["scorer_parameters"] = make_model(cfg.scorer.init, cfg.student, texts, scorer_out, cfg.seed + 1, "scorer")
+    # The scorer shares the student's tiny architecture when built from scratch; `student`: it
+    # starts from the base student (pretrained on the world's code), as the paper's scorer
+    # starts from the student's base model.
+    init = str(student_out) if cfg.scorer.init == "student" else cfg.scorer.init
+    metrics["scorer_parameters"] = make_model(init, cfg.student, texts, scorer_out, cfg.seed + 1, "scorer")
     return metrics

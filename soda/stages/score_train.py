@@ -38,8 +38,10 @@ def run(cfg: Config, *, questions: In, student: In, scorer_init: In, annotations
     if not train:
         raise InputError("score-train: no annotation to train on")
     examples = [scorer_example(r["question"], r["code"], r["completion"], st.format) for r in train]
+    if st.head != "generative":  # a score head learns the annotated score, not the annotation's text
+        examples = [{"prompt": e["prompt"], "score": r["score"]} for e, r in zip(examples, train)]
     metrics = train_scorer(str(scorer_init), examples, out, {**cfg.section("score_train"), "seed": cfg.seed},
-                           scratch_dir("score-train"))
+                           scratch_dir("score-train"), st.head)
     card_path = Path(out) / "card.json"
     write_json(card_path, {**read_json(card_path), "scoring_format": st.format})
     if held:

@@ -1,0 +1,76 @@
+import json
+
+import pytest
+import torch
+
+from soda.io import InputError
+from soda.modeling import build_tokenizer, init_model, save_model
+from soda.score_head import NUM_CLASSES, decode, encode, head_dataset, label, load_head_model
+from soda.student import score, scorer_example
+from soda.train import prepare, train_scorer
+
+QUESTIONS = [f"Write a function add_{i}(x) that returns x plus {i}." for i in range(8)]
+CORRECT = [f"def add_{i}(x):\n    \"\"\"x plus {i}.\"\"\"\n    return x + {i}\n" for i in range(8)]
+ROWS = [{"prompt": scorer_example(q, c, "", "compact")["prompt"], "score": 6.0} for q, c in zip(QUESTIONS, CORRECT)]
+ROWS += [{"prompt": scorer_example(q, "\n", "", "compact")["prompt"], "score": 0.5} for q in QUESTIONS]
+GEN = {"backend": "hf", "batch_size": 5, "max_new_tokens": 16, "cache_dir": None}
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory):
+    path = tmp_path_factory.mktemp("base") / "model"
+    tok = build_tokenizer([r["prompt"] for r in ROWS], vocab_size=320)
+    save_model(init_model(tok, hidden_size=32, num_layers=2, num_heads=2, intermediate_size=64), tok, path, {})
+    return str(path)
+
+
+def test_labels_and_decoding():
+    assert NUM_CLASSES == 13 and label(5.5, "classes") == 11 and label(5.5, "regression") == 5.5
+    assert decode(torch.tensor([7.2]), "regression") == 6.0 and decode(torch.tensor([1.3]), "regression") == 1.5
+    assert decode(torch.tensor([-0.4]), "regression") == 0.0
+    assert decode(torch.nn.functional.one_hot(torch.tensor(3), NUM_CLASSES).float(), "classes") == 1.5
+    with pytest.raises(InputError, match="score 6.5 outside 0-6"):
+        label(6.5, "classes")
+
+
+def test_the_head_reads_each_rows_eos_whatever_the_padding(base):
+    """Padded in a batch, each row gets the logits it gets alone: the head reads its EOS, not a pad."""
+    model, tok = load_head_model(base, "classes")
+    ids = [encode(tok, r["prompt"], 768)[0] for r in (ROWS[0], ROWS[-1])]
+    assert all(i[-1] == tok.eos_token_id for i in ids) and len(ids[0]) != len(ids[1])
+    with torch.no_grad():
+        batch = model(**tok.pad({"input_ids": ids}, return_tensors="pt")).logits
+        alone = [model(input_ids=torch.tensor([i])).logits[0] for i in ids]
+    assert all(torch.allclose(b, a, atol=1e-5) for b, a in zip(batch, alone))
+
+
+@pytest.mark.parametrize("head", ["classes", "regression"])
+def test_trained_head_scores_through_student_score(base, tmp_path, head):
+    """A score head learns a separable set, records its head in the card, and soda.student.score
+    (what feedback and evaluate call) returns its scores as ScoreParse."""
+    cfg = {"epochs": 30, "batch_size": 4, "lr": 1e-2, "logging_steps": 10}
+    metrics = train_scorer(base, ROWS, tmp_path / "scorer", cfg, tmp_path / "scratch", head)
+    assert metrics["examples"] == len(ROWS) and metrics["truncated"] == 0
+    card = json.loads((tmp_path / "scorer" / "card.json").read_text())
+    assert card["scoring_head"] == head
+    card["scoring_format"] = "compact"
+    (tmp_path / "scorer" / "card.json").write_text(json.dumps(card))
+    codes = CORRECT + ["\n"] * len(QUESTIONS)
+    parsed = score(str(tmp_path / "scorer"), [{"question": q} for q in QUESTIONS * 2], codes, GEN)
+    assert [p.score for p in parsed] == [r["score"] for r in ROWS]
+    assert all(p.error is None and p.points is None for p in parsed)
+
+
+def test_truncation_keeps_the_eos_and_is_counted(base):
+    _, tok = load_head_model(base, "regression")
+    ds, stats = head_dataset(tok, ROWS[:2], "regression", 8)
+    assert stats["truncated"] == 2 and all(len(x) == 8 and x[-1] == tok.eos_token_id for x in ds["input_ids"])
+
+
+def test_bad_input(base, tmp_path):
+    with pytest.raises(InputError, match="head: 'classes' is not a head for csl"):
+        prepare("csl", base, [{"prompt": "p", "completion": "c"}], {}, tmp_path, "classes")
+    with pytest.raises(InputError, match="lora: not supported with a score head"):
+        prepare("scorer", base, ROWS, {"lora": {"r": 4}}, tmp_path, "regression")
+    with pytest.raises(InputError, match="'prompt' must be a non-empty string"):
+        prepare("scorer", base, [{"prompt": "", "score": 1.0}], {}, tmp_path, "classes")
