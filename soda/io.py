@@ -40,6 +40,15 @@ def read_jsonl(path: str | os.PathLike, *, errors: str = "strict") -> list[dict]
     return rows
 
 
+def require_keys(rows: list[dict], keys: Iterable[str], where: str) -> None:
+    """Every row has every key as a non-empty string; the first that does not is named (row
+    number from 1, its id, the key)."""
+    for i, row in enumerate(rows, 1):
+        for key in keys:
+            if not isinstance(row.get(key), str) or not row[key]:
+                raise InputError(f"{where}: row {i} (id {row.get('id')!r}): {key!r} must be a non-empty string")
+
+
 def dumps(obj: Any) -> str:
     """Canonical JSON: sorted keys, so that outputs are byte-identical across runs."""
     return json.dumps(obj, sort_keys=True, ensure_ascii=False)

@@ -21,7 +21,7 @@ class Config(StageConfig):
 
 
 def run(cfg: Config, *, cycle: str, questions: In, teacher_out: Out, csl_out: Out, fcl_out: Out) -> dict:
-    rows = read_rows(questions, "question")
+    rows = read_rows(questions, "question", ("id", "question"))
     cache_dir = cfg.generation.cache_dir
     teacher = make_teacher(cfg.section("teacher"), seed=cfg.seed, cache_dir=cache_dir)
     delivered, csl, fcl, counts = deliver(teacher, rows, fcl_fraction=cfg.teacher_generate.fcl_fraction,
