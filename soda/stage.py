@@ -134,6 +134,10 @@ def read_rows(path: str | Path, what: str, keys: tuple[str, ...] = ()) -> list[d
 if __name__ == "__main__":
     # `python -m soda.stage STAGE ...` is what dvc.yaml runs: the stage's module and this one are
     # all it imports (soda/cli.py, with every other command, would be a dep of every stage).
+    # The stage's annotations name soda.stage's In and Out, not this __main__ copy's: its main
+    # tells them apart.
     import importlib
 
-    sys.exit(main(importlib.import_module(f"soda.stages.{sys.argv[1].replace('-', '_')}").run, sys.argv[2:]))
+    import soda.stage
+
+    sys.exit(soda.stage.main(importlib.import_module(f"soda.stages.{sys.argv[1].replace('-', '_')}").run, sys.argv[2:]))

@@ -97,29 +97,48 @@ def trainer_args(config_cls, cfg: dict, output_dir: Path, **extra):
     )
 
 
-class EpochSeededLengthSampler(LengthGroupedSampler):
-    """group_by_length's order as a function of (data seed, epoch) alone.
+class EpochSeededSampler(torch.utils.data.Sampler):
+    """The training order as a function of (data seed, epoch) alone, the epoch read from the
+    trainer's state, which a resumed run restores from its checkpoint.
 
-    transformers' LengthGroupedSampler draws its permutation from the global torch RNG when an
-    epoch starts; a resumed run starts its epoch before restoring the checkpoint's RNG state,
-    so it trained on other batches than the run it resumes (a different model, by 0.016 on the
-    tests' tiny model, 0.041 on csl-train). Seeded per epoch like accelerate's
-    SeedableRandomSampler (the Trainer's plain random order), through the same set_epoch.
+    transformers' group_by_length sampler draws its permutation from the global torch RNG when
+    an epoch starts; a resumed run starts its epoch before restoring the checkpoint's RNG
+    state, so it trained on other batches than the run it resumes (a model different by 0.016
+    on the tests' tiny one, by 0.041 on csl-train). Accelerate's seedable sampler, the plain
+    random order, hears of the epoch through set_epoch, which does not reach it under the
+    wrappers of a multi-process resume. Same orders as both when they work: a permutation drawn
+    from a generator seeded with seed + epoch, grouped by length or not.
     """
 
-    def __init__(self, batch_size: int, lengths: list[int], seed: int):
-        super().__init__(batch_size, lengths=lengths)
-        self.seed, self.epoch = seed, 0
+    def __init__(self, size: int, seed: int, epoch, lengths: list[int] | None = None, batch_size: int = 1):
+        self.size, self.seed, self.epoch, self.lengths, self.batch_size = size, seed, epoch, lengths, batch_size
 
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
+    def __len__(self):
+        return self.size
 
     def __iter__(self):
-        generator = torch.Generator().manual_seed(self.seed + self.epoch)
+        generator = torch.Generator().manual_seed(self.seed + self.epoch())
+        if self.lengths is None:
+            return iter(torch.randperm(self.size, generator=generator).tolist())
         return iter(get_length_grouped_indices(self.lengths, self.batch_size, generator=generator))
 
 
-class CompletionSFTTrainer(SFTTrainer):
+class SeededOrder:
+    """A trainer mixin: the trainer's sampler (grouped by length or random) replaced by
+    EpochSeededSampler."""
+
+    def _get_train_sampler(self, train_dataset=None):
+        sampler = super()._get_train_sampler(train_dataset)
+        grouped = isinstance(sampler, LengthGroupedSampler)
+        return EpochSeededSampler(len(sampler), self.args.data_seed, lambda: int(self.state.epoch or 0),
+                                  sampler.lengths if grouped else None, sampler.batch_size if grouped else 1)
+
+
+class SeededDPOTrainer(SeededOrder, DPOTrainer):
+    pass
+
+
+class CompletionSFTTrainer(SeededOrder, SFTTrainer):
     """SFTTrainer whose loss on CPU is the model's own cross-entropy over the same labels.
 
     Off Triton devices TRL's fused LM head scores every position in tiles, recomputes them in
@@ -134,10 +153,6 @@ class CompletionSFTTrainer(SFTTrainer):
             # no KV cache in training, as TRL's own loss sets it
             return Trainer.compute_loss(self, model, {**inputs, "use_cache": False}, return_outputs, num_items_in_batch)
         return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
-
-    def _get_train_sampler(self, train_dataset=None):
-        sampler = super()._get_train_sampler(train_dataset)
-        return EpochSeededLengthSampler(sampler.batch_size, sampler.lengths, self.args.data_seed)
 
 
 class StepLog(TrainerCallback):
@@ -283,7 +298,7 @@ def prepare(kind: str, base_path: str, rows: list[dict], cfg: dict, scratch_dir)
         dataset, stats = dpo_dataset(tokenizer, rows, cfg["max_length"])
         args = trainer_args(DPOConfig, cfg, run_dir, beta=cfg["beta"], loss_type=["sigmoid"],
                             precompute_ref_log_probs=False)
-        trainer = DPOTrainer(model=model, ref_model=ref, args=args, train_dataset=dataset, processing_class=tokenizer,
+        trainer = SeededDPOTrainer(model=model, ref_model=ref, args=args, train_dataset=dataset, processing_class=tokenizer,
                              peft_config=peft, callbacks=callbacks)
     else:
         dataset, stats = sft_dataset(tokenizer, rows, cfg["max_length"])
