@@ -19,7 +19,7 @@ from collections import Counter
 from typing import Callable, Iterator
 
 from soda.extract import RUNNABLE, question_lang
-from soda.io import InputError, iter_jsonl, jsonl_writer, read_jsonl_at
+from soda.io import InputError, iter_jsonl, jsonl_writer, read_jsonl_at, require_keys
 from soda.prompts import student_prompt as render_student
 from soda.teacher import result_cache
 
@@ -93,6 +93,7 @@ def deliver_file(teacher, questions_path: str, outs: tuple[str, str, str], *, fc
     written only if some CSL example is usable (else InputError); returns the counts."""
     ids, offsets = [], []
     for offset, row in iter_jsonl(questions_path):
+        require_keys([row], ("id", "question"), questions_path, first=len(ids) + 1)
         ids.append(row["id"])
         offsets.append(offset)
     if not ids:

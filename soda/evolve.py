@@ -12,6 +12,16 @@ from __future__ import annotations
 import random
 
 from soda.feedback import LEVELS
+from soda.io import InputError
+
+
+def check_levels(feedback: list[dict], path) -> list[dict]:
+    """Feedback rows whose level is one the feedback stage writes (the first other is named)."""
+    known = (*LEVELS, "unclassified")
+    for i, row in enumerate(feedback, 1):
+        if row["level"] not in known:
+            raise InputError(f"{path}: row {i} (id {row['id']!r}): level {row['level']!r} is not one of {', '.join(known)}")
+    return feedback
 
 
 def quotas(ratio: list[float], sizes: dict[str, int], total: int) -> dict[str, int]:

@@ -62,6 +62,15 @@ def _parse_line(raw: bytes, errors: str, path: Path, where) -> dict | None:
     return row
 
 
+def require_keys(rows: list[dict], keys: Iterable[str], where: str, first: int = 1) -> None:
+    """Every row has every key as a non-empty string; the first that does not is named (row
+    number, counted from `first`, its id, the key)."""
+    for i, row in enumerate(rows, first):
+        for key in keys:
+            if not isinstance(row.get(key), str) or not row[key]:
+                raise InputError(f"{where}: row {i} (id {row.get('id')!r}): {key!r} must be a non-empty string")
+
+
 def dumps(obj: Any) -> str:
     """Canonical JSON: sorted keys, so that outputs are byte-identical across runs."""
     return json.dumps(obj, sort_keys=True, ensure_ascii=False)

@@ -101,6 +101,19 @@ def read_card(path: str | Path) -> dict:
     return json.loads(p.read_text(encoding="utf-8")) if p.exists() else {}
 
 
+def check_weights(model_dir: Path) -> None:
+    """Each safetensors file's header parses and its tensors cover the file exactly (a truncated
+    or overwritten file fails here with its name, not deep inside from_pretrained)."""
+    from safetensors import SafetensorError, safe_open
+
+    for f in sorted(model_dir.glob("*.safetensors")):
+        try:
+            with safe_open(str(f), "pt"):
+                pass
+        except SafetensorError as e:
+            raise InputError(f"{f}: not a complete safetensors file ({e})") from None
+
+
 def load_model(path: str, *, device=None, dtype=None):
     """(model, tokenizer) from a model directory or a Hugging Face model id."""
     p = Path(path)
@@ -109,6 +122,7 @@ def load_model(path: str, *, device=None, dtype=None):
             raise InputError(f"{path}: not a model directory (no config.json)")
         if not any(p.glob("*.safetensors")) and not any(p.glob("*.bin")):
             raise InputError(f"{path}: not a model directory (no weights file)")
+        check_weights(p)
     try:
         tokenizer = AutoTokenizer.from_pretrained(str(path))
         model = AutoModelForCausalLM.from_pretrained(str(path), dtype=dtype or torch.float32)

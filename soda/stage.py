@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import inspect
+import os
 import random
 import sys
 from pathlib import Path
@@ -84,12 +85,17 @@ def main(run: Callable, argv: list[str] | None = None) -> int:
     from soda.tracking import log_metrics, stage_run
 
     args = vars(parser(run).parse_args(argv))
+    # stderr is the stage's report (one line on bad input), not MLflow's notes on creating its store
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
     name, params_path, metrics_path = stage_name(run), args.pop("params"), args.pop("metrics")
     kinds = flags(run)
     kwargs = {k: (Path(v) if kinds[k] in (In, Out) else v) for k, v in args.items()}
     try:
         params = load_params(params_path)
         cfg = get_type_hints(run)["cfg"].from_params(params)
+        missing = [v for k, v in kwargs.items() if kinds[k] is In and not v.exists()]
+        if missing:  # before a missing model directory is taken for a Hugging Face model id
+            raise InputError(f"{missing[0]}: not found")
         random.seed(params["seed"])
         outs = tuple(str(v) for k, v in kwargs.items() if kinds[k] is Out)
         with stage_run(params, name, cycle=kwargs.get("cycle") or kwargs.get("model_name"), sections=cfg.sections(),
@@ -119,19 +125,25 @@ def scratch_dir(stage: str, cycle: str | None = None) -> str:
     return str(Path.cwd() / ".soda" / "scratch" / name)
 
 
-def read_rows(path: str | Path, what: str) -> list[dict]:
-    """A stage input that must not be empty (an empty set is an error naming the file)."""
-    from soda.io import read_jsonl
+def read_rows(path: str | Path, what: str, keys: tuple[str, ...] = ()) -> list[dict]:
+    """A stage input that must not be empty, each row with `keys` (non-empty strings); an
+    error names the file and, for a bad row, its number and the key."""
+    from soda.io import read_jsonl, require_keys
 
     rows = read_jsonl(path)
     if not rows:
         raise InputError(f"{path}: the {what} set is empty")
+    require_keys(rows, keys, str(path))
     return rows
 
 
 if __name__ == "__main__":
     # `python -m soda.stage STAGE ...` is what dvc.yaml runs: the stage's module and this one are
     # all it imports (soda/cli.py, with every other command, would be a dep of every stage).
+    # The stage's annotations name soda.stage's In and Out, not this __main__ copy's: its main
+    # tells them apart.
     import importlib
 
-    sys.exit(main(importlib.import_module(f"soda.stages.{sys.argv[1].replace('-', '_')}").run, sys.argv[2:]))
+    import soda.stage
+
+    sys.exit(soda.stage.main(importlib.import_module(f"soda.stages.{sys.argv[1].replace('-', '_')}").run, sys.argv[2:]))

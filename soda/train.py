@@ -15,6 +15,7 @@ FSDP, DeepSpeed ZeRO-3: see soda/configs/accelerate_*.yaml).
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
 import sys
 import time
@@ -24,15 +25,17 @@ from pathlib import Path
 import torch
 from datasets import Dataset
 from transformers import DataCollatorWithPadding, PrinterCallback, Trainer, TrainerCallback, TrainingArguments
-from transformers.trainer_utils import get_last_checkpoint
+from transformers.trainer import TRAINER_STATE_NAME
+from transformers.trainer_pt_utils import LengthGroupedSampler, get_length_grouped_indices
 from trl import DPOConfig, DPOTrainer, SFTConfig, SFTTrainer
 
-from soda.io import InputError, atomic_path, dumps
+from soda.io import InputError, atomic_path, dumps, require_keys
 from soda.modeling import file_sha256, load_model, read_card, write_card
 from soda.params import Train
 from soda.score_head import HEADS, head_dataset, load_head_model
 
 KINDS = ("csl", "fcl", "scorer")
+ROW_KEYS = {"csl": ("prompt", "completion"), "fcl": ("prompt", "chosen", "rejected"), "scorer": ("prompt", "completion")}
 VOLATILE = ("seconds", "tokens_per_s", "resumed_from")
 # Trainer files that are not part of the model (pickled args, an auto-written README).
 NOT_MODEL = ("training_args.bin", "README.md")
@@ -80,7 +83,10 @@ def trainer_args(config_cls, cfg: dict, output_dir: Path, **extra):
         activation_checkpointing=cfg["gradient_checkpointing"],  # transformers 5's name for it
         seed=cfg["seed"],
         data_seed=cfg["seed"],
-        logging_steps=cfg["logging_steps"],
+        # Every step's logs into the trainer state, which each checkpoint keeps: the card's losses
+        # are then the same whether or not the run was resumed (the trainer's own mean covers only
+        # the steps of its last call). StepLog reports every `logging_steps`.
+        logging_steps=1,
         save_strategy="steps",
         save_steps=cfg["save_steps"],
         save_total_limit=1,
@@ -92,7 +98,52 @@ def trainer_args(config_cls, cfg: dict, output_dir: Path, **extra):
     )
 
 
-class CompletionSFTTrainer(SFTTrainer):
+class EpochSeededSampler(torch.utils.data.Sampler):
+    """The training order as a function of (data seed, epoch) alone, the epoch read from the
+    trainer's state, which a resumed run restores from its checkpoint.
+
+    transformers' group_by_length sampler draws its permutation from the global torch RNG when
+    an epoch starts; a resumed run starts its epoch before restoring the checkpoint's RNG
+    state, so it trained on other batches than the run it resumes (a model different by 0.016
+    on the tests' tiny one, by 0.041 on csl-train). Accelerate's seedable sampler, the plain
+    random order, hears of the epoch through set_epoch, which does not reach it under the
+    wrappers of a multi-process resume. Same orders as both when they work: a permutation drawn
+    from a generator seeded with seed + epoch, grouped by length or not.
+    """
+
+    def __init__(self, size: int, seed: int, epoch, lengths: list[int] | None = None, batch_size: int = 1):
+        self.size, self.seed, self.epoch, self.lengths, self.batch_size = size, seed, epoch, lengths, batch_size
+
+    def __len__(self):
+        return self.size
+
+    def __iter__(self):
+        generator = torch.Generator().manual_seed(self.seed + self.epoch())
+        if self.lengths is None:
+            return iter(torch.randperm(self.size, generator=generator).tolist())
+        return iter(get_length_grouped_indices(self.lengths, self.batch_size, generator=generator))
+
+
+class SeededOrder:
+    """A trainer mixin: the trainer's sampler (grouped by length or random) replaced by
+    EpochSeededSampler."""
+
+    def _get_train_sampler(self, train_dataset=None):
+        sampler = super()._get_train_sampler(train_dataset)
+        grouped = isinstance(sampler, LengthGroupedSampler)
+        return EpochSeededSampler(len(sampler), self.args.data_seed, lambda: int(self.state.epoch or 0),
+                                  sampler.lengths if grouped else None, sampler.batch_size if grouped else 1)
+
+
+class SeededDPOTrainer(SeededOrder, DPOTrainer):
+    pass
+
+
+class SeededTrainer(SeededOrder, Trainer):
+    """The score head's trainer (soda/score_head.py)."""
+
+
+class CompletionSFTTrainer(SeededOrder, SFTTrainer):
     """SFTTrainer whose loss on CPU is the model's own cross-entropy over the same labels.
 
     Off Triton devices TRL's fused LM head scores every position in tiles, recomputes them in
@@ -110,24 +161,37 @@ class CompletionSFTTrainer(SFTTrainer):
 
 
 class StepLog(TrainerCallback):
-    """Per-step trainer logs (loss, lr, DPO rewards/margins/accuracies): into the active MLflow
-    run if there is one (the stage opens it), and one short line on stderr (stdout is the stage's)."""
+    """Every `every` steps, the means of the trainer's per-step logs over those steps (loss, lr,
+    DPO rewards/margins/accuracies): into the active MLflow run if there is one (the stage opens
+    it), and one short line on stderr (stdout is the stage's)."""
 
     SHOWN = ("loss", "learning_rate", "rewards/margins", "rewards/accuracies")
 
-    def __init__(self, prefix: str):
+    def __init__(self, prefix: str, every: int):
         import mlflow
 
-        self.mlflow, self.prefix = mlflow, prefix
+        self.mlflow, self.prefix, self.every = mlflow, prefix, every
 
     def on_log(self, args, state, control, logs=None, **kwargs):
-        if not state.is_world_process_zero:
+        step = state.global_step
+        if not state.is_world_process_zero or "loss" not in (logs or {}) or (step % self.every and step < state.max_steps):
             return
-        metrics = {k: float(v) for k, v in (logs or {}).items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+        metrics = recent_means(state.log_history, self.every)
         shown = " ".join(f"{k}={metrics[k]:.4g}" for k in self.SHOWN if k in metrics)
-        print(f"{self.prefix} step {state.global_step}/{state.max_steps} {shown}", file=sys.stderr, flush=True)
-        if metrics and self.mlflow.active_run() is not None:
-            self.mlflow.log_metrics({f"{self.prefix}/{k}": v for k, v in metrics.items()}, step=state.global_step)
+        print(f"{self.prefix} step {step}/{state.max_steps} {shown}", file=sys.stderr, flush=True)
+        if self.mlflow.active_run() is not None:
+            self.mlflow.log_metrics({f"{self.prefix}/{k}": v for k, v in metrics.items()}, step=step)
+
+
+def recent_means(history: list[dict], n: int) -> dict[str, float]:
+    """Each numeric log key's mean over the last n steps' logs (the trainer logs every step)."""
+    steps = [h for h in history if "loss" in h][-n:]
+    values: dict[str, list[float]] = {}
+    for h in steps:
+        for k, v in h.items():
+            if isinstance(v, (int, float)) and not isinstance(v, bool) and k not in ("step", "epoch"):
+                values.setdefault(k, []).append(float(v))
+    return {k: sum(v) / len(v) for k, v in values.items()}
 
 
 # ----------------------------------------------------------------------------- data
@@ -143,10 +207,7 @@ def data_sha256(rows: list[dict]) -> str:
 def check_rows(rows: list[dict], keys: tuple[str, ...], kind: str) -> None:
     if not rows:
         raise InputError(f"{kind}: empty dataset: no rows to train on")
-    for i, row in enumerate(rows):
-        for key in keys:
-            if not isinstance(row.get(key), str) or not row[key]:
-                raise InputError(f"{kind} rows[{i}] (id {row.get('id')!r}): {key!r} must be a non-empty string")
+    require_keys(rows, keys, f"{kind} rows")
 
 
 def sft_dataset(tokenizer, rows: list[dict], max_length: int) -> tuple[Dataset, dict]:
@@ -232,8 +293,7 @@ def prepare(kind: str, base_path: str, rows: list[dict], cfg: dict, scratch_dir,
     cfg = resolve_cfg(cfg, kind)
     if head != "generative" and cfg["lora"]:
         raise InputError("lora: not supported with a score head (Trainer takes no peft config; the head trains fully)")
-    keys = {"fcl": ("prompt", "chosen", "rejected")}.get(kind, ("prompt", "completion") if head == "generative" else ("prompt",))
-    check_rows(rows, keys, kind)
+    check_rows(rows, ROW_KEYS[kind] if head == "generative" else ("prompt",), kind)  # the score: head_dataset
     data_hash = data_sha256(rows)
     base = base_fingerprint(base_path)
     # A checkpoint is reused only by the run that wrote it: same start, same data, same settings.
@@ -241,19 +301,19 @@ def prepare(kind: str, base_path: str, rows: list[dict], cfg: dict, scratch_dir,
     run_dir = Path(scratch_dir) / f"{kind}-{run_hash[:16]}"
     model, tokenizer = load_model(base_path) if head == "generative" else load_head_model(base_path, head)
     peft = lora_config(cfg)
-    callbacks = [StepLog(kind)]
+    callbacks = [StepLog(kind, cfg["logging_steps"])]
     if head != "generative":
         dataset, stats = head_dataset(tokenizer, rows, head, cfg["max_length"])
         args = trainer_args(TrainingArguments, cfg, run_dir, train_sampling_strategy="group_by_length")
-        trainer = Trainer(model=model, args=args, train_dataset=dataset, processing_class=tokenizer,
-                          data_collator=DataCollatorWithPadding(tokenizer), callbacks=callbacks)
+        trainer = SeededTrainer(model=model, args=args, train_dataset=dataset, processing_class=tokenizer,
+                                data_collator=DataCollatorWithPadding(tokenizer), callbacks=callbacks)
     elif kind == "fcl":
         ref, _ = load_model(base_path)
         ref.eval().requires_grad_(False)
         dataset, stats = dpo_dataset(tokenizer, rows, cfg["max_length"])
         args = trainer_args(DPOConfig, cfg, run_dir, beta=cfg["beta"], loss_type=["sigmoid"],
                             precompute_ref_log_probs=False, max_length=cfg["max_length"])
-        trainer = DPOTrainer(model=model, ref_model=ref, args=args, train_dataset=dataset, processing_class=tokenizer,
+        trainer = SeededDPOTrainer(model=model, ref_model=ref, args=args, train_dataset=dataset, processing_class=tokenizer,
                              peft_config=peft, callbacks=callbacks)
     else:
         dataset, stats = sft_dataset(tokenizer, rows, cfg["max_length"])
@@ -289,25 +349,39 @@ def publish(prepared: Prepared, out_dir) -> None:
     trainer.accelerator.wait_for_everyone()
 
 
-def last_logged(history: list[dict], key: str):
-    values = [h[key] for h in history if key in h]
-    return values[-1] if values else None
+def last_complete_checkpoint(run_dir: Path) -> str | None:
+    """The newest checkpoint the trainer finished writing: trainer_state.json is the last file it
+    writes. Newer ones, half-written by a kill during a save, are removed."""
+    steps = [p for p in run_dir.glob("checkpoint-*") if p.name.removeprefix("checkpoint-").isdigit()]
+    for path in sorted(steps, key=lambda p: int(p.name.removeprefix("checkpoint-")), reverse=True):
+        try:
+            json.loads((path / TRAINER_STATE_NAME).read_text(encoding="utf-8"))
+            return str(path)
+        except (OSError, ValueError):
+            shutil.rmtree(path, ignore_errors=True)
+    return None
 
 
 def finish(prepared: Prepared, out_dir) -> dict:
-    """Train (resuming from the run's last checkpoint), publish, clean the scratch dir; return metrics."""
+    """Train (resuming from the run's last checkpoint), publish, clean the scratch dir; return metrics.
+
+    A resumed run publishes the bytes an uninterrupted one would (tests/test_train.py,
+    tests/test_crash.py): the checkpoint holds the weights, optimizer, scheduler, RNG states and
+    every step's logs, and the data order is a function of the seed and epoch.
+    """
     trainer, run_dir = prepared.trainer, prepared.run_dir
-    last = get_last_checkpoint(str(run_dir)) if run_dir.is_dir() else None
+    last = last_complete_checkpoint(run_dir)
     ref_before = param_fingerprint(trainer.ref_model) if prepared.kind == "fcl" else None
     t0 = time.perf_counter()
-    result = trainer.train(resume_from_checkpoint=last)
+    trainer.train(resume_from_checkpoint=last)
     seconds = time.perf_counter() - t0
-    history = trainer.state.log_history
+    history = trainer.state.log_history  # every step's, the resumed ones' included
+    final = recent_means(history, prepared.cfg["logging_steps"])
     tokens = prepared.stats["tokens_per_epoch"] * prepared.cfg["epochs"]
     metrics = {
         **{k: v for k, v in prepared.stats.items() if not k.endswith("_per_epoch")},
-        "train_loss": result.training_loss,
-        "final_loss": last_logged(history, "loss"),
+        "train_loss": recent_means(history, len(history))["loss"],
+        "final_loss": final["loss"],
         "steps": trainer.state.global_step,
         "tokens": tokens,
         "seconds": round(seconds, 3),
@@ -321,7 +395,7 @@ def finish(prepared: Prepared, out_dir) -> dict:
             raise RuntimeError("the FCL reference model changed during training")
         metrics["ref_unchanged"] = True
         for key in ("rewards/chosen", "rewards/rejected", "rewards/margins", "rewards/accuracies"):
-            metrics[key.replace("/", "_")] = last_logged(history, key)
+            metrics[key.replace("/", "_")] = final.get(key)
     # The card is part of the DVC output: leave out what varies between identical runs (timing),
     # so that a deterministic CPU run reproduces the output byte for byte.
     prepared.card["metrics"] = {k: v for k, v in metrics.items() if k not in VOLATILE}

@@ -45,10 +45,10 @@ def test_the_head_reads_each_rows_eos_whatever_the_padding(base):
 
 
 @pytest.mark.parametrize("head", ["classes", "regression"])
-def test_trained_head_scores_through_student_score(base, tmp_path, head):
+def test_trained_head_scores_through_student_score(base, tmp_path, head, params):
     """A score head learns a separable set, records its head in the card, and soda.student.score
     (what feedback and evaluate call) returns its scores as ScoreParse."""
-    cfg = {"epochs": 30, "batch_size": 4, "lr": 1e-2, "logging_steps": 10}
+    cfg = {**params["score_train"], "seed": 0, "epochs": 30, "batch_size": 4, "lr": 1e-2, "logging_steps": 10}
     metrics = train_scorer(base, ROWS, tmp_path / "scorer", cfg, tmp_path / "scratch", head)
     assert metrics["examples"] == len(ROWS) and metrics["truncated"] == 0
     card = json.loads((tmp_path / "scorer" / "card.json").read_text())
@@ -67,10 +67,10 @@ def test_truncation_keeps_the_eos_and_is_counted(base):
     assert stats["truncated"] == 2 and all(len(x) == 8 and x[-1] == tok.eos_token_id for x in ds["input_ids"])
 
 
-def test_bad_input(base, tmp_path):
+def test_bad_input(base, tmp_path, params):
     with pytest.raises(InputError, match="head: 'classes' is not a head for csl"):
         prepare("csl", base, [{"prompt": "p", "completion": "c"}], {}, tmp_path, "classes")
     with pytest.raises(InputError, match="lora: not supported with a score head"):
-        prepare("scorer", base, ROWS, {"lora": {"r": 4}}, tmp_path, "regression")
+        prepare("scorer", base, ROWS, {**params["score_train"], "seed": 0, "lora": {"r": 4}}, tmp_path, "regression")
     with pytest.raises(InputError, match="'prompt' must be a non-empty string"):
-        prepare("scorer", base, [{"prompt": "", "score": 1.0}], {}, tmp_path, "classes")
+        prepare("scorer", base, [{"prompt": "", "score": 1.0}], {**params["score_train"], "seed": 0}, tmp_path, "classes")

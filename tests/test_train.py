@@ -1,11 +1,15 @@
 import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import torch
 import yaml
 import torch.nn.functional as F
-from transformers import TrainerCallback
 
 from soda.io import InputError
 from soda.modeling import build_tokenizer, init_model, load_model, save_model
@@ -13,7 +17,8 @@ from soda.params import load_params, validate
 from soda.prompts import render, student_prompt
 from soda.train import finish, prepare, resolve_cfg, train_csl, train_fcl, train_scorer
 
-SHARED = Path(__file__).resolve().parents[1] / ".." / "shared" / "sodacoder-samples" / "scoring_data.json"
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT / ".." / "shared" / "sodacoder-samples" / "scoring_data.json"
 
 QUESTIONS = [f"Write a function add_{i}(x) that returns x plus {i}; raise ValueError on None." for i in range(12)]
 CORRECT = [f"def add_{i}(x):\n    if x is None:\n        raise ValueError('x')\n    return x + {i}\n" for i in range(12)]
@@ -35,6 +40,13 @@ def base(tmp_path_factory):
 
 def state(model):
     return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+def same_files(a: Path, b: Path) -> None:
+    files = sorted(p.name for p in a.iterdir())
+    assert files == sorted(p.name for p in b.iterdir())
+    for name in files:
+        assert (a / name).read_bytes() == (b / name).read_bytes(), name
 
 
 def test_label_mask_token_by_token(base, tmp_path):
@@ -146,10 +158,7 @@ def test_csl_writes_model_with_card_and_cleans_scratch(base, tmp_path):
     load_model(str(tmp_path / "csl"))
     # Same start, data and settings: the same output, byte for byte (DVC sees the same hash).
     train_csl(base, CSL, tmp_path / "again", FAST, tmp_path / "scratch")
-    files = sorted(p.name for p in (tmp_path / "csl").iterdir())
-    assert files == sorted(p.name for p in (tmp_path / "again").iterdir())
-    for name in files:
-        assert (tmp_path / "csl" / name).read_bytes() == (tmp_path / "again" / name).read_bytes(), name
+    same_files(tmp_path / "csl", tmp_path / "again")
 
 
 def test_overlong_examples_are_truncated_and_counted(base, tmp_path):
@@ -170,7 +179,7 @@ def test_overlong_examples_are_truncated_and_counted(base, tmp_path):
 def test_bad_input(base, tmp_path):
     with pytest.raises(InputError, match="empty dataset"):
         train_csl(base, [], tmp_path / "o", FAST, tmp_path / "s")
-    with pytest.raises(InputError, match=r"rows\[1\].*'rejected'"):
+    with pytest.raises(InputError, match=r"row 2 .*'rejected'"):
         train_fcl(base, [FCL[0], {"prompt": "p", "chosen": "c"}], tmp_path / "o", FAST, tmp_path / "s")
     with pytest.raises(InputError, match="max_length"):
         train_scorer(base, [{"prompt": "x " * 100, "completion": "y"}], tmp_path / "o", {**FAST, "max_length": 8}, tmp_path / "s")
@@ -195,28 +204,46 @@ def test_every_training_setting_comes_from_params_and_the_paper_fragment_is_vali
     assert csl["batch_size"] * csl["grad_accum"] * 8 == 512 and csl["scheduler"] == "cosine"
 
 
-class StopAfter(TrainerCallback):
-    """Ends training after `step` steps, as if the process had been killed then."""
+# Trains as train_csl does and kills itself (SIGKILL) after the first micro-batch of step STEP.
+KILLED_RUN = """
+import json, os, signal, sys
+from transformers import TrainerCallback
+from soda.train import finish, prepare
 
-    def __init__(self, step):
-        self.step = step
+base, rows, cfg, out, scratch, step = json.loads(sys.argv[1])
 
-    def on_step_end(self, args, state, control, **kwargs):
-        control.should_training_stop = state.global_step >= self.step
+class Kill(TrainerCallback):
+    def on_substep_end(self, args, state, control, **kwargs):
+        if state.global_step + 1 == step:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+prepared = prepare("csl", base, rows, cfg, scratch)
+prepared.trainer.add_callback(Kill())
+finish(prepared, out)
+"""
 
 
-def test_killed_run_resumes_from_checkpoint(base, tmp_path):
-    cfg = {**FAST, "epochs": 2, "batch_size": 3, "save_steps": 2}  # 8 steps, checkpoints every 2
+@pytest.mark.parametrize("save_steps, killed_in, resumed_from", [(2, 6, 4), (3, 8, 6)], ids=["mid-epoch", "epoch-end"])
+def test_killed_run_publishes_the_same_bytes(base, tmp_path, save_steps, killed_in, resumed_from):
+    """kill -9 in epoch 2 or 3, mid-accumulation, then a re-run: the uninterrupted run's model and
+    card, byte for byte (data order, RNG, optimizer, scheduler and logged losses all resumed)."""
+    # 12 rows in batches of 2, accumulated by 2: 3 steps an epoch, 9 in all.
+    cfg = {**FAST, "epochs": 3, "batch_size": 2, "grad_accum": 2, "save_steps": save_steps, "logging_steps": 2,
+           "scheduler": "cosine", "warmup_ratio": 0.2}
     train_csl(base, CSL, tmp_path / "straight", cfg, tmp_path / "s1")
-    killed = prepare("csl", base, CSL, cfg, tmp_path / "s2")
-    killed.trainer.add_callback(StopAfter(5))
-    killed.trainer.train()
+    args = json.dumps([base, CSL, cfg, str(tmp_path / "killed"), str(tmp_path / "s2"), killed_in])
+    child = subprocess.run([sys.executable, "-c", KILLED_RUN, args], env={**os.environ, "PYTHONPATH": str(ROOT)},
+                           capture_output=True, text=True, timeout=600)
+    assert child.returncode == -signal.SIGKILL, child.stderr[-2000:]
+    assert not (tmp_path / "killed").exists()
+    # A later checkpoint that a kill during its save left half-written (no trainer state yet).
+    (run_dir,) = (tmp_path / "s2").iterdir()
+    partial = run_dir / f"checkpoint-{killed_in}"
+    shutil.copytree(run_dir / f"checkpoint-{resumed_from}", partial)
+    (partial / "trainer_state.json").unlink()
     metrics = train_csl(base, CSL, tmp_path / "resumed", cfg, tmp_path / "s2")
-    assert metrics["resumed_from"] == "checkpoint-4" and metrics["steps"] == 8
-    a, _ = load_model(str(tmp_path / "straight"))
-    b, _ = load_model(str(tmp_path / "resumed"))
-    for (name, x), y in zip(a.state_dict().items(), b.state_dict().values()):
-        assert torch.allclose(x, y, atol=1e-6), name
+    assert metrics["resumed_from"] == f"checkpoint-{resumed_from}" and metrics["steps"] == 9
+    same_files(tmp_path / "straight", tmp_path / "resumed")
     # Other data: another run, which does not pick up this checkpoint.
     assert train_csl(base, CSL[:6], tmp_path / "other", cfg, tmp_path / "s2")["resumed_from"] is None
 

@@ -13,8 +13,8 @@ class Config(StageConfig):
 
 
 def run(cfg: Config, *, cycle: str, model: In, data: In, out: Out) -> dict:
-    rows = read_rows(data, "CSL")
-    from soda.train import train_csl
+    from soda.train import ROW_KEYS, train_csl
 
+    rows = read_rows(data, "CSL", ROW_KEYS["csl"])
     return train_csl(str(model), rows, out, {**cfg.section("csl_train"), "seed": cfg.seed},
                      scratch_dir("csl-train", cycle))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from soda.cleaning import clean
 from soda.decontam import read_questions, write_report
-from soda.io import InputError, write_jsonl
+from soda.io import InputError, require_keys, write_jsonl
 from soda.params import Decontaminate
 from soda.stage import In, Out, StageConfig
 
@@ -19,6 +19,7 @@ def run(cfg: Config, *, questions: In, heldout: In, out: Out, report_jsonl: Out,
     rows = read_questions(questions)
     if not rows:
         raise InputError(f"{questions}: the question set is empty")
+    require_keys(rows, ("id", "question"), str(questions))
     result = clean(rows, cfg.section("decontaminate"), heldout)
     if not result.clean:
         raise InputError(f"{questions}: every question was removed by decontamination")

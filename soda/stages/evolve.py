@@ -8,8 +8,8 @@ from pathlib import Path
 
 from soda.cleaning import clean
 from soda.decontam import write_report
-from soda.evolve import dedupe, sample
-from soda.io import InputError, read_jsonl, write_jsonl
+from soda.evolve import check_levels, dedupe, sample
+from soda.io import InputError, write_jsonl
 from soda.params import Decontaminate, Evolve, Generation, Teacher
 from soda.stage import In, Out, StageConfig, read_rows
 from soda.teacher import make_teacher, teacher_counters
@@ -27,7 +27,8 @@ class Config(StageConfig):
 def run(cfg: Config, *, cycle: str, questions: In, feedback: In, heldout: In, evolved_out: Out,
         questions_out: Out, report_jsonl: Out, report_csv: Out) -> dict:
     ev = cfg.evolve
-    rows, feedback_rows = read_rows(questions, "question"), read_jsonl(feedback)
+    rows = read_rows(questions, "question", ("id", "question"))
+    feedback_rows = check_levels(read_rows(feedback, "feedback", ("id", "level")), feedback)
     metrics: dict = {"enabled": int(ev.enabled)}
     new: list[dict] = []
     if ev.enabled:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import shutil
 
-from soda.io import InputError, atomic_path, read_jsonl
+from soda.io import InputError, atomic_path, read_jsonl, require_keys
 from soda.params import FclTrain
 from soda.stage import In, Out, StageConfig, scratch_dir
 
@@ -24,7 +24,9 @@ def run(cfg: Config, *, cycle: str, model: In, data: In, out: Out) -> dict:
         return {"enabled": 0, "pairs": len(rows)}
     if not rows:
         raise InputError(f"{data}: the FCL set is empty (set fcl_train.enabled: false to skip FCL)")
-    from soda.train import train_fcl
+    from soda.train import ROW_KEYS, train_fcl
+
+    require_keys(rows, ROW_KEYS["fcl"], str(data))
 
     return train_fcl(str(model), rows, out, {**cfg.section("fcl_train"), "seed": cfg.seed},
                      scratch_dir("fcl-train", cycle))

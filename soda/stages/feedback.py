@@ -23,7 +23,7 @@ def run(cfg: Config, *, cycle: str, questions: In, student: In, scorer: In, out:
     if not fb.execution and not fb.scoring:
         raise InputError("params: feedback.execution and feedback.scoring are both false; "
                          "to sample questions without feedback set evolve.classification: false")
-    rows = read_rows(questions, "question")
+    rows = read_rows(questions, "question", ("id", "question"))
     if fb.max_questions is not None and len(rows) > fb.max_questions:
         # Feedback costs a generation and a scoring per question: a fixed sample bounds it.
         rows = random.Random(f"{cfg.seed}:{cycle}").sample(sorted(rows, key=lambda q: q["id"]), fb.max_questions)

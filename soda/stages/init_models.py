@@ -11,10 +11,10 @@ from __future__ import annotations
 import shutil
 import tempfile
 
-from soda.io import read_jsonl
+from soda.io import read_jsonl, require_keys
 from soda.params import Pretrain, Scorer, Student
 from soda.prompts import corpus_templates, template
-from soda.stage import In, Out, StageConfig, scratch_dir
+from soda.stage import In, Out, StageConfig, read_rows, scratch_dir
 
 STUDENT_TAIL = template("student").rstrip("\n").rsplit("\n", 1)[-1] + "\n"
 
@@ -68,8 +68,9 @@ def pretrain(path, programs: list[dict], cfg: dict) -> dict:
 
 
 def run(cfg: Config, *, corpus_rows: In, pretrain_rows: In, student_out: Out, scorer_out: Out) -> dict:
-    texts = corpus(read_jsonl(corpus_rows))
+    texts = corpus(read_rows(corpus_rows, "seed question", ("question",)))
     programs = read_jsonl(pretrain_rows)
+    require_keys(programs, ("code",), str(pretrain_rows))
     texts += [p["code"] for p in programs]
     metrics = {"student_parameters": make_model(cfg.student.init, cfg.student, texts, student_out, cfg.seed, "student")}
     if cfg.student.init == "scratch" and programs and cfg.pretrain.epochs > 0:

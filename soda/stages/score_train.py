@@ -28,7 +28,7 @@ def run(cfg: Config, *, questions: In, student: In, scorer_init: In, annotations
     from soda.train import train_scorer
 
     st, gen = cfg.score_train, cfg.section("generation")
-    rows = sorted(read_rows(questions, "question"), key=lambda q: q["id"])
+    rows = sorted(read_rows(questions, "question", ("id", "question")), key=lambda q: q["id"])
     random.Random(cfg.seed).shuffle(rows)
     rows = rows[: st.num_questions]
     teacher = make_teacher(cfg.section("teacher"), seed=cfg.seed, cache_dir=gen["cache_dir"])
