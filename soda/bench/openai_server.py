@@ -75,7 +75,7 @@ class OpenAIServer:
         self.block_after: int | None = None
         self.release = threading.Event()
         self.answered: list[tuple[str, int | None]] = []  # (prompt, seed) of every 200 completion
-        self.messages: list[list[dict]] = []  # the chat messages of every answered chat completion
+        self.messages: list[list[dict]] = []  # the chat messages of every chat completion asked
         self.answer_counts: collections.Counter = collections.Counter()  # (prompt, seed, n) -> times answered
         self.requests = 0
         self.inflight = self.max_inflight = 0  # completion requests being handled at once
@@ -194,6 +194,8 @@ class OpenAIServer:
             return web.Response()  # the client went away: nothing is generated or billed
         chat = request.path.rstrip("/").endswith("/chat/completions")
         prompt = body["messages"][-1]["content"] if chat else body["prompt"]
+        if chat:  # booked on arrival, so that a client that has its answer finds it here
+            self.messages.append(body["messages"])
         seed, n = body.get("seed"), int(body.get("n") or 1)
         choices, words = [], 0
         for j in range(n):
@@ -214,8 +216,6 @@ class OpenAIServer:
         # Answered (billed) once the answer is handed to the client's connection.
         if request.transport is not None and not request.transport.is_closing():
             self.answered.append((prompt, seed))
-            if chat:
-                self.messages.append(body["messages"])
             self.answer_counts[(prompt, seed, n)] += 1
             self.last_answer = time.perf_counter()
         return response
