@@ -49,11 +49,15 @@ def questions(n: int, seed: int = 0) -> list[dict]:
              "tests": None} for k in range(n)]
 
 
+PROMPTS = "paper"  # the teacher's prompt set
+
+
 def write_params(tmp: Path, url: str, concurrency: int) -> Path:
     from soda.params import load_params
 
     params = load_params(ROOT / "params.yaml")
     params["teacher"].update(backend="openai", model="teacher", base_url=url, endpoint="chat", api_key_env="SODA_BENCH_KEY",
+                             prompts=PROMPTS,
                              concurrency=concurrency, max_retries=8, timeout_s=30, temperature=0.0, max_new_tokens=512)
     params["generation"]["cache_dir"] = str(tmp / "cache")
     path = tmp / "params.yaml"
@@ -90,7 +94,10 @@ def call_keys(url: str, calls) -> dict[tuple, str]:
     from soda.backends.base import Sampling
     from soda.backends.openai import OpenAIBackend
 
-    backend, sp = OpenAIBackend("teacher", base_url=url), Sampling(0.0, 1.0, 512, ())
+    from soda.prompts import system
+
+    # Prompts A and B of the set share a system message, which is part of the key.
+    backend, sp = OpenAIBackend("teacher", base_url=url), Sampling(0.0, 1.0, 512, (), system("correct", PROMPTS))
     return {call: backend._key(*call, sp) for call in calls}
 
 
