@@ -64,7 +64,7 @@ def test_mlflow_server_serves_the_sqlite_store(tmp_path):
 @pytest.mark.parametrize("body,message", [
     ("variants: {a: {csl_train.lrr: 1}}", "variants.a: unknown param csl_train.lrr"),
     ("variants: {a: {nope.x: 1}}", "variants.a: unknown param nope.x"),
-    ("variants: {a: {csl_train.epochs: 'many'}}", "csl_train.epochs must be"),
+    ("variants: {a: {csl_train.epochs: 'many'}}", "csl_train.epochs: input should be a valid number"),
     ("variants: {a: {evolve.ratio: [1, 2]}}", "evolve.ratio must be three"),
     ("seeds: [a]\nvariants: {a: {}}", "seeds must be a non-empty list"),
     ("variant: {}", "unknown key 'variant'"),
