@@ -19,6 +19,7 @@ import contextlib
 import copy
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -109,7 +110,7 @@ def mlflow_server(store_uri: str, timeout_s: float = 60.0) -> Iterator[str]:
         [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", store_uri, "--host", "127.0.0.1",
          "--port", str(port), "--workers", "1", "--no-serve-artifacts",
          "--default-artifact-root", (root / "mlruns").as_uri()],
-        stdout=log, stderr=subprocess.STDOUT)
+        stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + timeout_s
@@ -123,8 +124,14 @@ def mlflow_server(store_uri: str, timeout_s: float = 60.0) -> Iterator[str]:
                 time.sleep(0.5)
         yield url
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+        # The server and its workers are one process group; on a loaded machine they may take
+        # longer than the grace period to stop: then they are killed.
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
         log.close()
 
 
