@@ -25,8 +25,10 @@ ROWS = {
     "fcl-train": [{"id": f"q{i}", "prompt": f"### Question\n{q}\n### Solution\n", "chosen": c, "rejected": f}
                   for i, (q, c, f) in enumerate(zip(QUESTIONS, CORRECT, FAULTY))],
 }
-# 16 rows in batches of 2 accumulated by 2: 4 steps an epoch, 12 in all, a checkpoint every 3.
-TRAIN = {"epochs": 3, "batch_size": 2, "grad_accum": 2, "save_steps": 3, "logging_steps": 1, "lr": 0.01,
+# 16 rows in batches of 2 accumulated by 2: 4 steps an epoch, 48 in all, a checkpoint every 3.
+# The kill comes by step 12: a step takes ~20 ms here, so 36+ steps and the publishing (~2 s)
+# are left as margin for a slow reader (with 12 steps a run on an idle box could finish first).
+TRAIN = {"epochs": 12, "batch_size": 2, "grad_accum": 2, "save_steps": 3, "logging_steps": 1, "lr": 0.01,
          "max_length": 128}
 
 
@@ -64,7 +66,7 @@ def run(stage: str, base: Path, cwd: Path) -> dict:
 def kill_at_random_step(stage: str, base: Path, cwd: Path, rng: random.Random) -> int:
     """Start the stage, SIGKILL it a random moment after a random step past the first
     checkpoint (StepLog prints each step on stderr); return that step."""
-    step = rng.randint(TRAIN["save_steps"] + 1, 10)
+    step = rng.randint(TRAIN["save_steps"] + 1, 12)
     proc = subprocess.Popen(command(stage, base), cwd=cwd, env={**os.environ, "PYTHONPATH": str(ROOT)},
                             stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
     try:
@@ -73,7 +75,7 @@ def kill_at_random_step(stage: str, base: Path, cwd: Path, rng: random.Random) -
                 break
         else:
             pytest.fail(f"the stage ended before step {step}")
-        time.sleep(rng.uniform(0, 0.5))
+        time.sleep(rng.uniform(0, 0.1))  # now and then inside a checkpoint's save
         proc.send_signal(signal.SIGKILL)
     finally:
         proc.wait()
