@@ -38,7 +38,7 @@ class ResultCache:
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.execute("CREATE TABLE IF NOT EXISTS results (key TEXT PRIMARY KEY, result TEXT NOT NULL)")
         self.version = source_digest()
-        self.hits = 0
+        self.hits = self.stored = 0  # this process's: verdicts reused, verdicts stored
 
     def key(self, job: Job) -> str:
         return hashlib.sha256(json.dumps([self.version, asdict(job)], sort_keys=True).encode()).hexdigest()
@@ -54,6 +54,7 @@ class ResultCache:
         if result.status in KEPT:
             self.db.execute("INSERT OR REPLACE INTO results (key, result) VALUES (?, ?)",
                             (self.key(job), json.dumps(result.to_dict())))
+            self.stored += 1
 
     def close(self) -> None:
         self.db.close()

@@ -31,6 +31,7 @@ TOOLS = {
     "experiments": ("soda.experiments", "queue a grid of dvc experiments"),
     "audit": ("soda.audit", "pull and verify the artifacts behind a result"),
     "power": ("soda.power", "held-out tasks and seeds needed to detect a pass@1 difference"),
+    "displacement": ("soda.displacement", "what FCL did to log p of chosen and rejected solutions, per fault type"),
 }
 
 

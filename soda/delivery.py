@@ -21,7 +21,6 @@ from typing import Callable, Iterator
 from soda.extract import RUNNABLE, question_lang
 from soda.io import InputError, iter_jsonl, jsonl_writer, read_jsonl_at, require_keys
 from soda.prompts import student_prompt as render_student
-from soda.teacher import result_cache
 
 # Questions per round of teacher calls and sandbox runs: memory holds one chunk, whatever the
 # number of questions; large enough that the calls in flight at a chunk's end (at most the
@@ -74,20 +73,20 @@ def _execute(results: list[dict], questions: list[dict], timeout_s: float, cache
 
 
 def deliver(teacher, questions: list[dict], *, fcl_fraction: float, seed: int, timeout_s: float = 2.0,
-            cache_dir: str | None = None, student_prompt: str = "compact") -> tuple[list[dict], list[dict], list[dict], dict]:
+            cache=None, student_prompt: str = "compact") -> tuple[list[dict], list[dict], list[dict], dict]:
     """Returns (teacher rows, CSL rows, FCL rows, counts); schemas in docs/data.md. The training
     rows show each question in the `student_prompt` style (soda.prompts.student_prompt)."""
     csl, fcl = split_order([q["id"] for q in questions], fcl_fraction, seed)
     out: dict[str, list[dict]] = {"teacher": [], "csl": [], "fcl": []}
     counts: Counter = Counter(questions=len(questions), csl=0, fcl=0)
     for name, row in _deliver(teacher, lambda positions: [questions[i] for i in positions], csl, fcl, counts,
-                              timeout_s=timeout_s, cache=result_cache(cache_dir), student_prompt=student_prompt):
+                              timeout_s=timeout_s, cache=cache, student_prompt=student_prompt):
         out[name].append(row)
     return out["teacher"], out["csl"], out["fcl"], dict(sorted(counts.items()))
 
 
 def deliver_file(teacher, questions_path: str, outs: tuple[str, str, str], *, fcl_fraction: float, seed: int,
-                 timeout_s: float = 2.0, cache_dir: str | None = None, student_prompt: str = "compact") -> dict:
+                 timeout_s: float = 2.0, cache=None, student_prompt: str = "compact") -> dict:
     """`deliver` from a JSONL file to the teacher, CSL and FCL JSONL files (`outs`), streaming:
     memory holds the questions' offsets and one chunk, whatever the file's size. The files are
     written only if some CSL example is usable (else InputError); returns the counts."""
@@ -104,7 +103,7 @@ def deliver_file(teacher, questions_path: str, outs: tuple[str, str, str], *, fc
     with jsonl_writer(outs[0]) as teacher_out, jsonl_writer(outs[1]) as csl_out, jsonl_writer(outs[2]) as fcl_out:
         writers = {"teacher": teacher_out, "csl": csl_out, "fcl": fcl_out}
         for name, row in _deliver(teacher, lambda positions: read_jsonl_at(questions_path, [offsets[i] for i in positions]),
-                                  csl, fcl, counts, timeout_s=timeout_s, cache=result_cache(cache_dir),
+                                  csl, fcl, counts, timeout_s=timeout_s, cache=cache,
                                   student_prompt=student_prompt):
             writers[name](row)
         if not counts["csl"]:

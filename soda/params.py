@@ -123,9 +123,24 @@ class Pretrain(Train):
     epochs: NonNeg  # 0: the base student is the untrained tiny Llama
 
 
+# TRL's DPO losses (DPOConfig.loss_type); several are summed with `loss_weights`.
+DpoLoss = Literal["sigmoid", "hinge", "ipo", "exo_pair", "nca_pair", "robust", "bco_pair", "sppo_hard", "aot",
+                  "aot_unpaired", "apo_zero", "apo_down", "discopop", "sft", "sigmoid_norm"]
+
+
 class FclTrain(Train):
     enabled: bool
     beta: Pos
+    loss: list[DpoLoss]  # [sigmoid]: the paper's DPO (eq. 2); e.g. [sigmoid, sft]: DPO plus NLL on the chosen
+    loss_weights: list[Pos] | None  # one per loss; null: 1 each
+
+    @model_validator(mode="after")
+    def _weights_match(self):
+        if not self.loss:
+            raise ValueError("loss: at least one DPO loss")
+        if self.loss_weights is not None and len(self.loss_weights) != len(self.loss):
+            raise ValueError(f"loss_weights: {len(self.loss_weights)} weights for {len(self.loss)} losses")
+        return self
 
 
 class ScoreTrain(Train):

@@ -137,6 +137,13 @@ def read_rows(path: str | Path, what: str, keys: tuple[str, ...] = ()) -> list[d
     return rows
 
 
+def with_teacher_langs(rows: list[dict], teacher: str | Path) -> list[dict]:
+    """Questions without `lang` take the language their teacher answered in (the cycle's
+    teacher.jsonl), as the seed's own questions do in teacher-generate."""
+    taught = {r["id"]: r.get("lang") for r in read_rows(teacher, "teacher", ("id",))}
+    return [q if q.get("lang") or not taught.get(q["id"]) else {**q, "lang": taught[q["id"]]} for q in rows]
+
+
 if __name__ == "__main__":
     # `python -m soda.stage STAGE ...` is what dvc.yaml runs: the stage's module and this one are
     # all it imports (soda/cli.py, with every other command, would be a dep of every stage).

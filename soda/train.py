@@ -46,8 +46,8 @@ NOT_MODEL = ("training_args.bin", "README.md")
 
 def resolve_cfg(cfg: dict, kind: str) -> dict:
     """The trainer's settings out of a params training section (soda.params.Train: every key
-    present, no default here, so that each is a DVC param) plus the seed and, for FCL, beta."""
-    keys = (*Train.model_fields, "seed", *(("beta",) if kind == "fcl" else ()))
+    present, no default here, so that each is a DVC param) plus the seed and, for FCL, its loss."""
+    keys = (*Train.model_fields, "seed", *(("beta", "loss", "loss_weights") if kind == "fcl" else ()))
     missing = [k for k in keys if k not in cfg]
     if missing:
         raise InputError(f"training settings for {kind}: missing key {missing[0]}")
@@ -311,7 +311,8 @@ def prepare(kind: str, base_path: str, rows: list[dict], cfg: dict, scratch_dir,
         ref, _ = load_model(base_path)
         ref.eval().requires_grad_(False)
         dataset, stats = dpo_dataset(tokenizer, rows, cfg["max_length"])
-        args = trainer_args(DPOConfig, cfg, run_dir, beta=cfg["beta"], loss_type=["sigmoid"],
+        args = trainer_args(DPOConfig, cfg, run_dir, beta=cfg["beta"], loss_type=list(cfg["loss"]),
+                            loss_weights=cfg["loss_weights"],
                             precompute_ref_log_probs=False, max_length=cfg["max_length"])
         trainer = SeededDPOTrainer(model=model, ref_model=ref, args=args, train_dataset=dataset, processing_class=tokenizer,
                              peft_config=peft, callbacks=callbacks)

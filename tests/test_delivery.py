@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from soda.delivery import deliver, split
+from soda.teacher import result_cache
 from soda.world import make_world
 from soda.world.teacher import ReferenceTeacher
 
@@ -57,7 +58,7 @@ def test_a_rerun_with_a_cache_dir_takes_the_verdicts_from_the_cache(delivered, t
         def solve(self, qs):
             return [{**r, "verified": False} for r in super().solve(qs)]
 
-    first = deliver(Unverified(seed=0), questions, fcl_fraction=0.25, seed=0, cache_dir=str(tmp_path))
+    first = deliver(Unverified(seed=0), questions, fcl_fraction=0.25, seed=0, cache=result_cache(str(tmp_path)))
     kept = sqlite3.connect(tmp_path / "runs.sqlite3").execute("SELECT COUNT(*) FROM results").fetchone()[0]
     assert kept == len(questions)  # every correct solution's run
 
@@ -69,7 +70,7 @@ def test_a_rerun_with_a_cache_dir_takes_the_verdicts_from_the_cache(delivered, t
 
     original, sandbox.execute_many = sandbox.execute_many, no_runs
     try:
-        again = deliver(Unverified(seed=0), questions, fcl_fraction=0.25, seed=0, cache_dir=str(tmp_path))
+        again = deliver(Unverified(seed=0), questions, fcl_fraction=0.25, seed=0, cache=result_cache(str(tmp_path)))
     finally:
         sandbox.execute_many = original
     assert again == first

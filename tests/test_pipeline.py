@@ -2,22 +2,29 @@
 
 import json
 import os
-import shutil
+import random
+import re
+import signal
+import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 import yaml
+
+from conftest import dvc_repo, merge, sh
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.slow
 
 SMALL = {
     "world": {"seed_size": 48, "heldout_size": 16},
-    "score_train": {"num_questions": 16, "epochs": 1},
-    "csl_train": {"epochs": 1},
-    "fcl_train": {"epochs": 1},
+    # Checkpoints every 2 of ~10 steps: a kill -9 has something to resume from.
+    "score_train": {"num_questions": 16, "epochs": 1, "batch_size": 4, "save_steps": 2, "logging_steps": 1},
+    "csl_train": {"epochs": 1, "batch_size": 4, "save_steps": 2, "logging_steps": 1},
+    "fcl_train": {"epochs": 1, "batch_size": 2, "save_steps": 2, "logging_steps": 1},
     "evolve": {"num_new": 12},
     "evaluate": {"models": ["base", "c1", "c2"], "n_samples": 2},
     "generation": {"max_new_tokens": 48},
@@ -25,37 +32,10 @@ SMALL = {
 }
 
 
-def merge(base: dict, change: dict) -> dict:
-    out = dict(base)
-    for key, value in change.items():
-        out[key] = merge(base[key], value) if isinstance(value, dict) and key != "cycles" else value
-    return out
-
-
-def sh(*cmd, cwd, env=None, check=True):
-    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")
-    return proc
-
-
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory):
-    repo = tmp_path_factory.mktemp("soda-e2e")
-    files = sh("git", "ls-files", cwd=ROOT).stdout.split()
-    for f in files:
-        if (ROOT / f).is_file():
-            (repo / f).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / f, repo / f)
     params = merge(yaml.safe_load((ROOT / "params.yaml").read_text()), SMALL)
-    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    remote = tmp_path_factory.mktemp("remote")
-    env = {**os.environ, "PYTHONPATH": str(repo), "MLFLOW_TRACKING_URI": f"sqlite:///{repo / 'mlflow.db'}"}
-    env.pop("DVC_ROOT", None)
-    sh("git", "init", "-q", cwd=repo)
-    sh("dvc", "remote", "add", "-f", "-d", "local", str(remote), cwd=repo)
-    sh("git", "add", "-A", cwd=repo)
-    sh("git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "init", cwd=repo)
+    repo, env = dvc_repo(tmp_path_factory.mktemp("soda-e2e"), params, tmp_path_factory.mktemp("remote"))
     first = sh("dvc", "repro", cwd=repo, env=env)
     return repo, env, first
 
@@ -159,3 +139,89 @@ def test_exp_show_lists_every_training_setting(repo):
         for key in ("scheduler", "warmup_ratio", "weight_decay", "batch_size", "grad_accum", "lr", "epochs"):
             assert f"{section}.{key}" in shown, f"{section}.{key}"
     assert "fcl_train.beta" in shown
+
+
+# Each killed once, in this order, at a random point: a training stage after a random step
+# (StepLog's "<kind> step i/n" lines), teacher-generate once it has stored a random share of the
+# sandbox verdicts it stores in an uninterrupted run.
+KILLS = {"score-train": "scorer", "teacher-generate@c1": None, "csl-train@c1": "csl", "fcl-train@c1": "fcl"}
+VERDICTS = Path(".soda") / "cache" / "runs.sqlite3"
+
+
+def sqlite_count(path: Path) -> int:
+    if not path.exists():
+        return 0
+    try:
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5) as db:
+            return db.execute("SELECT COUNT(*) FROM results").fetchone()[0]
+    except sqlite3.OperationalError:  # the table is not created yet
+        return 0
+
+
+def finished_runs(repo: Path, env: dict, stage: str, cycle: str) -> list[dict]:
+    """Metrics of the stage's MLflow runs that finished."""
+    code = ("import mlflow, json, sys; runs = mlflow.search_runs(experiment_names=['soda'], output_format='list');"
+            "print(json.dumps([r.data.metrics for r in runs if r.data.tags.get('soda.stage') == sys.argv[1]"
+            " and r.data.tags.get('soda.cycle') == sys.argv[2] and r.info.status == 'FINISHED']))")
+    return json.loads(sh(sys.executable, "-c", code, stage, cycle, cwd=repo, env=env).stdout)
+
+
+def repro_killed_in(repo: Path, env: dict, stage: str, kind: str | None, rng: random.Random, stores: int) -> tuple[str, int]:
+    """`dvc repro` of the killed stages, SIGKILLed (dvc, the stage, its sandbox: the whole
+    process group) inside `stage`; returns where, and for teacher-generate how many verdicts it
+    had stored (of the `stores` an uninterrupted run stores)."""
+    proc = subprocess.Popen(["dvc", "repro", *KILLS], cwd=repo, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    where, stored = None, 0
+    try:
+        for line in proc.stdout:
+            if kind is None and line.startswith(f"Running stage '{stage}'"):
+                before, target = sqlite_count(repo / VERDICTS), rng.randint(1, stores - 1)
+                deadline = time.monotonic() + 120
+                while stored < target and time.monotonic() < deadline:
+                    time.sleep(0.01)
+                    stored = sqlite_count(repo / VERDICTS) - before
+                where = f"{stage} with {stored} of {stores} verdicts stored" if stored >= target else None
+                break
+            match = kind and re.search(rf"\b{kind} step (\d+)/(\d+)", line)
+            if match and int(match[1]) >= rng.randint(2, max(2, int(match[2]) - 1)):
+                where = f"{stage} after step {match[1]}/{match[2]}"
+                break
+        assert where, f"the run was not killed in {stage}"
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:  # the run had ended
+            pass
+        proc.wait()
+    return where, stored
+
+
+def test_kill_9_in_each_stage_then_repro_gives_the_uninterrupted_dvc_lock(repo, tmp_path_factory):
+    """kill -9 of score-train, teacher-generate, csl-train and fcl-train, each at a random point,
+    then `dvc repro`: the same dvc.lock entries (every output's hash) as the uninterrupted run,
+    and no sandbox verdict of teacher-generate run twice."""
+    straight, straight_env, _ = repo
+    stores = finished_runs(straight, straight_env, "teacher-generate", "c1")[0]["sandbox.stored"]
+    assert stores >= 2
+    params = merge(yaml.safe_load((ROOT / "params.yaml").read_text()), SMALL)
+    killed, env = dvc_repo(tmp_path_factory.mktemp("soda-killed"), params, tmp_path_factory.mktemp("remote-killed"))
+    seed = random.randrange(1 << 30)
+    rng, wheres, stored_before_kill = random.Random(seed), [], 0
+    for stage, kind in KILLS.items():
+        where, stored = repro_killed_in(killed, env, stage, kind, rng, int(stores))
+        wheres.append(where)
+        stored_before_kill += stored
+    sh("dvc", "repro", *KILLS, cwd=killed, env=env)
+    why = f"killed in: {wheres} (seed {seed})"
+    want = yaml.safe_load((straight / "dvc.lock").read_text())["stages"]
+    got = yaml.safe_load((killed / "dvc.lock").read_text())["stages"]
+    assert set(got) == {"world", "init-models", "decontaminate", *KILLS}, why
+    for name, entry in got.items():
+        assert entry == want[name], (name, why)
+    # Verdicts are committed as they complete: the re-run reuses those stored before the kill
+    # and stores only the others.
+    resumed = finished_runs(killed, env, "teacher-generate", "c1")
+    assert len(resumed) == 1, why
+    assert resumed[0]["sandbox.stored"] == stores - stored_before_kill, (resumed, why)
+    assert resumed[0]["sandbox.cache_hits"] >= stored_before_kill > 0, (resumed, why)

@@ -85,7 +85,8 @@ def model(tmp_path_factory):
 def evolve(work, feedback: str, p=None):
     existing(work, *EVOLVE_OUTS.values())
     args = [a for kv in EVOLVE_OUTS.items() for a in kv]
-    return run_stage("evolve", "--cycle", "c1", "--questions", "questions.jsonl", "--feedback", feedback,
+    return run_stage("evolve", "--cycle", "c1", "--questions", "questions.jsonl", "--teacher", "questions.jsonl",
+                     "--feedback", feedback,
                      "--heldout", "heldout.jsonl", *args, params=p, cwd=work)
 
 
@@ -141,7 +142,8 @@ def test_truncated_model_weights_name_the_file(work, model, tmp_path):
 
 def test_feedback_timeout_zero(work, model):
     existing(work, "d/feedback.jsonl", "m.json")
-    out = run_stage("feedback", "--cycle", "c1", "--questions", "questions.jsonl", "--student", str(model),
+    out = run_stage("feedback", "--cycle", "c1", "--questions", "questions.jsonl", "--teacher", "questions.jsonl",
+                    "--student", str(model),
                     "--scorer", str(model), "--out", "d/feedback.jsonl", "--metrics", "m.json",
                     params=params(feedback__timeout_s=0), cwd=work)
     refused(out, work, ("d/feedback.jsonl", "m.json"), "feedback.timeout_s")

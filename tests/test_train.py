@@ -104,13 +104,18 @@ def test_scorer_mask_on_real_annotations(base, tmp_path):
         assert ex["labels"][n_prompt:] == ex["input_ids"][n_prompt:]
 
 
-def sequence_logp(model, tok, prompt: str, completion: str) -> torch.Tensor:
-    """log p(completion + EOS | prompt), summed over tokens: eq. 2's log pi(y|x), computed from scratch."""
+def token_logps(model, tok, prompt: str, completion: str) -> torch.Tensor:
+    """log p of each token of completion + EOS given what precedes it, computed from scratch."""
     ids = tok(prompt + completion)["input_ids"] + [tok.eos_token_id]
     n_prompt = len(tok(prompt)["input_ids"])
     logits = model(torch.tensor([ids])).logits[0, :-1]
     logps = F.log_softmax(logits.float(), dim=-1).gather(1, torch.tensor(ids[1:])[:, None])[:, 0]
-    return logps[n_prompt - 1:].sum()
+    return logps[n_prompt - 1:]
+
+
+def sequence_logp(model, tok, prompt: str, completion: str) -> torch.Tensor:
+    """log p(completion + EOS | prompt): eq. 2's log pi(y|x)."""
+    return token_logps(model, tok, prompt, completion).sum()
 
 
 def test_dpo_loss_is_eq2_by_hand(base, tmp_path):
@@ -134,6 +139,24 @@ def test_dpo_loss_is_eq2_by_hand(base, tmp_path):
     assert torch.allclose(trainer_loss, expected, atol=1e-5), (trainer_loss, expected)
 
 
+def test_dpo_plus_sft_adds_the_chosen_solutions_token_nll(base, tmp_path):
+    """fcl_train.loss [sigmoid, sft]: the paper's DPO plus the mean NLL of the chosen
+    solutions' tokens (weights 1, 1), against the same batch by hand."""
+    rows = FCL[:3]
+    losses = {}
+    for loss in (["sigmoid"], ["sigmoid", "sft"]):
+        p = prepare("fcl", base, FCL, {**FAST, "loss": loss}, tmp_path / "-".join(loss))
+        torch.manual_seed(0)
+        with torch.no_grad():
+            for param in p.trainer.model.parameters():
+                param.add_(0.05 * torch.randn_like(param))
+            batch = p.trainer.data_collator([p.trainer.train_dataset[i] for i in range(3)])
+            losses["-".join(loss)] = p.trainer.compute_loss(p.trainer.model, batch)
+            nll = -torch.cat([token_logps(p.trainer.model, p.tokenizer, r["prompt"], r["chosen"]) for r in rows]).mean()
+    assert nll > 0.1
+    assert torch.allclose(losses["sigmoid-sft"] - losses["sigmoid"], nll, atol=1e-4), (losses, nll)
+
+
 def test_fcl_reference_frozen_policy_moves(base, tmp_path):
     p = prepare("fcl", base, FCL, FAST, tmp_path / "scratch")
     ref_before = state(p.trainer.ref_model)
@@ -145,6 +168,20 @@ def test_fcl_reference_frozen_policy_moves(base, tmp_path):
     assert all(torch.equal(v, ref_before[k]) for k, v in start.state_dict().items())
     assert not all(torch.equal(v, ref_before[k]) for k, v in trained.state_dict().items())
     assert {"rewards_margins", "rewards_accuracies", "rewards_chosen", "rewards_rejected"} <= set(metrics)
+    # soda displacement on the same pairs: the reference against itself changes nothing; the
+    # trained student has a larger margin, and its changes are the trainer's own log-ratios.
+    from soda.displacement import measure
+
+    tok = p.tokenizer
+    pairs = [{**r, "fault_type": "logical" if i % 2 else "name"} for i, r in enumerate(FCL)]
+    same = measure(start, start, tok, pairs)
+    assert same["all"] == {"n": len(FCL), "chosen_change": 0.0, "rejected_change": 0.0, "chosen_fell": 0.0, "margin_change": 0.0}
+    moved = measure(start, trained, tok, pairs)
+    assert set(moved) == {"all", "logical", "name"} and moved["logical"]["n"] + moved["name"]["n"] == len(FCL)
+    assert moved["all"]["margin_change"] > 0
+    row = FCL[0]
+    by_hand = (sequence_logp(trained, tok, row["prompt"], row["chosen"]) - sequence_logp(start, tok, row["prompt"], row["chosen"])).item()
+    assert abs(measure(start, trained, tok, [row])["all"]["chosen_change"] - round(by_hand, 4)) < 1e-3
 
 
 def test_csl_writes_model_with_card_and_cleans_scratch(base, tmp_path):

@@ -4,6 +4,7 @@ and, with the old ones (accumulate) or alone (replace), become the next cycle's 
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from soda.cleaning import clean
@@ -11,7 +12,7 @@ from soda.decontam import write_report
 from soda.evolve import check_levels, dedupe, sample
 from soda.io import InputError, write_jsonl
 from soda.params import Decontaminate, Evolve, Generation, Teacher
-from soda.stage import In, Out, StageConfig, read_rows
+from soda.stage import In, Out, StageConfig, read_rows, with_teacher_langs
 from soda.teacher import make_teacher, teacher_counters
 from soda.tracking import log_metrics
 
@@ -24,7 +25,7 @@ class Config(StageConfig):
     decontaminate: Decontaminate
 
 
-def run(cfg: Config, *, cycle: str, questions: In, feedback: In, heldout: In, evolved_out: Out,
+def run(cfg: Config, *, cycle: str, questions: In, teacher: In, feedback: In, heldout: In, evolved_out: Out,
         questions_out: Out, report_jsonl: Out, report_csv: Out) -> dict:
     ev = cfg.evolve
     rows = read_rows(questions, "question", ("id", "question"))
@@ -35,8 +36,12 @@ def run(cfg: Config, *, cycle: str, questions: In, feedback: In, heldout: In, ev
         picks, counts = sample(rows, feedback_rows, ratio=list(ev.ratio), num_new=ev.num_new,
                                classification=ev.classification, seed=cfg.seed)
         metrics.update(counts)
-        # A question sampled k times is shown to the teacher k times, each with its own id.
-        shown = [{**q, "id": f"{q['id']}~{cycle}.{i}"} for i, (q, _, _) in enumerate(picks)]
+        if not picks:
+            print(f"evolve@{cycle}: warning: no question of {len(feedback_rows)} has a level to sample from "
+                  "(every one unclassified): no new question", file=sys.stderr)
+        # A question sampled k times is shown to the teacher k times, each with its own id; its
+        # language (its teacher's, for a seed question without one) passes to its new questions.
+        shown = [{**q, "id": f"{q['id']}~{cycle}.{i}"} for i, (q, _, _) in enumerate(with_teacher_langs([p for p, _, _ in picks], teacher))]
         teacher = make_teacher(cfg.section("teacher"), seed=cfg.seed, cache_dir=cfg.generation.cache_dir)
         made = teacher.evolve(shown, [harder for _, harder, _ in picks])
         metrics["dropped_by_teacher"] = sum(1 for m in made if m.get("dropped"))

@@ -9,7 +9,7 @@ import random
 from soda.feedback import classify, execute, summarize
 from soda.io import InputError, write_jsonl
 from soda.params import Feedback, Generation
-from soda.stage import In, Out, StageConfig, read_rows
+from soda.stage import In, Out, StageConfig, read_rows, with_teacher_langs
 
 
 class Config(StageConfig):
@@ -18,12 +18,12 @@ class Config(StageConfig):
     feedback: Feedback
 
 
-def run(cfg: Config, *, cycle: str, questions: In, student: In, scorer: In, out: Out) -> dict:
+def run(cfg: Config, *, cycle: str, questions: In, teacher: In, student: In, scorer: In, out: Out) -> dict:
     fb, gen = cfg.feedback, cfg.section("generation")
     if not fb.execution and not fb.scoring:
         raise InputError("params: feedback.execution and feedback.scoring are both false; "
                          "to sample questions without feedback set evolve.classification: false")
-    rows = read_rows(questions, "question", ("id", "question"))
+    rows = with_teacher_langs(read_rows(questions, "question", ("id", "question")), teacher)
     if fb.max_questions is not None and len(rows) > fb.max_questions:
         # Feedback costs a generation and a scoring per question: a fixed sample bounds it.
         rows = random.Random(f"{cfg.seed}:{cycle}").sample(sorted(rows, key=lambda q: q["id"]), fb.max_questions)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from soda.delivery import deliver_file
 from soda.params import Generation, Teacher, TeacherGenerate
 from soda.stage import In, Out, StageConfig
-from soda.teacher import make_teacher, teacher_counters
+from soda.teacher import make_teacher, result_cache, teacher_counters
 from soda.tracking import log_metrics
 
 
@@ -20,9 +20,15 @@ class Config(StageConfig):
 def run(cfg: Config, *, cycle: str, questions: In, teacher_out: Out, csl_out: Out, fcl_out: Out) -> dict:
     cache_dir = cfg.generation.cache_dir
     teacher = make_teacher(cfg.section("teacher"), seed=cfg.seed, cache_dir=cache_dir)
+    # One store of sandbox verdicts for the stage: the reference teacher's, which verifies its
+    # own faults with it, else a new one for the faults delivery runs.
+    verdicts = getattr(teacher, "cache", None) or result_cache(cache_dir)
     # Streamed: read, call and write a chunk at a time (memory does not grow with the questions).
     counts = deliver_file(teacher, str(questions), (str(teacher_out), str(csl_out), str(fcl_out)),
-                          fcl_fraction=cfg.teacher_generate.fcl_fraction, seed=cfg.seed, cache_dir=cache_dir,
+                          fcl_fraction=cfg.teacher_generate.fcl_fraction, seed=cfg.seed, cache=verdicts,
                           student_prompt=cfg.generation.student_prompt)
+    # To MLflow, not to the metrics file (which dvc.lock hashes): a resumed run reuses more.
     log_metrics(teacher_counters(teacher), "teacher")
+    if verdicts:
+        log_metrics({"cache_hits": verdicts.hits, "stored": verdicts.stored}, "sandbox")
     return counts

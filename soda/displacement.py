@@ -1,0 +1,72 @@
+"""`soda displacement`: what FCL did to the likelihood of its pairs, per fault type.
+
+DPO raises the margin log p(chosen) - log p(rejected) against the frozen reference; on pairs
+that differ in a few tokens it can do so by lowering both, the chosen solution too ("likelihood
+displacement"). For each pair of an FCL set this measures, under the reference (the CSL model)
+and the trained student, the log-probability of the chosen and the rejected solution given the
+prompt (summed over the solution's tokens and EOS, as eq. 2), and reports per fault type: the
+mean change of each, the share of pairs whose chosen solution became less likely, and the mean
+change of the margin. One JSON line; e.g.
+`soda displacement --reference models/c1/csl --student models/c1/student --pairs data/c1/fcl.jsonl`.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+
+
+def sequence_logps(model, tokenizer, prompt: str, completions: list[str]) -> list[float]:
+    """log p(completion + EOS | prompt) of each completion, summed over its tokens."""
+    import torch
+
+    n_prompt = len(tokenizer(prompt)["input_ids"])
+    out = []
+    with torch.no_grad():
+        for completion in completions:
+            ids = tokenizer(prompt + completion)["input_ids"] + [tokenizer.eos_token_id]
+            logits = model(torch.tensor([ids])).logits[0, :-1].float()
+            logps = torch.log_softmax(logits, dim=-1).gather(1, torch.tensor(ids[1:])[:, None])[:, 0]
+            out.append(logps[n_prompt - 1:].sum().item())
+    return out
+
+
+def measure(reference, student, tokenizer, pairs: list[dict]) -> dict:
+    """Per fault type (and `all`): n, mean change of log p(chosen) and log p(rejected) from the
+    reference to the student, share of pairs whose chosen log p fell, mean change of the margin."""
+    changes = collections.defaultdict(list)
+    for pair in pairs:
+        completions = [pair["chosen"], pair["rejected"]]
+        before = sequence_logps(reference, tokenizer, pair["prompt"], completions)
+        after = sequence_logps(student, tokenizer, pair["prompt"], completions)
+        change = (after[0] - before[0], after[1] - before[1])
+        for key in (pair.get("fault_type") or "unknown", "all"):
+            changes[key].append(change)
+    report = {}
+    for key, values in sorted(changes.items()):
+        n = len(values)
+        report[key] = {"n": n,
+                       "chosen_change": round(sum(c for c, _ in values) / n, 4),
+                       "rejected_change": round(sum(r for _, r in values) / n, 4),
+                       "chosen_fell": round(sum(c < 0 for c, _ in values) / n, 4),
+                       "margin_change": round(sum(c - r for c, r in values) / n, 4)}
+    return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    from soda.modeling import load_model
+    from soda.stage import read_rows
+
+    p = argparse.ArgumentParser(prog="soda displacement", description=__doc__.split("\n\n")[0])
+    p.add_argument("--reference", required=True, help="the FCL reference model dir (the cycle's CSL model)")
+    p.add_argument("--student", required=True, help="the model after FCL")
+    p.add_argument("--pairs", required=True, help="the FCL set (JSONL of prompt, chosen, rejected[, fault_type])")
+    args = p.parse_args(argv)
+    pairs = read_rows(args.pairs, "FCL pair", ("prompt", "chosen", "rejected"))
+    reference, tokenizer = load_model(args.reference)
+    student, _ = load_model(args.student)
+    reference.eval(), student.eval()
+    print(json.dumps({"pairs": args.pairs, "by_fault": measure(reference, student, tokenizer, pairs)}))
+    return 0
