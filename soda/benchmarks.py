@@ -79,15 +79,16 @@ def load_benchmark(name: str, cfg: dict) -> list[dict]:
     return items
 
 
-def load_selected(cfg: dict, heldout_path: str, section: str,
-                  student_prompt: str = "compact") -> tuple[list[dict], dict[str, str]]:
-    """Items of every benchmark a params section selects (`benchmarks`, `paths`, `skip_missing`),
-    and {benchmark: reason} for the ones skipped. A source that cannot be loaded is an error
-    naming `section`, unless `skip_missing` lists it: then it is skipped and reported."""
+def load_selected(cfg: dict, heldout_path: str, section: str, student_prompt: str = "compact",
+                  root: str | Path = ".") -> tuple[list[dict], dict[str, str]]:
+    """Items of every benchmark a params section selects (`benchmarks`, `paths` relative to
+    `root`, `skip_missing`), and {benchmark: reason} for the ones skipped. A source that cannot
+    be loaded is an error naming `section`, unless `skip_missing` lists it: then it is skipped
+    and reported."""
     items, skipped = [], {}
+    paths = {name: str(Path(root) / path) for name, path in cfg.get("paths", {}).items()}
     for name in cfg["benchmarks"]:
-        source = {"path": heldout_path if name == "heldout" else cfg.get("paths", {}).get(name),
-                  "student_prompt": student_prompt}
+        source = {"path": heldout_path if name == "heldout" else paths.get(name), "student_prompt": student_prompt}
         try:
             items += load_benchmark(name, source)
         except InputError as e:

@@ -11,11 +11,13 @@ report names the item and the view. See soda.decontam for the rules.
 from __future__ import annotations
 
 
-def clean(questions: list[dict], cfg: dict, heldout_path: str):
+def clean(questions: list[dict], cfg: dict, heldout_path: str, benchmarks: str = "."):
+    """The questions not similar to an item of the selected benchmarks (local files under
+    `benchmarks`), with the report."""
     from soda.benchmarks import item_views, load_selected
     from soda.decontam import decontaminate
 
-    items, skipped = load_selected(cfg, heldout_path, "decontaminate")
+    items, skipped = load_selected(cfg, heldout_path, "decontaminate", root=benchmarks)
     items = [{"benchmark": it["benchmark"], "task_id": it["task_id"], "views": item_views(it)} for it in items]
     result = decontaminate(questions, items, threshold=cfg["threshold"],
                            containment_threshold=cfg["containment_threshold"],

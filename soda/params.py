@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Annotated, Literal, Optional
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from soda.io import InputError
 
@@ -87,8 +87,17 @@ class Generation(Backend):
 
 class BenchmarkSources(Section):
     benchmarks: list[str]
-    paths: dict[str, str]
+    paths: dict[str, str]  # relative to benchmarks/, which dvc.yaml tracks (benchmarks/README.md)
     skip_missing: list[str]
+
+    @field_validator("paths")
+    @classmethod
+    def _inside_benchmarks(cls, paths: dict[str, str]) -> dict[str, str]:
+        for name, path in paths.items():
+            if Path(path).is_absolute() or ".." in Path(path).parts:
+                raise ValueError(f"{name}: {path} is not inside benchmarks/ (write it relative to that folder, "
+                                 "which dvc.yaml tracks; see benchmarks/README.md)")
+        return paths
 
 
 class Decontaminate(BenchmarkSources):
@@ -137,9 +146,9 @@ class FclTrain(Train):
     @model_validator(mode="after")
     def _weights_match(self):
         if not self.loss:
-            raise ValueError("loss: at least one DPO loss")
+            raise ValueError("fcl_train.loss: at least one DPO loss")
         if self.loss_weights is not None and len(self.loss_weights) != len(self.loss):
-            raise ValueError(f"loss_weights: {len(self.loss_weights)} weights for {len(self.loss)} losses")
+            raise ValueError(f"fcl_train.loss_weights: {len(self.loss_weights)} weights for {len(self.loss)} losses")
         return self
 
 
@@ -237,8 +246,9 @@ def _message(error: dict) -> str:
         return f"unknown key {where}"
     if kind == "missing":
         return f"missing key {where}"
-    if kind == "value_error":  # our own checks: the message names the key
-        return str(error["ctx"]["error"])
+    if kind == "value_error":  # our own checks: the message names the key, or the field's path is put first
+        message = str(error["ctx"]["error"])
+        return message if not where or message.startswith(where) else f"{where}: {message}"
     if isinstance(value, float) and not math.isfinite(value):
         return f"{where} must be a finite number, got {value!r}"
     return f"{where}: {error['msg'].lower()}, got {value!r}"

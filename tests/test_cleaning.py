@@ -120,12 +120,16 @@ def test_copies_of_humaneval_and_mbpp_statements_are_removed(heldout):
 @needs_mbpp
 def test_decontaminate_stage_writes_the_clean_set_and_report(tmp_path, heldout):
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
-    params["decontaminate"].update(benchmarks=["heldout", "humaneval", "mbpp"], paths={"mbpp": str(MBPP)})
+    # The MBPP file where params paths point: benchmarks/ of the workspace (which dvc.yaml tracks).
+    (tmp_path / "benchmarks").mkdir()
+    (tmp_path / "benchmarks" / "mbpp.json").symlink_to(MBPP)
+    params["decontaminate"].update(benchmarks=["heldout", "humaneval", "mbpp"], paths={"mbpp": "mbpp.json"})
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
     seed = [{"id": "copy", "question": REQUEST.format(HUMANEVAL["HumanEval/12"])},
             {"id": "other", "question": UNRELATED[0]}]
     (tmp_path / "seed.jsonl").write_text("".join(json.dumps(r) + "\n" for r in seed))
-    cmd = command("decontaminate", "params.yaml", questions="seed.jsonl", heldout=heldout, out="base/questions.jsonl",
+    cmd = command("decontaminate", "params.yaml", questions="seed.jsonl", heldout=heldout, benchmarks="benchmarks",
+                  out="base/questions.jsonl",
                   report_jsonl="base/decontamination.jsonl", report_csv="base/decontamination.csv",
                   metrics="metrics.json")
     env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'mlflow.db'}"}

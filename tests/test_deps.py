@@ -71,7 +71,7 @@ def test_static_closure_covers_what_a_real_run_imports(tmp_path, params):
     runs = {
         "world": ["--seed-out", "seed.jsonl", "--heldout-out", "heldout.jsonl", "--pretrain-out", "pre.jsonl",
                   "--metrics", "w.json"],
-        "decontaminate": ["--questions", "seed.jsonl", "--heldout", "heldout.jsonl", "--out", "q.jsonl",
+        "decontaminate": ["--questions", "seed.jsonl", "--heldout", "heldout.jsonl", "--benchmarks", ".", "--out", "q.jsonl",
                           "--report-jsonl", "r.jsonl", "--report-csv", "r.csv", "--metrics", "d.json"],
     }
     for stage, args in runs.items():

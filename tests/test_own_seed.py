@@ -7,6 +7,7 @@ import collections
 import hashlib
 import json
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -80,11 +81,12 @@ def run(tmp_path_factory):
     params = merge(merge(yaml.safe_load((ROOT / "params.yaml").read_text()), recipe), SMALL)
     with OpenAIServer(["teacher"], respond=respond) as srv:
         # What the user adds to the recipe: where their teacher is (README, "The real path"),
-        # where their MBPP copy is.
+        # and their MBPP file under benchmarks/, where the recipe's paths point.
         params["teacher"].update(model="teacher", base_url=srv.url)
-        for section in ("decontaminate", "evaluate"):
-            params[section]["paths"] = {"mbpp": str(MBPP)}
-        repo, env = dvc_repo(tmp_path_factory.mktemp("own-seed"), params, tmp_path_factory.mktemp("remote"))
+        repo = tmp_path_factory.mktemp("own-seed")
+        (repo / "benchmarks").mkdir()
+        shutil.copy(MBPP, repo / "benchmarks" / params["decontaminate"]["paths"]["mbpp"])
+        repo, env = dvc_repo(repo, params, tmp_path_factory.mktemp("remote"))
         (repo / "seed.jsonl").write_text("".join(json.dumps(q) + "\n" for q in questions))
         env["OPENAI_API_KEY"] = "unused"
         out = sh("dvc", "repro", cwd=repo, env=env).stdout

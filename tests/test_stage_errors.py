@@ -87,7 +87,7 @@ def evolve(work, feedback: str, p=None):
     args = [a for kv in EVOLVE_OUTS.items() for a in kv]
     return run_stage("evolve", "--cycle", "c1", "--questions", "questions.jsonl", "--teacher", "questions.jsonl",
                      "--feedback", feedback,
-                     "--heldout", "heldout.jsonl", *args, params=p, cwd=work)
+                     "--heldout", "heldout.jsonl", "--benchmarks", ".", *args, params=p, cwd=work)
 
 
 def train(work, stage: str, model, data: str, p=None):

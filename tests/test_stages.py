@@ -22,7 +22,7 @@ def test_world_then_decontaminate_run_directly(tmp_path, params):
     heldout = read_jsonl(tmp_path / "heldout.jsonl")
     (tmp_path / "seed.jsonl").write_text("".join(json.dumps(r) + "\n" for r in seed + [{**heldout[0], "id": "copy"}]))
     out = decontaminate.run(decontaminate.Config.from_params(params), questions=tmp_path / "seed.jsonl",
-                            heldout=tmp_path / "heldout.jsonl", out=tmp_path / "q.jsonl",
+                            heldout=tmp_path / "heldout.jsonl", benchmarks=tmp_path, out=tmp_path / "q.jsonl",
                             report_jsonl=tmp_path / "r.jsonl", report_csv=tmp_path / "r.csv")
     kept = {r["id"] for r in read_jsonl(tmp_path / "q.jsonl")}
     assert "copy" not in kept and out["removed"] >= 1

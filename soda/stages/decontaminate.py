@@ -14,13 +14,13 @@ class Config(StageConfig):
     decontaminate: Decontaminate
 
 
-def run(cfg: Config, *, questions: In, heldout: In, out: Out, report_jsonl: Out, report_csv: Out) -> dict:
+def run(cfg: Config, *, questions: In, heldout: In, benchmarks: In, out: Out, report_jsonl: Out, report_csv: Out) -> dict:
     # Non-UTF-8 bytes in a question are repaired and counted by decontaminate, not fatal.
     rows = read_questions(questions)
     if not rows:
         raise InputError(f"{questions}: the question set is empty")
     require_keys(rows, ("id", "question"), str(questions))
-    result = clean(rows, cfg.section("decontaminate"), heldout)
+    result = clean(rows, cfg.section("decontaminate"), heldout, benchmarks)
     if not result.clean:
         raise InputError(f"{questions}: every question was removed by decontamination")
     write_report(result, report_jsonl, report_csv)

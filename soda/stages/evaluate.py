@@ -35,11 +35,12 @@ def generate(student: str, items: list[dict], ev: Evaluate, gen: dict, seed: int
     return out
 
 
-def run(cfg: Config, *, model_name: str, student: In, scorer: In, heldout: In, results_out: Out) -> dict:
+def run(cfg: Config, *, model_name: str, student: In, scorer: In, heldout: In, benchmarks: In, results_out: Out) -> dict:
     from soda.student import score
 
     ev, gen = cfg.evaluate, cfg.section("generation")
-    items, skipped = load_selected(cfg.section("evaluate"), str(heldout), "evaluate", gen["student_prompt"])
+    items, skipped = load_selected(cfg.section("evaluate"), str(heldout), "evaluate", gen["student_prompt"],
+                                   benchmarks)
     for name, reason in skipped.items():
         print(f"evaluate: skipping {name}: {reason}")
     generations = generate(str(student), items, ev, gen, cfg.seed)

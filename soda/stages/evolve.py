@@ -25,7 +25,7 @@ class Config(StageConfig):
     decontaminate: Decontaminate
 
 
-def run(cfg: Config, *, cycle: str, questions: In, teacher: In, feedback: In, heldout: In, evolved_out: Out,
+def run(cfg: Config, *, cycle: str, questions: In, teacher: In, feedback: In, heldout: In, benchmarks: In, evolved_out: Out,
         questions_out: Out, report_jsonl: Out, report_csv: Out) -> dict:
     ev = cfg.evolve
     rows = read_rows(questions, "question", ("id", "question"))
@@ -51,7 +51,7 @@ def run(cfg: Config, *, cycle: str, questions: In, teacher: In, feedback: In, he
                             "parent_level": level})
         new, metrics["duplicates"] = dedupe(new, rows)
         log_metrics(teacher_counters(teacher), "teacher")
-    result = clean(new, cfg.section("decontaminate"), heldout) if new else None
+    result = clean(new, cfg.section("decontaminate"), heldout, benchmarks) if new else None
     kept = result.clean if result else []
     metrics["new_questions"] = len(kept)
     metrics["decontaminated"] = len(result.removed) if result else 0
