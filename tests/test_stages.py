@@ -40,3 +40,39 @@ def test_world_source_missing_is_named(tmp_path, params):
     with pytest.raises(InputError, match="world.source"):
         world.run(world.Config.from_params(params), seed_out=tmp_path / "s", heldout_out=tmp_path / "h",
                   pretrain_out=tmp_path / "p")
+
+
+def test_evolve_new_questions_inherit_the_language_their_teacher_answered_in(tmp_path, params):
+    """A seed question without `lang` takes its teacher's (teacher.jsonl); its new questions
+    inherit it."""
+    from soda.bench.openai_server import OpenAIServer
+    from soda.stages import evolve
+
+    asked = []
+
+    def respond(prompt, max_tokens, seed, temperature, top_p):
+        asked.append(prompt)
+        return f"#Created Instruction#:\nA new question number {len(asked)} about sorting.", "stop"
+
+    rows = [{"id": "q1", "question": "Sort a list of numbers in JavaScript."},
+            {"id": "q2", "question": "Parse a date string."}]
+    (tmp_path / "q.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (tmp_path / "teacher.jsonl").write_text(json.dumps({"id": "q1", "lang": "js"}) + "\n"
+                                            + json.dumps({"id": "q2", "lang": "go"}) + "\n")
+    (tmp_path / "feedback.jsonl").write_text(json.dumps({"id": "q1", "level": "easy"}) + "\n"
+                                             + json.dumps({"id": "q2", "level": "hard"}) + "\n")
+    (tmp_path / "heldout.jsonl").write_text(json.dumps({"id": "h1", "question": "Count vowels in a word.",
+                                                        "tests": "assert True"}) + "\n")
+    with OpenAIServer(["t"], respond=respond) as srv:
+        params["teacher"].update(backend="openai", model="t", base_url=srv.url)
+        params["generation"]["cache_dir"] = None
+        params["evolve"]["num_new"] = 4
+        cfg = evolve.Config.from_params(validate(params))
+        metrics = evolve.run(cfg, cycle="c1", questions=tmp_path / "q.jsonl", teacher=tmp_path / "teacher.jsonl",
+                             feedback=tmp_path / "feedback.jsonl", heldout=tmp_path / "heldout.jsonl",
+                             benchmarks=tmp_path, evolved_out=tmp_path / "new.jsonl", questions_out=tmp_path / "next.jsonl",
+                             report_jsonl=tmp_path / "r.jsonl", report_csv=tmp_path / "r.csv")
+    new = read_jsonl(tmp_path / "new.jsonl")
+    assert metrics["new_questions"] == len(new) == 4
+    assert {(q["parent"], q["lang"]) for q in new} == {("q1", "js"), ("q2", "go")}
+    assert len(asked) == 4

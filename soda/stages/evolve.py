@@ -41,7 +41,8 @@ def run(cfg: Config, *, cycle: str, questions: In, teacher: In, feedback: In, he
                   "(every one unclassified): no new question", file=sys.stderr)
         # A question sampled k times is shown to the teacher k times, each with its own id; its
         # language (its teacher's, for a seed question without one) passes to its new questions.
-        shown = [{**q, "id": f"{q['id']}~{cycle}.{i}"} for i, (q, _, _) in enumerate(with_teacher_langs([p for p, _, _ in picks], teacher))]
+        parents = with_teacher_langs([q for q, _, _ in picks], teacher)
+        shown = [{**q, "id": f"{q['id']}~{cycle}.{i}"} for i, q in enumerate(parents)]
         teacher = make_teacher(cfg.section("teacher"), seed=cfg.seed, cache_dir=cfg.generation.cache_dir)
         made = teacher.evolve(shown, [harder for _, harder, _ in picks])
         metrics["dropped_by_teacher"] = sum(1 for m in made if m.get("dropped"))
