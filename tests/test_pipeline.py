@@ -141,10 +141,11 @@ def test_exp_show_lists_every_training_setting(repo):
     assert "fcl_train.beta" in shown
 
 
-# Each killed once, in this order, at a random point: a training stage after a random step
-# (StepLog's "<kind> step i/n" lines), teacher-generate once it has stored a random share of the
-# sandbox verdicts it stores in an uninterrupted run.
-KILLS = {"score-train": "scorer", "teacher-generate@c1": None, "csl-train@c1": "csl", "fcl-train@c1": "fcl"}
+# Each killed once, in the order they run, at a random point: a training stage after a random
+# step (StepLog's "<kind> step i/n" lines), teacher-generate once it has stored a random share of
+# the sandbox verdicts it stores in an uninterrupted run (in c2: c1's are all stored before it
+# runs, by score-train, which verifies the same faults).
+KILLS = {"score-train": "scorer", "csl-train@c1": "csl", "fcl-train@c1": "fcl", "teacher-generate@c2": None}
 VERDICTS = Path(".soda") / "cache" / "runs.sqlite3"
 
 
@@ -159,8 +160,9 @@ def sqlite_count(path: Path) -> int:
 
 
 def finished_runs(repo: Path, env: dict, stage: str, cycle: str) -> list[dict]:
-    """Metrics of the stage's MLflow runs that finished."""
-    code = ("import mlflow, json, sys; runs = mlflow.search_runs(experiment_names=['soda'], output_format='list');"
+    """Metrics of the stage's MLflow runs that finished, oldest first."""
+    code = ("import mlflow, json, sys; runs = mlflow.search_runs(experiment_names=['soda'], output_format='list',"
+            " order_by=['attributes.start_time ASC']);"
             "print(json.dumps([r.data.metrics for r in runs if r.data.tags.get('soda.stage') == sys.argv[1]"
             " and r.data.tags.get('soda.cycle') == sys.argv[2] and r.info.status == 'FINISHED']))")
     return json.loads(sh(sys.executable, "-c", code, stage, cycle, cwd=repo, env=env).stdout)
@@ -202,7 +204,7 @@ def test_kill_9_in_each_stage_then_repro_gives_the_uninterrupted_dvc_lock(repo, 
     then `dvc repro`: the same dvc.lock entries (every output's hash) as the uninterrupted run,
     and no sandbox verdict of teacher-generate run twice."""
     straight, straight_env, _ = repo
-    stores = finished_runs(straight, straight_env, "teacher-generate", "c1")[0]["sandbox.stored"]
+    stores = finished_runs(straight, straight_env, "teacher-generate", "c2")[0]["sandbox.stored"]
     assert stores >= 2
     params = merge(yaml.safe_load((ROOT / "params.yaml").read_text()), SMALL)
     killed, env = dvc_repo(tmp_path_factory.mktemp("soda-killed"), params, tmp_path_factory.mktemp("remote-killed"))
@@ -216,12 +218,13 @@ def test_kill_9_in_each_stage_then_repro_gives_the_uninterrupted_dvc_lock(repo, 
     why = f"killed in: {wheres} (seed {seed})"
     want = yaml.safe_load((straight / "dvc.lock").read_text())["stages"]
     got = yaml.safe_load((killed / "dvc.lock").read_text())["stages"]
-    assert set(got) == {"world", "init-models", "decontaminate", *KILLS}, why
+    assert set(got) == {"world", "init-models", "decontaminate", "teacher-generate@c1", "feedback@c1", "evolve@c1",
+                        *KILLS}, why
     for name, entry in got.items():
         assert entry == want[name], (name, why)
     # Verdicts are committed as they complete: the re-run reuses those stored before the kill
     # and stores only the others.
-    resumed = finished_runs(killed, env, "teacher-generate", "c1")
+    resumed = finished_runs(killed, env, "teacher-generate", "c2")
     assert len(resumed) == 1, why
     assert resumed[0]["sandbox.stored"] == stores - stored_before_kill, (resumed, why)
     assert resumed[0]["sandbox.cache_hits"] >= stored_before_kill > 0, (resumed, why)
