@@ -12,7 +12,10 @@ A stage is one module in soda/stages/ (its name is the stage's name with undersc
 `main(run)` turns the keyword-only parameters into required flags (`--out-dir` for `out_dir`),
 reads and validates params.yaml (`--params`), builds `Config` from its sections, runs the stage in
 an MLflow run that logs those sections and, on success, the DVC md5 of each `Out`, and writes the
-returned metrics to `--metrics`. Bad input (`InputError`) exits 2 with one line, nothing written.
+returned metrics to `--metrics`, less what says how the run went rather than what it produced
+(`RUN_ONLY`: timing, the checkpoint it resumed from), which goes to MLflow and stdout only: the
+metrics file is an output whose hash dvc.lock records, the same after a crash and a re-run as
+after an uninterrupted run. Bad input (`InputError`) exits 2 with one line, nothing written.
 Tests call `run` directly with a `Config` (`Config.load(path)`), without DVC or a command line.
 """
 
@@ -30,6 +33,9 @@ from pydantic import BaseModel, ConfigDict
 
 from soda.io import InputError, write_json
 from soda.params import load_params
+
+# Metrics keys (at any depth) that differ between runs of the same inputs.
+RUN_ONLY = ("seconds", "tokens_per_s", "resumed_from")
 
 In = NewType("In", Path)    # a file or directory the stage reads (a dep in dvc.yaml)
 Out = NewType("Out", Path)  # a file or directory it writes (an out in dvc.yaml)
@@ -101,7 +107,7 @@ def main(run: Callable, argv: list[str] | None = None) -> int:
         with stage_run(params, name, cycle=kwargs.get("cycle") or kwargs.get("model_name"), sections=cfg.sections(),
                        outs=outs):
             metrics = run(cfg, **kwargs)
-            write_json(metrics_path, metrics)
+            write_json(metrics_path, produced(metrics))
             log_metrics(metrics, name.replace("-", "_"))
     except InputError as e:
         print(f"error: {e}", file=sys.stderr)
@@ -109,6 +115,11 @@ def main(run: Callable, argv: list[str] | None = None) -> int:
     where = f"{name}@{kwargs['cycle']}" if "cycle" in kwargs else name
     print(f"{where}: {metrics}")
     return 0
+
+
+def produced(metrics: dict) -> dict:
+    """The metrics without the RUN_ONLY keys, at every depth."""
+    return {k: produced(v) if isinstance(v, dict) else v for k, v in metrics.items() if k not in RUN_ONLY}
 
 
 def command(stage: str, params: str | Path, **flags) -> list[str]:

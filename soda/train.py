@@ -33,10 +33,10 @@ from soda.io import InputError, atomic_path, dumps, require_keys
 from soda.modeling import file_sha256, load_model, read_card, write_card
 from soda.params import Train
 from soda.score_head import HEADS, head_dataset, load_head_model
+from soda.stage import produced
 
 KINDS = ("csl", "fcl", "scorer")
 ROW_KEYS = {"csl": ("prompt", "completion"), "fcl": ("prompt", "chosen", "rejected"), "scorer": ("prompt", "completion")}
-VOLATILE = ("seconds", "tokens_per_s", "resumed_from")
 # Trainer files that are not part of the model (pickled args, an auto-written README).
 NOT_MODEL = ("training_args.bin", "README.md")
 
@@ -399,7 +399,7 @@ def finish(prepared: Prepared, out_dir) -> dict:
             metrics[key.replace("/", "_")] = final.get(key)
     # The card is part of the DVC output: leave out what varies between identical runs (timing),
     # so that a deterministic CPU run reproduces the output byte for byte.
-    prepared.card["metrics"] = {k: v for k, v in metrics.items() if k not in VOLATILE}
+    prepared.card["metrics"] = produced(metrics)
     publish(prepared, out_dir)
     if trainer.is_world_process_zero():
         shutil.rmtree(run_dir, ignore_errors=True)

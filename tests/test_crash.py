@@ -14,7 +14,6 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-VOLATILE = ("seconds", "tokens_per_s", "resumed_from")
 
 QUESTIONS = [f"Write a function add_{i}(x) that returns x plus {i}." for i in range(16)]
 CORRECT = [f"def add_{i}(x):\n    return x + {i}\n" for i in range(16)]
@@ -56,11 +55,12 @@ def command(stage: str, base: Path) -> list[str]:
             "--out", "models/out", "--metrics", "metrics.json"]
 
 
-def run(stage: str, base: Path, cwd: Path) -> dict:
+def run(stage: str, base: Path, cwd: Path) -> str:
+    """The stage's report on stdout (the metrics with how the run went: where it resumed from)."""
     done = subprocess.run(command(stage, base), cwd=cwd, env={**os.environ, "PYTHONPATH": str(ROOT)},
                           capture_output=True, text=True, timeout=1200)
     assert done.returncode == 0, done.stderr[-3000:]
-    return json.loads((cwd / "metrics.json").read_text())
+    return done.stdout
 
 
 def kill_at_random_step(stage: str, base: Path, cwd: Path, rng: random.Random) -> int:
@@ -93,9 +93,10 @@ def test_kill_9_then_rerun_publishes_the_same_bytes(base, tmp_path, stage):
     assert not (killed / "models" / "out").exists() and not (killed / "metrics.json").exists()
     resumed = run(stage, base, killed)
     where = f"killed after step {step} (seed {seed})"
-    assert resumed["resumed_from"] is not None, where
+    assert "'resumed_from': 'checkpoint-" in resumed and "'resumed_from': None" in straight, where
     files = sorted(p.name for p in (tmp_path / "straight" / "models" / "out").iterdir())
     assert files == sorted(p.name for p in (killed / "models" / "out").iterdir())
     for name in files:
         assert (tmp_path / "straight" / "models" / "out" / name).read_bytes() == (killed / "models" / "out" / name).read_bytes(), (name, where)
-    assert {k: v for k, v in straight.items() if k not in VOLATILE} == {k: v for k, v in resumed.items() if k not in VOLATILE}
+    # The metrics file is an output too (dvc.lock hashes it): timing and resuming stay out of it.
+    assert (tmp_path / "straight" / "metrics.json").read_bytes() == (killed / "metrics.json").read_bytes(), where
