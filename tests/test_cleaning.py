@@ -125,8 +125,10 @@ def test_decontaminate_stage_writes_the_clean_set_and_report(tmp_path, heldout):
     (tmp_path / "benchmarks" / "mbpp.json").symlink_to(MBPP)
     params["decontaminate"].update(benchmarks=["heldout", "humaneval", "mbpp"], paths={"mbpp": "mbpp.json"})
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
-    seed = [{"id": "copy", "question": REQUEST.format(HUMANEVAL["HumanEval/12"])},
-            {"id": "other", "question": UNRELATED[0]}]
+    # Every kind of copy of HumanEval and MBPP statements, and unrelated questions, as a user's seed.
+    planted = copies()
+    seed = [{"id": qid, "question": text} for qid, (text, _) in planted.items()]
+    seed += [{"id": f"unrelated {n}", "question": text} for n, text in enumerate(UNRELATED)]
     (tmp_path / "seed.jsonl").write_text("".join(json.dumps(r) + "\n" for r in seed))
     cmd = command("decontaminate", "params.yaml", questions="seed.jsonl", heldout=heldout, benchmarks="benchmarks",
                   out="base/questions.jsonl",
@@ -135,13 +137,17 @@ def test_decontaminate_stage_writes_the_clean_set_and_report(tmp_path, heldout):
     env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'mlflow.db'}"}
     out = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, env=env, timeout=600)
     assert out.returncode == 0, out.stderr
-    assert [q["id"] for q in read_jsonl(tmp_path / "base/questions.jsonl")] == ["other"]
+    assert [q["id"] for q in read_jsonl(tmp_path / "base/questions.jsonl")] == [f"unrelated {n}" for n in range(len(UNRELATED))]
     rows = read_jsonl(tmp_path / "base/decontamination.jsonl")
-    [row] = [r for r in rows if r["action"] == "removed"]
-    assert {r["reason"] for r in rows if r["action"] != "removed"} == {"item_no_ngrams"}  # e.g. a one-line solution
-    assert (row["question_id"], row["task_id"], row["view"], row["reason"]) == ("copy", "HumanEval/12", "statement", "containment")
+    removed = {r["question_id"]: r for r in rows if r["action"] == "removed"}
+    assert {qid: removed[qid]["task_id"] for qid in planted} == {qid: task for qid, (_, task) in planted.items()}
+    # kept with a note: a question too short for a 5-gram ("Sort a list"), an item without one (a one-line solution)
+    assert {r["reason"] for r in rows if r["action"] != "removed"} == {"no_ngrams", "item_no_ngrams"}
+    row = removed["embedded HumanEval/12"]
+    assert (row["benchmark"], row["view"], row["reason"]) == ("humaneval", "statement", "containment")
     assert row["containment"] == 1.0 and 0 < row["jaccard"] < 0.7
+    assert all(r["view"] and r["jaccard"] is not None and r["containment"] is not None for r in removed.values())
     header = (tmp_path / "base/decontamination.csv").read_text().splitlines()[0]
     assert header == "question_id,action,reason,benchmark,task_id,view,jaccard,containment,span"
     metrics = json.loads((tmp_path / "metrics.json").read_text())
-    assert metrics["removed_by_reason"]["containment"] == 1 and metrics["items"] == 422
+    assert metrics["removed"] == len(planted) and metrics["items"] == 422
