@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import signal
 import time
 
@@ -80,6 +79,8 @@ def python_result(out: dict, req: dict) -> dict:
 # -- compiled and other interpreted languages -------------------------------------------------
 
 def run_compiled(zygote, req: dict, workdir: str) -> dict:
+    import shutil  # noqa: PLC0415 - not in the zygote's image, which every Python run copies (see zygote.PRELOAD)
+
     lang, mode = req["lang"], req["mode"]
     tests = req.get("tests") if mode == "tests" else None
     recipe = RECIPES[lang](req["code"], tests, req["memory_mb"])

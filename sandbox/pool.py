@@ -87,17 +87,17 @@ def _jail_prefix() -> list[str]:
 class Slot:
     """One zygote process and the pipes to it; used by one thread at a time."""
 
-    def __init__(self, uid: int) -> None:
+    def __init__(self, uid: int, cpu: int) -> None:
         if os.geteuid() != 0:
             raise SandboxUnavailable("the sandbox needs root to drop each run to its own uid")
-        self.uid = uid
+        self.uid, self.cpu = uid, cpu
         req_r, self.req_w = os.pipe()
         self.rep_r, rep_w = os.pipe()
         code_root = _code_root()  # before the jail is set up: it shows the cache that holds it
         cmd = _jail_prefix() + [
             sys.executable, "-I", "-S", "-c",
             f"import sys; sys.path.insert(0, {str(code_root)!r}); from sandbox.zygote import main; main(sys.argv[1:])",
-            str(uid), str(req_r), str(rep_w), str(SLOT_TMP_MB)]
+            str(uid), str(req_r), str(rep_w), str(SLOT_TMP_MB), str(cpu)]
         self.proc = subprocess.Popen(cmd, pass_fds=(req_r, rep_w), env={"PATH": zy.ENV["PATH"]},
                                      stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
         os.close(req_r)
@@ -155,11 +155,12 @@ class Pool:
         self._ready = threading.Semaphore(0)
         self._uids = iter(range(base, base + 64 * 1024))
         self._all: list[Slot] = []
+        self._cpus = sorted(os.sched_getaffinity(0))
         self._grow(self.size)
 
     def _grow(self, n: int) -> None:
         with ThreadPoolExecutor(n) as ex:
-            slots = list(ex.map(lambda uid: Slot(uid), [next(self._uids) for _ in range(n)]))
+            slots = list(ex.map(Slot, [next(self._uids) for _ in range(n)], [self._cpus[i % len(self._cpus)] for i in range(n)]))
         for slot in slots:
             self._all.append(slot)
             self._free.append(slot)
@@ -179,7 +180,7 @@ class Pool:
             slot.close()
             with self._lock:
                 self._all.remove(slot)
-                slot = Slot(next(self._uids))
+                slot = Slot(next(self._uids), slot.cpu)
                 self._all.append(slot)
             result = Result(status="sandbox-error", reason=str(e))
         with self._lock:

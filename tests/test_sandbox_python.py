@@ -55,6 +55,19 @@ def test_correct_solution_passes_with_output(pool):
     assert r.cpu_s > 0 and r.wall_s > 0
 
 
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two CPUs")
+def test_each_slot_keeps_its_runs_on_one_cpu_of_its_own():
+    # Hand-overs between a slot's processes stay on one CPU (see sandbox.zygote.main); the
+    # slots share the pool's CPUs out.
+    p = Pool(2)
+    try:
+        cpus = [p._all[k].run(Job("import os\nprint(sorted(os.sched_getaffinity(0)))", mode="runs")).stdout
+                for k in range(2)]
+    finally:
+        p.close()
+    assert [len(eval(c)) for c in cpus] == [1, 1] and cpus[0] != cpus[1]
+
+
 @pytest.mark.parametrize("code,tests,error", [
     ("def f(x) return x", "assert f(1) == 1", "SyntaxError"),
     ("def f(x):\n    return y\n", "assert f(1) == 1", "NameError"),
