@@ -42,14 +42,16 @@ def result_cache(cache_dir: str | None):
     return ResultCache(workspace_path(cache_dir) / "runs.sqlite3")
 
 
-def make_teacher(cfg: dict, *, seed: int = 0, cache_dir: str | None = None) -> Teacher:
-    """The teacher named by params' `teacher` section."""
+def make_teacher(cfg: dict, *, seed: int = 0, cache_dir: str | None = None, verdicts=None) -> Teacher:
+    """The teacher named by params' `teacher` section. `verdicts`: the sandbox verdict store the
+    reference teacher verifies its faults with (default: the one in `cache_dir`), so that a
+    stage that also runs code counts one store."""
     if cfg["backend"] == "reference":
         from soda.world.teacher import ReferenceTeacher
 
         # The world's programs run in milliseconds: half a CPU second is ample to tell a
         # timeout fault, and every timeout fault and hanging answer costs this much to verify.
-        return ReferenceTeacher(seed=seed, timeout_s=REFERENCE_TIMEOUT_S, cache=result_cache(cache_dir))
+        return ReferenceTeacher(seed=seed, timeout_s=REFERENCE_TIMEOUT_S, cache=verdicts if verdicts is not None else result_cache(cache_dir))
     from soda.backends.base import make_backend
     from soda.backends.llm_teacher import LLMTeacher
 
