@@ -156,3 +156,28 @@ def _deliver(teacher, load: Callable[[list[int]], list[dict]], csl: list[int], f
             else:
                 counts["csl"] += 1
                 yield "csl", {"id": q["id"], "prompt": prompt, "completion": sol["code"]}
+
+
+def on_policy_pairs(pairs: list[dict], samples: list[list[str]], verdicts: list[list[dict]], *,
+                    keep_teacher: bool) -> tuple[list[dict], dict]:
+    """FCL pairs whose rejected solution is the student's own failing answer (on-policy negatives;
+    beyond the paper, whose rejected solutions are the teacher's injected faults).
+
+    samples[i], verdicts[i]: the answers the CSL model sampled for pairs[i]'s question and their
+    sandbox verdicts (soda.feedback.execute). The first answer, in sample order, that ran and
+    failed becomes the rejected solution beside the teacher's correct one (fault_type
+    `student-<status>`); a question none of whose answers is a known failure (all passed, or none
+    could be run) gets no student pair. keep_teacher: the teacher's pair is kept as well."""
+    out: list[dict] = []
+    counts: Counter = Counter(student=0, solved=0, unverified=0)
+    for pair, answers, runs in zip(pairs, samples, verdicts, strict=True):
+        if keep_teacher:
+            out.append(pair)
+        failed = next(((a, v) for a, v in zip(answers, runs) if v["passed"] is False and a.strip()), None)
+        if failed is None:
+            counts["solved" if any(v["passed"] for v in runs) else "unverified"] += 1
+            continue
+        answer, run = failed
+        out.append({**pair, "rejected": answer, "fault_type": f"student-{run['status']}"})
+        counts["student"] += 1
+    return out, dict(counts)

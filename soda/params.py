@@ -142,6 +142,12 @@ class FclTrain(Train):
     beta: Pos
     loss: list[DpoLoss]  # [sigmoid]: the paper's DPO (eq. 2); e.g. [sigmoid, sft]: DPO plus NLL on the chosen
     loss_weights: list[Pos] | None  # one per loss; null: 1 each
+    # Where the rejected solutions come from: teacher = the injected faults (the paper);
+    # student = the CSL model's own failing answers (on-policy; beyond the paper); both.
+    rejected: Literal["teacher", "student", "both"]
+    student_samples: PosInt  # rejected student/both: answers sampled per question from the CSL model
+    student_temperature: NonNeg
+    student_timeout_s: Pos  # CPU seconds per sampled answer in the sandbox
 
     @model_validator(mode="after")
     def _weights_match(self):

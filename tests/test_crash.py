@@ -47,12 +47,17 @@ def workdir(path: Path, stage: str) -> Path:
     params[stage.replace("-", "_")].update(TRAIN)
     (path / "params.yaml").write_text(yaml.safe_dump(params))
     (path / "data.jsonl").write_text("".join(json.dumps(r) + "\n" for r in ROWS[stage]))
+    # fcl-train's questions and teacher rows (read only for on-policy rejected solutions)
+    (path / "questions.jsonl").write_text("".join(json.dumps({"id": f"q{i}", "question": q}) + "\n"
+                                                  for i, q in enumerate(QUESTIONS)))
+    (path / "teacher.jsonl").write_text("".join(json.dumps({"id": f"q{i}", "lang": "python"}) + "\n" for i in range(16)))
     return path
 
 
 def command(stage: str, base: Path) -> list[str]:
+    fcl = ["--questions", "questions.jsonl", "--teacher", "teacher.jsonl"] if stage == "fcl-train" else []
     return [sys.executable, "-m", "soda.stage", stage, "--cycle", "c1", "--model", str(base), "--data", "data.jsonl",
-            "--out", "models/out", "--metrics", "metrics.json"]
+            *fcl, "--out", "models/out", "--metrics", "metrics.json"]
 
 
 def run(stage: str, base: Path, cwd: Path) -> str:

@@ -92,7 +92,8 @@ def evolve(work, feedback: str, p=None):
 
 def train(work, stage: str, model, data: str, p=None):
     existing(work, "models/out/model.safetensors", "m.json")
-    return run_stage(stage, "--cycle", "c1", "--model", str(model), "--data", data, "--out", "models/out",
+    fcl = ["--questions", "questions.jsonl", "--teacher", "questions.jsonl"] if stage == "fcl-train" else []
+    return run_stage(stage, "--cycle", "c1", "--model", str(model), "--data", data, *fcl, "--out", "models/out",
                      "--metrics", "m.json", params=p, cwd=work)
 
 

@@ -316,3 +316,60 @@ def test_accelerate_configs_load(name):
     config = load_config_from_file(str(Path(__file__).resolve().parents[1] / "soda" / "configs" / f"accelerate_{name}.yaml"))
     assert config.distributed_type.value == {"ddp": "MULTI_GPU", "fsdp": "FSDP", "zero3": "DEEPSPEED"}[name]
     assert config.num_processes == 8
+
+
+def test_on_policy_pairs_take_the_first_failing_answer():
+    from soda.delivery import on_policy_pairs
+
+    pairs = [{"id": f"q{i}", "prompt": "p", "chosen": "good", "rejected": "fault", "fault_type": "logical"} for i in range(3)]
+    run = lambda passed, status: {"passed": passed, "status": status}  # noqa: E731
+    samples = [["ok", "bad 1", "bad 2"], ["ok", "ok"], ["", "?"]]
+    verdicts = [[run(True, "pass"), run(False, "fail"), run(False, "timeout")], [run(True, "pass")] * 2,
+                [run(False, "fail"), run(None, "unknown")]]  # an empty answer is no solution to train against
+    out, counts = on_policy_pairs(pairs, samples, verdicts, keep_teacher=False)
+    assert out == [{**pairs[0], "rejected": "bad 1", "fault_type": "student-fail"}]
+    assert counts == {"student": 1, "solved": 1, "unverified": 1}
+    both, _ = on_policy_pairs(pairs, samples, verdicts, keep_teacher=True)
+    assert both == [pairs[0], out[0], pairs[1], pairs[2]]
+
+
+def test_on_policy_rejected_are_the_csl_models_own_failing_answers(base, tmp_path, monkeypatch):
+    """fcl_train.rejected: student pairs the teacher's correct solution with an answer the CSL
+    model itself sampled for the question and the sandbox failed."""
+    from soda.stages.fcl_train import Config, run, student_rejected
+    from soda.student import answer
+
+    monkeypatch.chdir(tmp_path)
+    params = load_params(ROOT / "params.yaml")
+    params["fcl_train"].update({k: v for k, v in FAST.items() if k != "seed"}, rejected="student", student_samples=2)
+    params["generation"]["max_new_tokens"] = 24
+    cfg = Config.from_params(params)
+    questions = [{"id": r["id"], "question": q, "lang": "python", "tests": f"assert add_{i}(1) == {1 + i}"}
+                 for i, (r, q) in enumerate(zip(FCL, QUESTIONS))]
+    for name, rows in (("questions", questions), ("teacher", [{"id": q["id"]} for q in questions]), ("fcl", FCL)):
+        (tmp_path / f"{name}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    files = {k: tmp_path / f"{k if k != 'data' else 'fcl'}.jsonl" for k in ("data", "questions", "teacher")}
+    pairs, counts = student_rejected(cfg, FCL, base, files["data"], files["questions"], files["teacher"])
+    samples = answer(base, questions, cfg.section("generation"), n=2, temperature=1.0, seed=0)
+    assert counts["student"] == len(pairs) > 0  # an untrained model's answers fail
+    by_id = dict(zip([r["id"] for r in FCL], samples))
+    for pair in pairs:
+        original = next(r for r in FCL if r["id"] == pair["id"])
+        assert pair["chosen"] == original["chosen"] and pair["prompt"] == original["prompt"]
+        assert pair["rejected"] in by_id[pair["id"]] and pair["fault_type"].startswith("student-")
+    metrics = run(cfg, cycle="c1", model=Path(base), **files, out=tmp_path / "student")
+    assert metrics["on_policy_student"] == len(pairs) and metrics["steps"] > 0
+    load_model(str(tmp_path / "student"))
+
+
+def test_on_policy_without_any_failing_answer_is_an_error_naming_the_data(base, tmp_path):
+    from soda.stages.fcl_train import Config, student_rejected
+
+    params = load_params(ROOT / "params.yaml")
+    params["fcl_train"].update(rejected="student", student_samples=1)
+    params["generation"]["max_new_tokens"] = 8
+    cfg = Config.from_params(params)
+    # A language the sandbox cannot run: no answer is a known failure.
+    (tmp_path / "q.jsonl").write_text("".join(json.dumps({"id": r["id"], "question": "x", "lang": "cobol"}) + "\n" for r in FCL))
+    with pytest.raises(InputError, match="fcl.jsonl: fcl_train.rejected: student: none of the CSL model's 1 answers"):
+        student_rejected(cfg, FCL, base, tmp_path / "fcl.jsonl", tmp_path / "q.jsonl", tmp_path / "q.jsonl")
