@@ -17,6 +17,13 @@ from typing import Iterator
 
 from soda.params import workspace_path
 
+# MLflow's telemetry sets and removes an environment variable from a thread of its own while
+# its REST client copies os.environ: a logging call then fails with KeyError
+# '_MLFLOW_TELEMETRY_SESSION_ID' (it ended a queued experiment's teacher-generate@c3 on
+# 2026-12-02). soda logs to a local store and sends nothing elsewhere: telemetry is off unless
+# the user sets the variable.
+os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+
 # The prompt files are hashed here, not through soda.prompts: this module changes no output and
 # is exempt from the stages' deps (soda/deps.py), so it must not import modules that do.
 PROMPT_DIR = Path(__file__).parent / "prompts"
