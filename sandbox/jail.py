@@ -27,6 +27,7 @@ MS_NOEXEC = 0x8
 MS_REC = 0x4000
 MS_PRIVATE = 0x40000
 PR_SET_PDEATHSIG = 1
+PR_SET_DUMPABLE = 4
 PR_SET_NO_NEW_PRIVS = 38
 
 # Directories every user may write to: each gets a private tmpfs so nothing written there
@@ -114,6 +115,11 @@ class PidNamespaces:
 def die_with_parent() -> None:
     """This process is killed when its parent (a single-threaded process) ends, however."""
     _check(_libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "prctl pdeathsig")
+
+
+def not_dumpable() -> None:
+    """No process of this uid may ptrace this one or read its /proc/<pid>/mem, fd or environ."""
+    _check(_libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0), "prctl dumpable")
 
 
 def drop_privileges(uid: int, limits: dict[int, int]) -> None:

@@ -57,8 +57,16 @@ def run_job(zygote, req: dict, workdir: str) -> dict:
 def run_python(zygote, req: dict, workdir: str) -> dict:
     code, tests, mode = req["code"], req.get("tests"), req["mode"]
 
+    if tests and mode == "tests":
+        def serve(requests: int, replies: int) -> None:
+            pyrun.serve(code, requests, replies)
+
+        out = zygote.spawn(workdir, serve, timeout_s=req["timeout_s"], memory_mb=req["memory_mb"], as_init=True,
+                           tests=tests)
+        return python_result(out, req)
+
     def target(result_fd: int, nonce: str) -> None:
-        pyrun.run(code, tests, mode, result_fd, nonce)
+        pyrun.run(code, mode, result_fd, nonce)
 
     out = zygote.spawn(workdir, target, timeout_s=req["timeout_s"], memory_mb=req["memory_mb"], as_init=True)
     return python_result(out, req)

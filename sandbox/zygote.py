@@ -8,6 +8,7 @@ each job forks:
     Python:  zygote (root) --fork in new pid+ipc namespaces--> run (pid 1, slot uid, rlimits)
     others:  zygote (root) --fork in new pid+ipc namespaces--> reaper (pid 1, root)
                                                                --fork--> run (slot uid, rlimits)
+    and once: zygote (root) --fork in a new pid namespace--> tests server (pid 1, its own uid)
 
 A Python run executes the solution in the forked interpreter: no interpreter start-up and a
 single fork, which is what makes thousands of short runs cheap. It is its namespace's init,
@@ -16,8 +17,9 @@ end it: RLIMIT_CPU's hard limit is a SIGKILL). Programs that other languages exe
 reaper as init and run as ordinary processes. When init dies the kernel kills whatever is
 left in its pid namespace, so nothing outlives a run; init dies with the zygote
 (PR_SET_PDEATHSIG), and the zygote with the pool (SIGTERM to the caller's group reaches it;
-the end of its request pipe is noticed even during a run). Python tests run in a process of
-their own (see sandbox/pyrun.py). The run dir is deleted after every
+the end of its request pipe is noticed even during a run). Python tests run in the slot's
+tests server, which talks to the run over two pipes and gives the zygote the verdict (see
+sandbox/pyrun.py); it dies with the zygote too. The run dir is deleted after every
 run; the slot's uid owns nothing else that is writable.
 
 Protocol on two inherited fds: 4-byte big-endian length, then JSON (request or reply).
@@ -52,6 +54,7 @@ NPROC_LIMIT = 64               # processes + threads of the slot uid (a JVM need
 NOFILE_LIMIT = 256
 VERDICT_FD, NONCE_FD = 1000, 1001  # far from the fds solutions usually touch
 JAVAC_UID_OFFSET = 1 << 30
+TESTS_UID_OFFSET = 1 << 29     # the slot's tests server: a uid of its own, out of the runs' reach
 WALL_FACTOR = 3                # wall time of a run: at most this many times its CPU budget (+1 s)
 ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "PYTHONHASHSEED": "0",
        "PYTHONDONTWRITEBYTECODE": "1"}
@@ -72,6 +75,7 @@ class Zygote:
         # a run), none of the objects that live in one can be created in ours.
         self.ipc_forbidden = jail.forbid_ipc()
         self._javac = None  # the slot's Java compile server, started on the first Java job
+        self._tests_server = None  # (pid, socket), started on the first Python job with tests
         # The run's stdout/stderr, out of its reach, on their own tmpfs so that a run that
         # fills its disk can still report.
         os.makedirs("/tmp/io", mode=0o700, exist_ok=True)
@@ -80,13 +84,17 @@ class Zygote:
 
     # -- one confined process -------------------------------------------------------------
     def spawn(self, workdir: str, target, *, timeout_s: float, memory_mb: int | None,
-              as_init: bool = False) -> dict:
-        """Run `target(verdict_fd, nonce)` confined (it must end the process); return the outcome.
+              as_init: bool = False, tests: str | None = None) -> dict:
+        """Run `target(fd, nonce)` confined (it must end the process); return the outcome.
 
         as_init: the run is its pid namespace's init (Python: one fork fewer) rather than the
         child of a reaper (programs that are exec'd). An exec'd program finds the nonce on fd
         NONCE_FD, a pipe its harness empties before the program's own code starts: it is in
         no environment variable or file.
+
+        tests: a Python solution process, whose verdict comes from the slot's tests server
+        running these tests against it (sandbox/pyrun.py); the target is called as
+        target(requests_fd, replies_fd), its two pipes to the server, and holds no verdict fd.
         """
         limits = {
             resource.RLIMIT_CPU: max(1, math.ceil(timeout_s)),
@@ -102,16 +110,36 @@ class Zygote:
         out_path, err_path = f"/tmp/io/{n}.out", f"/tmp/io/{n}.err"
         out_fd = os.open(out_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         err_fd = os.open(err_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        res_r, res_w = os.pipe()
-        os.fchown(res_w, self.uid, self.uid)  # so that a runtime may reopen it as /proc/self/fd/N
         nonce = os.urandom(16).hex()
-        nonce_r = None
-        if not as_init:
-            nonce_r, nonce_w = os.pipe()
-            os.write(nonce_w, nonce.encode())
-            os.close(nonce_w)
-            os.fchown(nonce_r, self.uid, self.uid)
-        fds = (out_fd, err_fd, res_w, nonce_r)
+        server = None
+        if tests is not None:
+            server = self.tests_server()
+            requests_r, requests_w = os.pipe()
+            replies_r, replies_w = os.pipe()
+            try:
+                _send_task(server[1], {"tests": tests, "memory_mb": memory_mb or 0},
+                           [out_fd, err_fd, requests_w, replies_r])
+            except OSError:  # the server is gone: start another
+                self.drop_tests_server()
+                server = self.tests_server()
+                _send_task(server[1], {"tests": tests, "memory_mb": memory_mb or 0},
+                           [out_fd, err_fd, requests_w, replies_r])
+            os.close(requests_w)
+            os.close(replies_r)
+            res_r = None
+            fds = (out_fd, err_fd, replies_w, requests_r)  # at VERDICT_FD and NONCE_FD in the run
+            run_target = target
+            target = lambda fd, _nonce: run_target(NONCE_FD, fd)  # noqa: E731
+        else:
+            res_r, res_w = os.pipe()
+            os.fchown(res_w, self.uid, self.uid)  # so that a runtime may reopen it as /proc/self/fd/N
+            nonce_r = None
+            if not as_init:
+                nonce_r, nonce_w = os.pipe()
+                os.write(nonce_w, nonce.encode())
+                os.close(nonce_w)
+                os.fchown(nonce_r, self.uid, self.uid)
+            fds = (out_fd, err_fd, res_w, nonce_r)
         start = time.monotonic()
         self.pidns.next_child_in_new_namespace()
         if not self.ipc_forbidden:  # else SysV shm/semaphores could carry state to the next run
@@ -127,30 +155,100 @@ class Zygote:
         for fd in fds:
             if fd is not None:
                 os.close(fd)
-        wall_killed, cpu_at_kill = self._wait(init, timeout_s)
+        try:
+            wall_killed, cpu_at_kill, reply = self._wait(init, timeout_s, server)
+        except BaseException:
+            os.kill(init, signal.SIGKILL)
+            os.wait4(init, 0)
+            for path in (out_path, err_path):
+                os.unlink(path)
+            raise
+        if server is not None:
+            os.kill(init, signal.SIGKILL)  # the tests are done: so is the run
         _, status, usage = os.wait4(init, 0)
         for name in os.listdir(jail.SHM):  # the run's POSIX shared memory and semaphores
             os.unlink(os.path.join(jail.SHM, name))
         wall = time.monotonic() - start
-        line = _read_all(res_r)
-        os.close(res_r)
         stdout, stderr = _read_head(out_path), _read_head(err_path)
         os.unlink(out_path)
         os.unlink(err_path)
         code = os.waitstatus_to_exitcode(status)
         code = code if code >= 0 else 128 - code  # shell convention: 128 + signal number
+        cpu = usage.ru_utime + usage.ru_stime
         verdict = None
-        try:
-            msg = json.loads(line.splitlines()[0]) if line else None
-            if isinstance(msg, dict) and msg.get("nonce") == nonce:
-                verdict = msg
-        except (ValueError, IndexError):
-            pass
+        if server is None:
+            line = _read_all(res_r)
+            os.close(res_r)
+            try:
+                msg = json.loads(line.splitlines()[0]) if line else None
+                if isinstance(msg, dict) and msg.get("nonce") == nonce:
+                    verdict = msg
+            except (ValueError, IndexError):
+                pass
+        elif reply is not None:
+            if reply.get("retire"):
+                self.drop_tests_server()
+            cpu += reply["cpu_s"]
+            verdict = reply["verdict"]
+            if verdict is not None:
+                code = 0 if verdict["ok"] else 1
+            elif "exit" in reply:  # the tests process died
+                code = reply["exit"]
+            elif code < 128:  # the solution process exited (it was not killed) before the tests ended
+                verdict = {"ok": False, "error_class": None,
+                           "reason": f"the solution ended the process (exit status {code}) before the tests finished"}
         return {
             "exit": code, "verdict": verdict, "stdout": stdout, "stderr": stderr,
-            "cpu_s": max(usage.ru_utime + usage.ru_stime, cpu_at_kill), "wall_s": wall,
-            "wall_killed": wall_killed,
+            "cpu_s": max(cpu, cpu_at_kill), "wall_s": wall, "wall_killed": wall_killed,
         }
+
+    def tests_server(self) -> tuple[int, "socket.socket"]:
+        """(pid, socket) of the slot's tests server, started if there is none."""
+        if self._tests_server is None:
+            import socket  # noqa: PLC0415
+
+            ours, theirs = socket.socketpair()
+            self.pidns.next_child_in_new_namespace()
+            pid = os.fork()
+            if pid == 0:
+                try:
+                    jail.die_with_parent()
+                    ours.close()
+                    keep = theirs.fileno()
+                    os.closerange(3, keep)
+                    os.closerange(keep + 1, NOFILE_LIMIT * 64)
+                    null = os.open("/dev/null", os.O_RDWR)
+                    for fd in (0, 1, 2):
+                        os.dup2(null, fd)
+                    os.makedirs("/tmp/tests", mode=0o700, exist_ok=True)
+                    os.chown("/tmp/tests", self.uid + TESTS_UID_OFFSET, self.uid + TESTS_UID_OFFSET)
+                    os.chdir("/tmp/tests")
+                    jail.drop_privileges(self.uid + TESTS_UID_OFFSET, {
+                        resource.RLIMIT_NPROC: 16, resource.RLIMIT_NOFILE: NOFILE_LIMIT,
+                        resource.RLIMIT_FSIZE: FILE_LIMIT, resource.RLIMIT_CORE: 0})
+                    jail.not_dumpable()  # nothing of this uid can read its memory or fds
+                    os.environ.clear()
+                    os.environ.update(ENV, HOME="/tmp/tests", TMPDIR="/tmp/tests")
+                    from sandbox import pyrun  # noqa: PLC0415
+
+                    pyrun.tests_server(theirs)
+                finally:
+                    os._exit(254)
+            self.pidns.restore()
+            theirs.close()
+            self._tests_server = (pid, ours)
+        return self._tests_server
+
+    def drop_tests_server(self) -> int:
+        """Stop the tests server (the next job starts another); its exit status, shell style."""
+        if self._tests_server is None:
+            return 0
+        pid, sock = self._tests_server
+        self._tests_server = None
+        sock.close()
+        os.kill(pid, signal.SIGKILL)
+        code = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+        return code if code >= 0 else 128 - code
 
     def _run(self, workdir, target, limits, fds, nonce) -> None:
         """The run's process: confine, then hand over to the language's target (never returns)."""
@@ -195,8 +293,9 @@ class Zygote:
         except BaseException:  # noqa: BLE001 - pid 1 must never fall back into zygote code
             os._exit(254)
 
-    def _wait(self, pid: int, timeout_s: float) -> tuple[bool, float]:
-        """Wait for the run's init; kill it if it is stuck. Returns (killed, CPU seconds seen).
+    def _wait(self, pid: int, timeout_s: float, server=None) -> tuple[bool, float, dict | None]:
+        """Wait for the run's init (or, with the tests server, for its reply); kill it if it is
+        stuck. Returns (killed, CPU seconds seen, the server's reply).
 
         Timeouts are judged on CPU time (RLIMIT_CPU per process, and the run's total here) so
         that a verdict doesn't change with the machine's load. The run's CPU is checked each
@@ -204,34 +303,56 @@ class Zygote:
         budget plus a second (RLIMIT_CPU counts whole seconds). Wall time only catches runs
         that block (sleep, wait on a pipe): at each wall deadline a run that got any CPU since
         the last one (one clock tick) is given more time, up to wall_limit(timeout_s); a
-        starved run on a loaded machine still gets a tick now and then. When the pool goes
-        away (its request pipe ends) the run is killed and the zygote exits.
+        starved run on a loaded machine still gets a tick now and then. The tests server's CPU
+        for this run counts in its budget; a run killed while its tests ran takes the server
+        with it (it is started again for the next). When the pool goes away (its request pipe
+        ends) the run is killed and the zygote exits.
         """
         pidfd = os.pidfd_open(pid)
+        watch = [pidfd, self.caller_fd]
+        server_cpu = 0.0
+        if server is not None:
+            watch.append(server[1].fileno())
+            server_cpu = jail.cpu_of(server[0])
         start = time.monotonic()
         deadline = start + timeout_s + 1
         cpu = cpu_before = 0.0
         try:
             while True:
                 wait = min(max(timeout_s - cpu, 0.01), max(deadline - time.monotonic(), 0.0))
-                ready, _, _ = select.select([pidfd, self.caller_fd], [], [], wait)
+                ready, _, _ = select.select(watch, [], [], wait)
                 if self.caller_fd in ready:
                     os.kill(pid, signal.SIGKILL)
                     os._exit(0)
-                if ready:
-                    return False, 0.0
+                if server is not None and server[1].fileno() in ready:
+                    try:
+                        reply = _recv(server[1].fileno())
+                    except (OSError, ValueError):
+                        reply = None
+                    if not isinstance(reply, dict) or "verdict" not in reply:
+                        # The server died in the tests (a signal their own code raised, the
+                        # output limit): the run ends as the tests process did.
+                        return False, 0.0, {"verdict": None, "cpu_s": 0.0, "exit": self.drop_tests_server()}
+                    return False, 0.0, reply
+                if pidfd in ready:
+                    if server is None:
+                        return False, 0.0, None
+                    watch.remove(pidfd)  # the tests server will tell: the solution is gone
                 cpu = jail.cpu_of_uid(self.uid)
+                if server is not None:
+                    cpu += jail.cpu_of(server[0]) - server_cpu
                 # The CPU budget is for the whole run: a fork bomb spreads it over processes
                 # that each stay under RLIMIT_CPU.
-                if cpu >= timeout_s:
-                    os.kill(pid, signal.SIGKILL)  # the namespace dies with its init
-                    return True, cpu
+                killed = cpu >= timeout_s
                 now = time.monotonic()
-                if now >= deadline:
-                    if cpu <= cpu_before or now - start >= wall_limit(timeout_s):
-                        os.kill(pid, signal.SIGKILL)
-                        return True, cpu
+                if not killed and now >= deadline:
+                    killed = cpu <= cpu_before or now - start >= wall_limit(timeout_s)
                     cpu_before, deadline = cpu, min(now + timeout_s + 1, start + wall_limit(timeout_s))
+                if killed:
+                    os.kill(pid, signal.SIGKILL)  # the namespace dies with its init
+                    if server is not None:
+                        self.drop_tests_server()
+                    return True, cpu, None
         finally:
             os.close(pidfd)
 
@@ -311,9 +432,22 @@ def _read_exact(fd: int, n: int) -> bytes | None:
     return bytes(buf)
 
 
-def send(fd: int, obj) -> None:
+def _send_task(sock, task: dict, fds: list[int]) -> None:
+    """A job for the tests server: the fds travel with the message's first bytes."""
+    import socket  # noqa: PLC0415
+
+    data = frame(task)
+    sent = socket.send_fds(sock, [data], fds)
+    sock.sendall(data[sent:])
+
+
+def frame(obj) -> bytes:
     body = json.dumps(obj).encode()
-    data = struct.pack(">I", len(body)) + body
+    return struct.pack(">I", len(body)) + body
+
+
+def send(fd: int, obj) -> None:
+    data = frame(obj)
     while data:
         data = data[os.write(fd, data):]
 

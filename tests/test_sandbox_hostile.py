@@ -144,6 +144,13 @@ def test_a_run_sees_no_other_process_and_no_user_file(pool, tmp_path):
     assert seen == "[]", seen
 
 
+def test_a_python_solution_under_tests_sees_no_other_process(pool):
+    # Not its tests either: they run in the slot's tests server, another pid namespace and uid.
+    code = "import os\ndef pids():\n    return [p for p in os.listdir('/proc') if p.isdigit()]\n"
+    r = pool.run(Job(code, tests="assert len(pids()) == 1, pids()\n"))  # itself
+    assert r.passed, r
+
+
 def test_an_exec_program_sees_no_other_process(pool):
     need("c")
     code = ("#include <dirent.h>\n#include <stdio.h>\n#include <ctype.h>\nint main() {\n"
@@ -154,6 +161,50 @@ def test_an_exec_program_sees_no_other_process(pool):
     assert r.passed and r.stdout == "1\n", r  # itself (its reaper is root's: not shown)
 
 
+# -- the tests server: one per slot, shared by its runs, reached by none ---------------------
+
+@pytest.fixture(scope="module")
+def one_slot():
+    from sandbox import Pool, SandboxUnavailable
+
+    try:
+        p = Pool(1)
+    except SandboxUnavailable as e:
+        pytest.skip(str(e))
+    yield p
+    p.close()
+
+
+GOOD = Job("def f(x):\n    return x + 1\n", tests="assert f(1) == 2\nassert len([1]) == 1\nprint('tests ran')\n")
+
+
+@pytest.mark.parametrize("tests", [
+    "import builtins\nbuiltins.len = lambda x: 0\nbuiltins.print = None\n",  # the interpreter's builtins
+    "import sys\nsys.setrecursionlimit(60)\nsys.stdout = None\n",
+    "import signal\nsignal.signal(signal.SIGALRM, signal.SIG_DFL)\nsignal.alarm(1)\n",  # would end the next job
+    "import threading, time\nthreading.Thread(target=time.sleep, args=(30,), daemon=True).start()\n",
+    "import os\nos.chdir('/')\n",
+], ids=["builtins", "recursion-stdout", "alarm", "thread", "cwd"])
+def test_what_one_jobs_tests_change_is_undone_for_the_next(one_slot, tests):
+    assert one_slot.run(Job("x = 1\n", tests=tests)).passed
+    time.sleep(1.2 if "alarm" in tests else 0)
+    r = one_slot.run(GOOD)
+    assert (r.status, r.stdout) == ("pass", "tests ran\n"), r
+
+
+@pytest.mark.parametrize("job,status", [
+    (Job("def f(x):\n    while True:\n        pass\n", tests="f(1)\n", timeout_s=1), "timeout"),
+    (Job("def f(x):\n    return x\n", tests="while f(1) == 1:\n    pass\n", timeout_s=1), "timeout"),
+    (Job("x = 1\n", tests="import ctypes\nctypes.string_at(0)\n"), "fail"),  # a segfault ends the server
+    (Job("import os, signal\nos.kill(-1, signal.SIGKILL)\ndef f(x):\n    return x\n", tests="assert f(1) == 2\n"), "fail"),
+], ids=["solution-loops", "tests-loop", "tests-crash", "solution-kills-all"])
+def test_a_run_that_ends_its_tests_badly_leaves_the_next_unaffected(one_slot, job, status):
+    r = one_slot.run(job)
+    assert r.status == status, r
+    r = one_slot.run(GOOD)
+    assert (r.status, r.stdout) == ("pass", "tests ran\n"), r
+
+
 # -- no run outlives its caller ------------------------------------------------------------
 
 CALLER = """
@@ -162,6 +213,8 @@ from sandbox import Job, Pool
 pool = Pool(1)
 if sys.argv[1] == "java":
     pool.run(Job("public class Main { public static void main(String[] a) {} }", "java", mode="runs"))
+else:  # starts the slot's tests server
+    assert pool.run(Job("x = 1", tests="assert x == 1")).passed
 print(*pool.uids, flush=True)
 pool.run(Job("import time\\nwhile True:\\n    time.sleep(0.05)\\n    sum(range(1000))\\n", timeout_s=300))
 """
@@ -188,14 +241,14 @@ def test_runs_die_when_the_callers_process_group_is_terminated(lang):
     caller = subprocess.Popen([sys.executable, "-c", CALLER, lang], cwd=ROOT, stdout=subprocess.PIPE,
                               start_new_session=True, text=True)
     uid = int(caller.stdout.readline())
-    uids = {uid, uid + (1 << 30)}  # the run's uid and the slot's Java compile server's
+    helper = uid + (1 << 30 if lang == "java" else 1 << 29)  # the slot's Java compile server, or tests server
+    uids = {uid, helper}
     for _ in range(600):  # until the run has started
         if _processes_of({uid}):
             break
         time.sleep(0.05)
     assert _processes_of({uid})
-    if lang == "java":
-        assert _processes_of({uid + (1 << 30)})
+    assert _processes_of({helper})
     os.killpg(caller.pid, signal.SIGTERM)
     caller.wait()
     for _ in range(600):
