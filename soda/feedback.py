@@ -40,9 +40,11 @@ def answer_code(answer: str, lang: str | None) -> str | None:
     return answer if answer.strip() else None
 
 
-def execute(questions: list[dict], answers: list[str], timeout_s: float) -> list[dict]:
+def execute(questions: list[dict], answers: list[str], timeout_s: float, cache=None) -> list[dict]:
     """Each answer's verdict: {"lang", "passed" (None: unknown), "status", "error_class"}.
-    The language is the question's `lang`, else the answer's own (soda.extract.question_lang)."""
+    The language is the question's `lang`, else the answer's own (soda.extract.question_lang).
+    cache: a sandbox.ResultCache, which keeps each verdict as it completes (a killed stage,
+    re-run, does not run them again)."""
     from sandbox import Job, execute_many
 
     verdicts, jobs = [], []
@@ -55,7 +57,7 @@ def execute(questions: list[dict], answers: list[str], timeout_s: float) -> list
         if code is not None:
             jobs.append((verdicts[-1], Job(code=code, lang=lang, tests=q.get("tests"), timeout_s=timeout_s,
                                            mode="tests" if q.get("tests") else "runs")))
-    for verdict, result in zip([v for v, _ in jobs], execute_many([job for _, job in jobs])):
+    for verdict, result in zip([v for v, _ in jobs], execute_many([job for _, job in jobs], cache=cache)):
         # An env-error is the sandbox's (a toolchain it lacks), not the answer's: unknown, not Fail.
         unknown = result.status == "env-error"
         verdict.update(passed=None if unknown else result.passed, status="unknown" if unknown else result.status,

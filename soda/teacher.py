@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from soda.verdicts import result_cache
+
 FAULT_TYPES = ("syntax", "logical", "type", "name", "timeout")
 REFERENCE_TIMEOUT_S = 0.5
 
@@ -30,16 +32,6 @@ class Teacher(Protocol):
 
     def evolve(self, questions: list[dict], harder: list[bool]) -> list[dict]:
         """Prompt D. Each result: a new question row (docs/data.md) or {"dropped": reason}."""
-
-
-def result_cache(cache_dir: str | None):
-    """The sandbox verdicts kept beside the call cache (`<cache_dir>/runs.sqlite3`), or None."""
-    if not cache_dir:
-        return None
-    from sandbox import ResultCache
-    from soda.params import workspace_path
-
-    return ResultCache(workspace_path(cache_dir) / "runs.sqlite3")
 
 
 def make_teacher(cfg: dict, *, seed: int = 0, cache_dir: str | None = None, verdicts=None) -> Teacher:

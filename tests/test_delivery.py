@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from soda.delivery import deliver, split
-from soda.teacher import result_cache
+from soda.verdicts import result_cache
 from soda.world import make_world
 from soda.world.teacher import ReferenceTeacher
 

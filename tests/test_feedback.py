@@ -80,6 +80,22 @@ def test_execute_gives_pass_fail_or_unknown():
     assert summarize(rows)["execution_unknown"] == 3 and summarize(rows)["pass_rate"] == 0.5
 
 
+def test_execute_keeps_each_verdict_for_a_rerun(tmp_path):
+    # feedback and on-policy FCL pass the verdict cache: a killed stage, re-run, runs nothing twice.
+    from soda.verdicts import result_cache
+
+    questions = [{"id": str(i), "question": "add", "lang": "python", "tests": f"assert add({i}, 1) == {i + 1}"}
+                 for i in range(3)]
+    answers = ["def add(a, b):\n    return a + b\n", "def add(a, b):\n    return a - b\n", "x = (\n"]
+    first = result_cache(str(tmp_path))
+    verdicts = execute(questions, answers, timeout_s=10.0, cache=first)
+    assert first.stored == 3 and first.hits == 0
+    again = result_cache(str(tmp_path))
+    assert execute(questions, answers, timeout_s=10.0, cache=again) == verdicts
+    assert (again.hits, again.stored) == (3, 0)
+    assert [v["passed"] for v in verdicts] == [True, False, False]
+
+
 @pytest.mark.shared
 @pytest.mark.skipif(not PAIRS.exists(), reason="needs ../shared/sodacoder-samples")
 def test_no_released_answer_is_hard_because_the_sandbox_cannot_run_its_language():

@@ -45,6 +45,7 @@ def student_rejected(cfg: Config, rows: list[dict], model: str, data, questions,
     from soda.delivery import on_policy_pairs
     from soda.feedback import execute
     from soda.student import answer
+    from soda.verdicts import result_cache
 
     fc = cfg.fcl_train
     by_id = {q["id"]: q for q in with_teacher_langs(read_rows(questions, "question", ("id", "question")), teacher)}
@@ -54,7 +55,8 @@ def student_rejected(cfg: Config, rows: list[dict], model: str, data, questions,
     asked = [by_id[r["id"]] for r in rows]
     n = fc.student_samples
     samples = answer(model, asked, cfg.section("generation"), n=n, temperature=fc.student_temperature, seed=cfg.seed)
-    runs = execute([q for q in asked for _ in range(n)], [a for per_q in samples for a in per_q], fc.student_timeout_s)
+    runs = execute([q for q in asked for _ in range(n)], [a for per_q in samples for a in per_q], fc.student_timeout_s,
+                   result_cache(cfg.section("generation")["cache_dir"]))
     pairs, counts = on_policy_pairs(rows, samples, [runs[i * n:(i + 1) * n] for i in range(len(rows))],
                                     keep_teacher=fc.rejected == "both")
     if not pairs:

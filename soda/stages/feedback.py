@@ -10,6 +10,7 @@ from soda.feedback import classify, execute, summarize
 from soda.io import InputError, write_jsonl
 from soda.params import Feedback, Generation
 from soda.stage import In, Out, StageConfig, read_rows, with_teacher_langs
+from soda.verdicts import result_cache
 
 
 class Config(StageConfig):
@@ -31,7 +32,7 @@ def run(cfg: Config, *, cycle: str, questions: In, teacher: In, student: In, sco
 
     answers = [a[0] for a in answer(str(student), rows, gen, seed=cfg.seed)]
     off = {"lang": None, "passed": None, "status": None, "error_class": None}
-    verdicts = execute(rows, answers, fb.timeout_s) if fb.execution else [off] * len(rows)
+    verdicts = execute(rows, answers, fb.timeout_s, result_cache(gen["cache_dir"])) if fb.execution else [off] * len(rows)
     scores = score(str(scorer), rows, answers, gen, seed=cfg.seed) if fb.scoring else [None] * len(rows)
     classify_cfg = cfg.section("feedback")
     out_rows = []

@@ -6,7 +6,8 @@ from __future__ import annotations
 from soda.delivery import deliver_file
 from soda.params import Generation, Teacher, TeacherGenerate
 from soda.stage import In, Out, StageConfig
-from soda.teacher import make_teacher, result_cache, teacher_counters
+from soda.teacher import make_teacher, teacher_counters
+from soda.verdicts import result_cache
 from soda.tracking import log_metrics
 
 
