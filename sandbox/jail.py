@@ -136,14 +136,14 @@ def drop_privileges(uid: int, limits: dict[int, int]) -> None:
     die_with_parent()  # again: changing the uid cleared it
 
 
-def cpu_of(pid: int) -> float:
-    """CPU seconds used so far by a live process."""
+def cpu_of(pid: int, children: bool = False) -> float:
+    """CPU seconds used so far by a live process (and by the children it reaped)."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as f:
             fields = f.read().rsplit(b")", 1)[1].split()
     except OSError:
         return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return sum(int(x) for x in fields[11:15 if children else 13]) / os.sysconf("SC_CLK_TCK")
 
 
 def cpu_of_uid(uid: int) -> float:

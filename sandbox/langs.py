@@ -13,7 +13,7 @@ of another translation unit, a local, a closure, an identifier made up per run).
 
 Limit: these programs share their process with the harness, so one that scans its own
 memory (C pointers, /proc/self/mem) could still find the nonce; only Python tests, which
-run in their own process, are out of the solution's reach entirely.
+run in a process of their own (the slot's tests server), are out of the solution's reach entirely.
 """
 
 from __future__ import annotations

@@ -10,13 +10,16 @@ each other:
                      dumpable): runs each job's tests against that job's solution process,
                      and sends the verdict to the zygote
 
-The tests server lives as long as the slot (it is started again after a run that times out),
-so a run costs one fork, not two: a fork and exit of the interpreter is most of a short
-run's cost (HumanEval on 2 cores: 133 tasks/s with a tests process forked for every run,
-against 213/s for one process running the solution and its tests together). Each job's tests
-run in a fresh namespace, with what the tests may change of the interpreter (builtins,
-recursion limit, sys.stdout/stderr, working directory) put back after them; the solution
-process is forked from the zygote, so no job's tests can change what a later solution sees.
+The tests server lives as long as the slot, so a run costs one fork, not two: a fork and
+exit of the interpreter is most of a short run's cost (HumanEval on 2 cores: 133 tasks/s with
+a tests process forked for every run, against 213/s for one process running the solution and
+its tests together). The solution process is forked from the zygote, so no job's tests can
+change what a later solution sees; and no job's tests may change what a later job's tests
+see: each runs in a fresh namespace, in the run's directory, and afterwards what is cheap to
+put back is put back (builtins, sys.argv/path/streams, recursion and int-digit limits,
+environment, cwd, umask, signal handlers and timers, warning filters), while anything else
+(a module imported, a module's attribute set, a thread or process left, gc turned off) and
+any timeout retire the server: the next job gets a fresh one, forked from the zygote.
 
 The tests see the solution's top-level names as proxies: a call sends the arguments to the
 solution process and gets back plain values (None, bool, int, float, complex, str, bytes,
@@ -24,7 +27,9 @@ list, tuple, dict, set, frozenset; an iterator comes back as one over its items)
 reference to an object that is not plain data, which the tests can call, index, iterate or
 pass back. The tests' own comparisons therefore run in the tests server on builtin values:
 an object whose `__eq__` is always true, or a str subclass that says it equals anything,
-compares as the plain value it holds. The solution process holds only its two pipes to the
+compares as the plain value it holds. A module the solution returns is the server's own
+module of that name if the server has it loaded, else a reference: no name from the solution
+makes the server import anything. The solution process holds only its two pipes to the
 tests server: it cannot see the server (another pid namespace and uid, hidden /proc), nor
 the verdict channel. The only way the solution can affect the verdict is by the values it
 returns; exiting or dying before the tests finish is a failure.
@@ -42,7 +47,6 @@ TypeError, AssertionError, ...) can be checked.
 from __future__ import annotations
 
 import builtins
-import importlib
 import json
 import numbers
 import operator
@@ -175,25 +179,23 @@ def serve(code: str, requests: int, replies: int) -> None:
 def tests_server(sock) -> None:
     """Run each job's tests against its solution process; never returns.
 
-    A job comes on `sock` as a framed JSON message ({"tests", "memory_mb"}) carrying four fds
-    (the run's stdout and stderr, the pipes to and from the solution process); the reply is
-    {"verdict": ..., "cpu_s": ..., "retire": ...}, the verdict None when the solution process ended before
-    the tests did (the zygote, which reaps it, knows how).
+    A job comes on `sock` as a framed JSON message ({"tests", "memory_mb", "cwd"}) carrying
+    four fds (the run's stdout and stderr, the pipes to and from the solution process); the
+    reply is {"verdict", "cpu_s", "retire"}, the verdict None when the solution process ended
+    before the tests did (the zygote, which reaps it, knows how), retire true when the tests
+    changed the interpreter in a way that is not put back (the zygote replaces the server).
     """
     import socket  # noqa: PLC0415 - loaded by the zygote already
 
-    builtins_before = dict(builtins.__dict__)
-    recursion_limit = sys.getrecursionlimit()
-    streams = sys.stdout, sys.stderr
-    cwd = os.getcwd()
-    handlers = {sig: signal.getsignal(sig) for sig in signal.valid_signals()
-                if sig not in (signal.SIGKILL, signal.SIGSTOP) and signal.getsignal(sig) is not None}
+    sys.argv = ["solution.py"]  # as the solution's (not the zygote's command line)
+    state = _Interpreter()
     while True:
         try:
             head, fds, _, _ = socket.recv_fds(sock, 4, 4)
-            if len(head) < 4 or len(fds) != 4:
+            if not head or len(fds) != 4:
                 os._exit(0)  # the zygote is gone
-            head += b"" if len(head) == 4 else sock.recv(4 - len(head), socket.MSG_WAITALL)
+            if len(head) < 4:
+                head += sock.recv(4 - len(head), socket.MSG_WAITALL)
             body = sock.recv(int.from_bytes(head, "big"), socket.MSG_WAITALL)
             task = json.loads(body)
         except (OSError, ValueError):
@@ -203,7 +205,10 @@ def tests_server(sock) -> None:
         os.dup2(err_fd, 2)
         os.close(out_fd)
         os.close(err_fd)
-        if task["memory_mb"]:  # the run's memory limit holds for its tests too
+        # The tests run where the solution runs (they may read what it wrote), with its limits.
+        os.chdir(task["cwd"])
+        os.environ.update(HOME=task["cwd"], TMPDIR=task["cwd"])
+        if task["memory_mb"]:
             resource.setrlimit(resource.RLIMIT_AS, (task["memory_mb"] * 1024 * 1024, resource.RLIM_INFINITY))
         cpu = _cpu()
         verdict = _run_tests(Solution(requests, replies), task["tests"])
@@ -211,21 +216,77 @@ def tests_server(sock) -> None:
         cpu = _cpu() - cpu
         for fd in (requests, replies):
             os.close(fd)
-        # What the tests may have changed of the interpreter, put back for the next job's.
+        retire = not state.restore()
+        sock.sendall(zygote.frame({"verdict": verdict, "cpu_s": cpu, "retire": retire}))
+
+
+class _Interpreter:
+    """What a job's tests may change in the tests server's interpreter, so that no job's tests
+    change the next job's verdict: what is cheap to put back is put back; anything else that
+    changed (a module imported or one's attributes set, a thread or child process left,
+    garbage collection off) retires the server, and the next job gets a fresh one."""
+
+    def __init__(self) -> None:
+        self.builtins = dict(builtins.__dict__)
+        self.names = set(sys.modules)
+        self.modules = {name: (m, dict(vars(m))) for name, m in sys.modules.items()
+                        if name not in ("builtins", "sys") and isinstance(getattr(m, "__dict__", None), dict)}
+        self.sys = {name: getattr(sys, name) for name in ("stdin", "stdout", "stderr", "displayhook", "excepthook")}
+        self.argv, self.path = list(sys.argv), list(sys.path)
+        self.recursion_limit = sys.getrecursionlimit()
+        self.int_digits = sys.get_int_max_str_digits()
+        self.environ = dict(os.environ)
+        self.cwd = os.getcwd()
+        self.umask = os.umask(0o022)
+        os.umask(self.umask)
+        self.handlers = {sig: signal.getsignal(sig) for sig in signal.valid_signals()
+                         if sig not in (signal.SIGKILL, signal.SIGSTOP) and signal.getsignal(sig) is not None}
+        import warnings  # noqa: PLC0415 - loaded with the interpreter
+
+        self.warnings = list(warnings.filters)
+
+    def restore(self) -> bool:
+        """Put back what the tests changed; False if something can't be put back."""
+        import _thread  # noqa: PLC0415
+        import gc  # noqa: PLC0415
+        import warnings  # noqa: PLC0415
+
         builtins.__dict__.clear()
-        builtins.__dict__.update(builtins_before)
-        sys.setrecursionlimit(recursion_limit)
-        sys.stdout, sys.stderr = streams
-        os.chdir(cwd)
+        builtins.__dict__.update(self.builtins)
+        for name, value in self.sys.items():
+            setattr(sys, name, value)
+        sys.argv, sys.path[:] = list(self.argv), self.path
+        sys.setrecursionlimit(self.recursion_limit)
+        sys.set_int_max_str_digits(self.int_digits)
+        if os.environ != self.environ:
+            os.environ.clear()
+            os.environ.update(self.environ)
+        os.chdir(self.cwd)
+        os.umask(self.umask)
         for timer in (signal.ITIMER_REAL, signal.ITIMER_VIRTUAL, signal.ITIMER_PROF):
             signal.setitimer(timer, 0)  # signal.alarm() too
-        for sig, handler in handlers.items():
+        for sig, handler in self.handlers.items():
             if signal.getsignal(sig) is not handler:
                 signal.signal(sig, handler)
+        if warnings.filters != self.warnings:
+            warnings.filters[:] = self.warnings
+            warnings._filters_mutated()
         resource.setrlimit(resource.RLIMIT_AS, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
-        # Threads the tests left running can't be undone: the zygote replaces this server.
-        retire = "threading" in sys.modules and sys.modules["threading"].active_count() > 1
-        sock.sendall(zygote.frame({"verdict": verdict, "cpu_s": cpu, "retire": retire}))
+        clean = gc.isenabled() and _thread._count() == 0 and not _children()
+        gc.enable()
+        try:
+            return clean and sys.modules.keys() == self.names and all(
+                sys.modules[name] is m and vars(m) == before for name, (m, before) in self.modules.items())
+        except Exception:  # noqa: BLE001 - a value the tests set that can't even be compared
+            return False
+
+
+def _children() -> bool:
+    """Whether this process has children (the tests started a process and left it)."""
+    try:
+        return os.waitpid(-1, os.WNOHANG) is not None
+    except ChildProcessError:
+        return False
 
 
 def _cpu() -> float:
@@ -271,8 +332,10 @@ def _run_tests(solution: "Solution", tests: str) -> dict | None:
 #
 # JSON, with lists as lists, the plain scalars as themselves, and everything else as a
 # one-key object: {"t": [...]} tuple, {"d": [[k, v], ...]} dict, {"s"|"f": [...]} set or
-# frozenset, {"b": hex} bytes, {"c": [re, im]} complex, {"i": [...]} iterator, {"m": name}
-# module, {"r": [n, name, callable]} a reference (n: its index on the solution's side).
+# frozenset, {"b": hex} bytes, {"c": [re, im]} complex, {"i": [...]} iterator, {"m": [name, n]}
+# a module (the tests get the server's own if it is loaded there, else a reference: a name
+# from the solution never makes the server import anything), {"r": [n, name, callable]} a
+# reference (n: its index on the solution's side).
 
 def _recv(fd: int):
     return zygote._recv(fd, MAX_MESSAGE)
@@ -325,7 +388,9 @@ class _Codec:
         if tag == "i":
             return iter([self.decode(x) for x in body])
         if tag == "m":
-            return importlib.import_module(body)
+            name, n = body
+            module = sys.modules.get(str(name))
+            return module if module is not None else self.deref([n, name, False])
         if tag == "r":
             return self.deref(body)
         raise ValueError(f"malformed value: tag {tag!r}")
@@ -351,7 +416,8 @@ def _serve(code: str, requests: int, replies: int) -> None:
 
     def ref(v):
         if isinstance(v, types.ModuleType):
-            return {"m": v.__name__}
+            objects.append(v)
+            return {"m": [str(v.__name__), len(objects) - 1]}
         if hasattr(type(v), "__next__"):
             return {"i": [codec.encode(x) for x in v]}
         plain = _plain(v)

@@ -94,7 +94,8 @@ class Zygote:
 
         tests: a Python solution process, whose verdict comes from the slot's tests server
         running these tests against it (sandbox/pyrun.py); the target is called as
-        target(requests_fd, replies_fd), its two pipes to the server, and holds no verdict fd.
+        target(requests_fd, replies_fd), its two pipes to the server (nothing it writes there
+        is a verdict: the server reads values from them).
         """
         limits = {
             resource.RLIMIT_CPU: max(1, math.ceil(timeout_s)),
@@ -113,21 +114,30 @@ class Zygote:
         nonce = os.urandom(16).hex()
         server = None
         if tests is not None:
-            server = self.tests_server()
             requests_r, requests_w = os.pipe()
             replies_r, replies_w = os.pipe()
+            task = {"tests": tests, "memory_mb": memory_mb or 0, "cwd": workdir}
             try:
-                _send_task(server[1], {"tests": tests, "memory_mb": memory_mb or 0},
-                           [out_fd, err_fd, requests_w, replies_r])
-            except OSError:  # the server is gone: start another
-                self.drop_tests_server()
-                server = self.tests_server()
-                _send_task(server[1], {"tests": tests, "memory_mb": memory_mb or 0},
-                           [out_fd, err_fd, requests_w, replies_r])
+                for attempt in (1, 2):
+                    server = self.tests_server()
+                    try:
+                        _send_task(server[1], task, [out_fd, err_fd, requests_w, replies_r])
+                        break
+                    except OSError:  # the server is gone: start another, once
+                        self.drop_tests_server()
+                        if attempt == 2:
+                            raise
+            except BaseException:
+                for fd in (out_fd, err_fd, requests_r, requests_w, replies_r, replies_w):
+                    os.close(fd)
+                for path in (out_path, err_path):
+                    os.unlink(path)
+                raise
             os.close(requests_w)
             os.close(replies_r)
             res_r = None
-            fds = (out_fd, err_fd, replies_w, requests_r)  # at VERDICT_FD and NONCE_FD in the run
+            # The run's two pipes to the server, at VERDICT_FD (replies) and NONCE_FD (requests).
+            fds = (out_fd, err_fd, replies_w, requests_r)
             run_target = target
             target = lambda fd, _nonce: run_target(NONCE_FD, fd)  # noqa: E731
         else:
@@ -144,7 +154,18 @@ class Zygote:
         self.pidns.next_child_in_new_namespace()
         if not self.ipc_forbidden:  # else SysV shm/semaphores could carry state to the next run
             jail.unshare(jail.CLONE_NEWIPC)
-        init = os.fork()
+        try:
+            init = os.fork()
+        except BaseException:
+            self.pidns.restore()
+            for fd in fds:
+                if fd is not None:
+                    os.close(fd)
+            for path in (out_path, err_path):
+                os.unlink(path)
+            if server is not None:
+                self.drop_tests_server()  # it holds this job, which will never run
+            raise
         if init == 0:
             # The zygote is single-threaded: its end, by any signal, ends the run's namespace.
             jail.die_with_parent()
@@ -162,6 +183,8 @@ class Zygote:
             os.wait4(init, 0)
             for path in (out_path, err_path):
                 os.unlink(path)
+            if server is not None:
+                self.drop_tests_server()  # its reply to this job must not be read as the next one's
             raise
         if server is not None:
             os.kill(init, signal.SIGKILL)  # the tests are done: so is the run
@@ -313,7 +336,7 @@ class Zygote:
         server_cpu = 0.0
         if server is not None:
             watch.append(server[1].fileno())
-            server_cpu = jail.cpu_of(server[0])
+            server_cpu = jail.cpu_of(server[0], children=True)
         start = time.monotonic()
         deadline = start + timeout_s + 1
         cpu = cpu_before = 0.0
@@ -339,8 +362,8 @@ class Zygote:
                         return False, 0.0, None
                     watch.remove(pidfd)  # the tests server will tell: the solution is gone
                 cpu = jail.cpu_of_uid(self.uid)
-                if server is not None:
-                    cpu += jail.cpu_of(server[0]) - server_cpu
+                if server is not None:  # the tests' share, processes they started included
+                    cpu += jail.cpu_of_uid(self.uid + TESTS_UID_OFFSET) - server_cpu
                 # The CPU budget is for the whole run: a fork bomb spreads it over processes
                 # that each stay under RLIMIT_CPU.
                 killed = cpu >= timeout_s
@@ -372,8 +395,10 @@ class Zygote:
     # -- jobs -----------------------------------------------------------------------------
     def workdir(self) -> str:
         path = f"/tmp/runs/{self.runs + 1}"
-        os.mkdir(path, 0o700)
-        os.chown(path, self.uid, self.uid)
+        os.mkdir(path)
+        # The run's, and its tests' (the tests server's group): tests may read what it wrote.
+        os.chown(path, self.uid, self.uid + TESTS_UID_OFFSET)
+        os.chmod(path, 0o770)
         return path
 
     def handle(self, req: dict) -> dict:

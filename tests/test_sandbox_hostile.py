@@ -175,7 +175,10 @@ def one_slot():
     p.close()
 
 
-GOOD = Job("def f(x):\n    return x + 1\n", tests="assert f(1) == 2\nassert len([1]) == 1\nprint('tests ran')\n")
+GOOD = Job("def f(x):\n    return x + 1\n",
+           tests="assert f(1) == 2\nassert len([1]) == 1\nimport math, os, sys, warnings\n"
+                 "assert math.pi > 3.14 and 'SODA_X' not in os.environ and sys.argv == ['solution.py']\n"
+                 "assert 'fractions' not in sys.modules\nwarnings.warn('not an error')\nprint('tests ran')\n")
 
 
 @pytest.mark.parametrize("tests", [
@@ -183,13 +186,35 @@ GOOD = Job("def f(x):\n    return x + 1\n", tests="assert f(1) == 2\nassert len(
     "import sys\nsys.setrecursionlimit(60)\nsys.stdout = None\n",
     "import signal\nsignal.signal(signal.SIGALRM, signal.SIG_DFL)\nsignal.alarm(1)\n",  # would end the next job
     "import threading, time\nthreading.Thread(target=time.sleep, args=(30,), daemon=True).start()\n",
-    "import os\nos.chdir('/')\n",
-], ids=["builtins", "recursion-stdout", "alarm", "thread", "cwd"])
+    "import os\nos.chdir('/')\nos.umask(0)\n",
+    "import math, os, sys\nmath.pi = 3\nos.environ['SODA_X'] = '1'\nsys.argv[:] = ['prog']\n",
+    "import warnings\nwarnings.simplefilter('error')\n",
+    "import _thread, time\n_thread.start_new_thread(time.sleep, (30,))\n",
+    "import fractions\n",
+], ids=["builtins", "recursion-stdout", "alarm", "thread", "cwd-umask", "module-environ-argv", "warnings",
+        "low-level-thread", "import"])
 def test_what_one_jobs_tests_change_is_undone_for_the_next(one_slot, tests):
     assert one_slot.run(Job("x = 1\n", tests=tests)).passed
     time.sleep(1.2 if "alarm" in tests else 0)
     r = one_slot.run(GOOD)
     assert (r.status, r.stdout) == ("pass", "tests ran\n"), r
+
+
+def test_a_solution_cannot_make_the_tests_import_a_module(one_slot):
+    # A module the solution returns is a reference unless the tests server has loaded it: no
+    # import by name (unittest.__main__ would run unittest's main and exit the tests cleanly).
+    code = "import types, fractions\ndef f(x):\n    return types.ModuleType('unittest.__main__')\ndef g():\n    return fractions\n"
+    r = one_slot.run(Job(code, tests="assert f(1) == 2\n"))
+    assert r.status == "fail", r
+    assert one_slot.run(Job(code, tests="m = g()\nassert m.__name__ == 'fractions'\n")).passed
+    r = one_slot.run(GOOD)
+    assert (r.status, r.stdout) == ("pass", "tests ran\n"), r
+
+
+def test_tests_read_what_the_solution_wrote(pool):
+    code = "open('data.txt', 'w').write('a b\\n')\ndef count(path):\n    return len(open(path).read().split())\n"
+    r = pool.run(Job(code, tests="assert count('data.txt') == 2\nassert open('data.txt').read() == 'a b\\n'\n"))
+    assert r.passed, r
 
 
 @pytest.mark.parametrize("job,status", [
