@@ -58,8 +58,8 @@ def run_python(zygote, req: dict, workdir: str) -> dict:
     code, tests, mode = req["code"], req.get("tests"), req["mode"]
 
     if tests and mode == "tests":
-        def serve(requests: int, replies: int) -> None:
-            pyrun.serve(code, requests, replies)
+        def serve(replies: int, _nonce: str) -> None:
+            pyrun.serve(code, NONCE_FD, replies)
 
         out = zygote.spawn(workdir, serve, timeout_s=req["timeout_s"], memory_mb=req["memory_mb"], as_init=True,
                            tests=tests)

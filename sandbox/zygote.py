@@ -93,9 +93,9 @@ class Zygote:
         no environment variable or file.
 
         tests: a Python solution process, whose verdict comes from the slot's tests server
-        running these tests against it (sandbox/pyrun.py); the target is called as
-        target(requests_fd, replies_fd), its two pipes to the server (nothing it writes there
-        is a verdict: the server reads values from them).
+        running these tests against it (sandbox/pyrun.py); the target's fd is its pipe of
+        replies to the server, NONCE_FD the server's requests (nothing it writes there is a
+        verdict: the server reads values from them).
         """
         limits = {
             resource.RLIMIT_CPU: max(1, math.ceil(timeout_s)),
@@ -138,8 +138,6 @@ class Zygote:
             res_r = None
             # The run's two pipes to the server, at VERDICT_FD (replies) and NONCE_FD (requests).
             fds = (out_fd, err_fd, replies_w, requests_r)
-            run_target = target
-            target = lambda fd, _nonce: run_target(NONCE_FD, fd)  # noqa: E731
         else:
             res_r, res_w = os.pipe()
             os.fchown(res_w, self.uid, self.uid)  # so that a runtime may reopen it as /proc/self/fd/N

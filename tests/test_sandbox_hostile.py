@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from sandbox import Job
-from test_sandbox_langs import need, pool  # noqa: F401 - pool is a fixture
+from test_sandbox_langs import need, one_slot, pool  # noqa: F401 - fixtures
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -162,18 +162,6 @@ def test_an_exec_program_sees_no_other_process(pool):
 
 
 # -- the tests server: one per slot, shared by its runs, reached by none ---------------------
-
-@pytest.fixture(scope="module")
-def one_slot():
-    from sandbox import Pool, SandboxUnavailable
-
-    try:
-        p = Pool(1)
-    except SandboxUnavailable as e:
-        pytest.skip(str(e))
-    yield p
-    p.close()
-
 
 GOOD = Job("def f(x):\n    return x + 1\n",
            tests="assert f(1) == 2\nassert len([1]) == 1\nimport math, os, sys, warnings\n"

@@ -44,14 +44,23 @@ BROKEN = {"c": "int add(int a, int b) { return a + }\n", "cpp": "int add(int a, 
           "go": "package main\nfunc add(a, b int) int { return a + }\n"}
 
 
-@pytest.fixture(scope="module")
-def pool():
+def started(size: int):
     try:
-        p = Pool(2)
+        p = Pool(size)
     except SandboxUnavailable as e:
         pytest.skip(str(e))
     yield p
     p.close()
+
+
+@pytest.fixture(scope="module")
+def pool():
+    yield from started(2)
+
+
+@pytest.fixture(scope="module")
+def one_slot():
+    yield from started(1)
 
 
 def need(lang):
