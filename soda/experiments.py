@@ -1,7 +1,8 @@
 """`soda experiments queue GRID`: a grid of variants x seeds as queued `dvc exp run`s.
 
-A grid file (YAML) has `seeds` (a list of ints) and `variants` ({name: {param.path: value}}).
-Every override is checked against params.yaml's schema before anything is queued, so an
+A grid file (YAML) has `seeds` (a list of ints), `variants` ({name: {param.path: value}})
+and, optionally, `params` ({param.path: value}): overrides every variant shares (e.g. the
+held-out size the power analysis asks for), under the variant's own. Every override is checked against params.yaml's schema before anything is queued, so an
 unknown param or a value of the wrong type stops the whole grid with the name of the
 variant and key. Each experiment is named `<variant>-s<seed>` and logs to the same MLflow
 store (see soda/tracking.py), tagged with that name.
@@ -34,14 +35,15 @@ from soda.io import InputError
 from soda.params import load_params, validate
 
 
-def load_grid(path: str | Path) -> tuple[list[int], dict[str, dict]]:
+def load_grid(path: str | Path) -> tuple[list[int], dict[str, dict], dict]:
+    """(seeds, each variant's own overrides, the overrides all variants share)."""
     path = Path(path)
     if not path.exists():
         raise InputError(f"{path}: grid file not found")
     grid = yaml.safe_load(path.read_text()) or {}
-    unknown = set(grid) - {"seeds", "variants"}
+    unknown = set(grid) - {"seeds", "variants", "params"}
     if unknown:
-        raise InputError(f"{path}: unknown key {sorted(unknown)[0]!r} (expected seeds, variants)")
+        raise InputError(f"{path}: unknown key {sorted(unknown)[0]!r} (expected seeds, variants, params)")
     seeds = grid.get("seeds", [0])
     if not isinstance(seeds, list) or not seeds or not all(isinstance(s, int) and not isinstance(s, bool) for s in seeds):
         raise InputError(f"{path}: seeds must be a non-empty list of integers")
@@ -51,7 +53,10 @@ def load_grid(path: str | Path) -> tuple[list[int], dict[str, dict]]:
     for name, overrides in variants.items():
         if not isinstance(overrides, dict):
             raise InputError(f"{path}: variants.{name} must be a mapping of param -> value")
-    return seeds, variants
+    common = grid.get("params") or {}
+    if not isinstance(common, dict):
+        raise InputError(f"{path}: params must be a mapping of param -> value")
+    return seeds, variants, common
 
 
 def apply(params: dict, overrides: dict, where: str) -> dict:
@@ -79,10 +84,16 @@ def hydra_value(value) -> str:
     return json.dumps(value)
 
 
-def commands(grid_path: str, params_path: str = "params.yaml", seeds: list[int] | None = None) -> list[list[str]]:
-    grid_seeds, variants = load_grid(grid_path)
+def commands(grid_path: str, params_path: str = "params.yaml", seeds: list[int] | None = None,
+             names: list[str] | None = None) -> list[list[str]]:
+    grid_seeds, own, common = load_grid(grid_path)
     seeds = seeds or grid_seeds
+    unknown = [n for n in names or () if n not in own]
+    if unknown:
+        raise InputError(f"--variants: {unknown[0]!r} is not a variant of {grid_path} ({', '.join(own)})")
+    own = {n: o for n, o in own.items() if not names or n in names}
     params = load_params(params_path)
+    variants = {name: {**common, **overrides} for name, overrides in own.items()}
     for name, overrides in variants.items():
         apply(params, {**overrides, "seed": seeds[0]}, f"{grid_path}: variants.{name}")
     # The first variant (the reference) of every seed goes first: the other variants reuse
@@ -196,11 +207,13 @@ def main(argv: list[str]) -> int:
     q.add_argument("--run", action="store_true", help="then start the queue (dvc queue start)")
     q.add_argument("--seeds", type=seed_list, default=None,
                    help="comma-separated seeds instead of the grid's (e.g. to add seeds to a grid)")
+    q.add_argument("--variants", type=lambda v: v.split(","), default=None,
+                   help="comma-separated variant names: queue only these (e.g. the comparisons that matter first)")
     q.add_argument("--jobs", type=int, default=1,
                    help="parallel queue workers for --run; > 1 starts an mlflow server and waits for the queue")
     q.add_argument("--dry-run", action="store_true", help="print the dvc commands only")
     args = p.parse_args(argv)
-    cmds = commands(args.grid, args.params, args.seeds)
+    cmds = commands(args.grid, args.params, args.seeds, args.variants)
     for cmd in cmds:
         print(" ".join(cmd))
         if not args.dry_run:

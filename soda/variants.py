@@ -6,7 +6,8 @@ metrics per cycle, and from the DVC cache the last cycle's per-task results
 (`data/evaluate/<model>/results.jsonl` at the experiment's commit), then writes:
 
 - `<out>.md`: per variant, mean ± sd over seeds of pass@1, pass@10 and the model score of
-  its last cycle, pass@1 per cycle, and a Wilcoxon signed-rank test against the grid's
+  its last cycle, pass@1 per cycle, its paired difference in pass@1 to the grid's reference
+  variant with a 95 % confidence interval, and a Wilcoxon signed-rank test against the
   reference variant (the one without overrides: full SODA). The pairs are (seed, benchmark
   task): the reference's greedy pass vs the variant's on the same task under the same seed;
   pairs that agree carry no sign and are dropped (zero_method "wilcox").
@@ -83,6 +84,18 @@ def mean_sd(values: list[float]) -> tuple[float | None, float | None]:
     return statistics.fmean(values), (statistics.stdev(values) if len(values) > 1 else None)
 
 
+def paired_difference(other: list[float], reference: list[float]) -> dict:
+    """Mean of other - reference over the pairs, with its 95 % t confidence interval."""
+    from scipy.stats import t as student_t
+
+    d = [a - b for a, b in zip(other, reference)]
+    if len(d) < 2:
+        return {"difference": statistics.fmean(d) if d else None, "ci95": None}
+    mean, se = statistics.fmean(d), statistics.stdev(d) / len(d) ** 0.5
+    half = float(student_t.ppf(0.975, len(d) - 1)) * se
+    return {"difference": mean, "ci95": [mean - half, mean + half]}
+
+
 def wilcoxon(reference: list[Run], other: list[Run]) -> dict:
     """Signed-rank test of the reference's greedy passes vs the other's, paired by (seed, task)."""
     from scipy.stats import wilcoxon as scipy_wilcoxon
@@ -97,7 +110,7 @@ def wilcoxon(reference: list[Run], other: list[Run]) -> dict:
                 y.append(float(theirs[task]))
     differing = sum(a != b for a, b in zip(x, y))
     out = {"pairs": len(x), "differing": differing, "reference_wins": sum(a > b for a, b in zip(x, y)),
-           "statistic": None, "p": None}
+           "statistic": None, "p": None, **paired_difference(y, x)}
     if differing:
         res = scipy_wilcoxon(x, y, zero_method="wilcox")
         out.update(statistic=float(res.statistic), p=float(res.pvalue))
@@ -137,7 +150,8 @@ def pct(ms: tuple, digits: int = 1) -> str:
 def markdown(rows: list[dict], reference: str | None) -> str:
     cycles = sorted({c for r in rows for c in r["pass@1_by_cycle"]}, key=model_order)
     head = (["variant", "seeds", "pass@1 (%)", "pass@10 (%)", "model score"] + [f"pass@1 {c}" for c in cycles]
-            + [f"Wilcoxon vs {reference}: pairs differing (ref. better)", "p"])
+            + [f"pass@1 - {reference} (points, 95 % CI)", f"Wilcoxon vs {reference}: pairs differing (ref. better)",
+               "p"])
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
         w = r["wilcoxon"]
@@ -145,12 +159,21 @@ def markdown(rows: list[dict], reference: str | None) -> str:
         cells = [r["variant"], ",".join(map(str, r["seeds"])), pct(r["pass@1"]), pct(r["pass@10"]),
                  "–" if score[0] is None else f"{score[0]:.2f}" + (f" ± {score[1]:.2f}" if score[1] is not None else "")]
         cells += [pct(r["pass@1_by_cycle"].get(c, (None, None))) for c in cycles]
-        cells += (["reference", ""] if w is None else
-                  [f"{w['differing']} of {w['pairs']} ({w['reference_wins']})", "–" if w["p"] is None else f"{w['p']:.3g}"])
+        cells += (["", "reference", ""] if w is None else
+                  [_difference(w), f"{w['differing']} of {w['pairs']} ({w['reference_wins']})",
+                   "–" if w["p"] is None else f"{w['p']:.3g}"])
         lines.append("| " + " | ".join(cells) + " |")
-    notes = ["", "Last cycle's held-out metrics, mean ± sd over seeds. Wilcoxon signed-rank on the greedy pass "
-             "(pass@1) per task, paired by (seed, task); agreeing pairs dropped."]
+    notes = ["", "Last cycle's held-out metrics, mean ± sd over seeds. The difference to the reference and the "
+             "Wilcoxon signed-rank test are on the greedy pass (pass@1) per task, paired by (seed, task); the "
+             "test drops agreeing pairs, the difference's interval (t, over all pairs) keeps them."]
     return "\n".join(lines + notes)
+
+
+def _difference(w: dict) -> str:
+    if w["difference"] is None:
+        return "–"
+    ci = "" if w["ci95"] is None else f" [{100 * w['ci95'][0]:+.1f}, {100 * w['ci95'][1]:+.1f}]"
+    return f"{100 * w['difference']:+.1f}{ci}"
 
 
 def _png(fig) -> bytes:
@@ -208,7 +231,7 @@ def write(repo: Path, grid: str, out: str) -> str:
     """Read the grid's experiments, write the table and figures; return the Markdown."""
     from soda.experiments import load_grid
 
-    seeds, variants = load_grid(grid)
+    seeds, variants, _ = load_grid(grid)
     runs = load_runs(repo, variants, seeds)
     if not runs:
         raise InputError(f"{grid}: no finished experiment named <variant>-s<seed> for its variants "

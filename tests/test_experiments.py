@@ -6,12 +6,12 @@ from soda.io import InputError
 
 def test_shipped_grid_expands_to_variant_by_seed_commands():
     cmds = commands("soda/configs/grid-paper.yaml")
-    seeds, variants = load_grid("soda/configs/grid-paper.yaml")
-    assert len(cmds) == len(seeds) * len(variants) == 30
-    ratio = next(c for c in cmds if "ratio-0-0-4-s1" in c)
+    seeds, variants, _ = load_grid("soda/configs/grid-paper.yaml")
+    assert len(cmds) == len(seeds) * len(variants) == 36
+    ratio = next(c for c in cmds if "ratio-0-0-4-s3" in c)
     assert ratio[:5] == ["dvc", "exp", "run", "--queue", "-n"]
-    assert "evolve.ratio=[0, 0, 4]" in ratio and "seed=1" in ratio
-    assert "fcl_train.enabled=false" in next(c for c in cmds if "no-fcl-s0" in c)
+    assert "evolve.ratio=[0, 0, 4]" in ratio and "seed=3" in ratio and "world.heldout_size=220" in ratio
+    assert "fcl_train.enabled=false" in next(c for c in cmds if "no-fcl-s2" in c)
     # the reference variant of every seed first, then the others seed-major
     names = [c[5] for c in cmds]
     first, *rest = variants
@@ -19,10 +19,29 @@ def test_shipped_grid_expands_to_variant_by_seed_commands():
     assert names[len(seeds): len(seeds) + len(rest)] == [f"{v}-s{seeds[0]}" for v in rest]
 
 
+def test_grid_params_go_to_every_variant_under_its_own(tmp_path):
+    grid = tmp_path / "grid.yaml"
+    grid.write_text("seeds: [2]\nparams: {world.heldout_size: 220, fcl_train.lr: 0.0001}\n"
+                    "variants:\n  full: {}\n  no-fcl: {fcl_train.enabled: false, fcl_train.lr: 0.001}\n")
+    full, no_fcl = commands(str(grid))
+    assert "world.heldout_size=220" in full and "fcl_train.lr=0.0001" in full
+    assert "world.heldout_size=220" in no_fcl and "fcl_train.lr=0.001" in no_fcl and "fcl_train.lr=0.0001" not in no_fcl
+    grid.write_text("seeds: [2]\nparams: {world.heldout: 220}\nvariants:\n  full: {}\n")
+    with pytest.raises(InputError, match="unknown param world.heldout"):
+        commands(str(grid))
+
+
 def test_seeds_option_replaces_the_grids_seeds():
     names = [c[5] for c in commands("soda/configs/grid-paper.yaml", seeds=[1, 2])]
-    assert names[:3] == ["full-s1", "full-s2", "no-fcl-s1"] and len(names) == 20
-    assert not any(n.endswith("-s0") for n in names)
+    assert names[:3] == ["full-s1", "full-s2", "no-fcl-s1"] and len(names) == 24
+    assert not any(n.endswith("-s3") for n in names)
+
+
+def test_variants_option_queues_only_those():
+    names = [c[5] for c in commands("soda/configs/grid-paper.yaml", names=["full", "dpo-sft"])]
+    assert names == ["full-s2", "full-s3", "full-s4", "dpo-sft-s2", "dpo-sft-s3", "dpo-sft-s4"]
+    with pytest.raises(InputError, match="--variants: 'dpo' is not a variant"):
+        commands("soda/configs/grid-paper.yaml", names=["dpo"])
 
 
 def test_stopped_queue_workers_are_counted_while_tasks_wait():

@@ -61,8 +61,12 @@ def test_variants_mean_sd_wilcoxon_and_figures(repo, monkeypatch):
     # seed 0 differs on tasks 5..9, seed 1 on 5..10: eleven pairs, all won by full; the greedy pass only
     assert (w["pairs"], w["differing"], w["reference_wins"]) == (40, 11, 11)
     assert w["p"] < 0.01 and rows["full"]["wilcoxon"] is None
+    # no-fcl - full over the 40 pairs (11 lost, 29 equal), with its t interval
+    assert w["difference"] == pytest.approx(-0.275)
+    assert w["ci95"] == pytest.approx([-0.4196, -0.1304], abs=1e-4)
     md = (repo / "reports" / "v.md").read_text()
     assert "| full | 0,1 | 52.5 ± 3.5 |" in md and "| no-fcl | 0,1 | 25.0 ± 0.0 |" in md
+    assert "| -27.5 [-42.0, -13.0] | 11 of 40 (11) |" in md
     for fig in ("v-fig5.png", "v-fig6.png"):
         assert (repo / "reports" / fig).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
