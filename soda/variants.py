@@ -15,6 +15,8 @@ metrics per cycle, and from the DVC cache the last cycle's per-task results
   ± sd pass@1 with each seed's value, like the paper's Fig. 5.
 - `<out>-fig6.png`: pass@1 per cycle of every variant (left) and the easy:medium:hard
   ratios (right; variants that only set evolve.ratio), like the paper's Fig. 6.
+- `<out>-outcomes-<variant>.jsonl`: those pairs, {seed, task, a: reference, b: variant}, the
+  input of `soda power --outcomes` (the seed-level spread the pooled test assumes away).
 """
 
 from __future__ import annotations
@@ -96,18 +98,22 @@ def paired_difference(other: list[float], reference: list[float]) -> dict:
     return {"difference": mean, "ci95": [mean - half, mean + half]}
 
 
+def outcomes(reference: list[Run], other: list[Run]) -> list[dict]:
+    """The greedy passes paired by (seed, task): rows {seed, task, a: reference, b: other}, the
+    input of `soda power --outcomes` (which re-estimates the seed-level spread from them)."""
+    by_seed = {r.seed: r for r in other}
+    return [{"seed": ref.seed, "task": "/".join(task), "a": int(ref.tasks[task]), "b": int(theirs[task])}
+            for ref in reference if ref.seed in by_seed
+            for theirs in [by_seed[ref.seed].tasks]
+            for task in sorted(set(ref.tasks) & set(theirs))]
+
+
 def wilcoxon(reference: list[Run], other: list[Run]) -> dict:
     """Signed-rank test of the reference's greedy passes vs the other's, paired by (seed, task)."""
     from scipy.stats import wilcoxon as scipy_wilcoxon
 
-    by_seed = {r.seed: r for r in other}
-    x, y = [], []
-    for ref in reference:
-        if ref.seed in by_seed:
-            theirs = by_seed[ref.seed].tasks
-            for task in sorted(set(ref.tasks) & set(theirs)):
-                x.append(float(ref.tasks[task]))
-                y.append(float(theirs[task]))
+    rows = outcomes(reference, other)
+    x, y = [float(r["a"]) for r in rows], [float(r["b"]) for r in rows]
     differing = sum(a != b for a, b in zip(x, y))
     out = {"pairs": len(x), "differing": differing, "reference_wins": sum(a > b for a, b in zip(x, y)),
            "statistic": None, "p": None, **paired_difference(y, x)}
@@ -240,9 +246,15 @@ def write(repo: Path, grid: str, out: str) -> str:
     reference = next((v for v, o in variants.items() if not o), None)
     text = markdown(rows, reference)
     png5, png6 = figures(rows, variants)
+    files = {".md": (text + "\n").encode(), "-fig5.png": png5, "-fig6.png": png6,
+             ".json": (json.dumps(rows, indent=1, default=str) + "\n").encode()}
+    ref_runs = [r for r in runs if r.variant == reference]
+    for variant in {r.variant for r in runs} - {reference}:
+        pairs = outcomes(ref_runs, [r for r in runs if r.variant == variant])
+        if pairs:
+            files[f"-outcomes-{variant}.jsonl"] = "".join(json.dumps(r) + "\n" for r in pairs).encode()
     base = Path(out)
-    for suffix, data in ((".md", (text + "\n").encode()), ("-fig5.png", png5), ("-fig6.png", png6),
-                         (".json", (json.dumps(rows, indent=1, default=str) + "\n").encode())):
+    for suffix, data in files.items():
         with atomic_path(base.parent / (base.name + suffix)) as tmp:
             tmp.write_bytes(data)
     return text
@@ -253,7 +265,8 @@ def main(argv: list[str]) -> int:
 
     p = argparse.ArgumentParser(prog="soda variants", description=__doc__.splitlines()[0])
     p.add_argument("grid", help="the grid file the experiments were queued from (soda experiments queue)")
-    p.add_argument("--out", default="reports/variants", help="writes OUT.md, OUT.json, OUT-fig5/6.png")
+    p.add_argument("--out", default="reports/variants",
+                   help="writes OUT.md, OUT.json, OUT-fig5/6.png, OUT-outcomes-<variant>.jsonl")
     args = p.parse_args(argv)
     print(write(Path.cwd(), args.grid, args.out))
     return 0

@@ -6,6 +6,7 @@ import subprocess
 import pytest
 
 from soda.io import InputError
+from soda.power import estimate
 from soda.variants import main as variants_main
 
 # The fake evaluation: `full` passes tasks 0..9+seed of 20, `no-fcl` tasks 0..4, whatever the seed.
@@ -67,6 +68,12 @@ def test_variants_mean_sd_wilcoxon_and_figures(repo, monkeypatch):
     md = (repo / "reports" / "v.md").read_text()
     assert "| full | 0,1 | 52.5 ± 3.5 |" in md and "| no-fcl | 0,1 | 25.0 ± 0.0 |" in md
     assert "| -27.5 [-42.0, -13.0] | 11 of 40 (11) |" in md
+    # the same pairs, for `soda power --outcomes`: seed 1 differs by 6 of 20 tasks, seed 0 by 5
+    pairs = [json.loads(line) for line in (repo / "reports" / "v-outcomes-no-fcl.jsonl").read_text().splitlines()]
+    assert len(pairs) == 40 and {"seed": 1, "task": "heldout/t10", "a": 1, "b": 0} in pairs
+    effect, observed = estimate(pairs)
+    assert observed["per_seed_delta"] == [0.25, 0.3] and effect.discordant == pytest.approx(11 / 40)
+    assert not (repo / "reports" / "v-outcomes-full.jsonl").exists()
     for fig in ("v-fig5.png", "v-fig6.png"):
         assert (repo / "reports" / fig).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
