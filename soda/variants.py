@@ -25,6 +25,7 @@ import io
 import json
 import re
 import statistics
+import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,6 +42,7 @@ class Run:
     rev: str
     models: dict[str, dict]                     # model -> metrics/evaluate/<model>.json
     tasks: dict[tuple, bool] = field(default_factory=dict)  # (benchmark, task_id) -> greedy pass, last cycle
+    kappa: float | None = None                  # the scorer's agreement with held-out annotations
 
     @property
     def last(self) -> str:
@@ -61,6 +63,14 @@ def greedy_passes(repo: Path, rev: str, model: str) -> dict[tuple, bool]:
     return {(r["benchmark"], r["task_id"]): bool(r["passed"]) for r in rows if r["sample"] == 0}
 
 
+def scorer_kappa(repo: Path, rev: str) -> float | None:
+    """Cohen's kappa of the run's scorer (metrics/score-train.json, committed with the experiment)."""
+    proc = subprocess.run(["git", "show", f"{rev}:metrics/score-train.json"], cwd=repo, capture_output=True, text=True)
+    if proc.returncode != 0:
+        return None  # a grid whose pipeline has no scorer
+    return (json.loads(proc.stdout).get("agreement") or {}).get("kappa")
+
+
 def load_runs(repo: Path, variants: dict[str, dict], seeds: list[int]) -> list[Run]:
     """The grid's finished runs (one per variant and seed: a name listed twice counts once)."""
     runs: dict[tuple, Run] = {}
@@ -73,6 +83,7 @@ def load_runs(repo: Path, variants: dict[str, dict], seeds: list[int]) -> list[R
             runs[key] = Run(m["variant"], int(m["seed"]), rev, models)
     for run in runs.values():
         run.tasks = greedy_passes(repo, run.rev, run.last)
+        run.kappa = scorer_kappa(repo, run.rev)
     return sorted(runs.values(), key=lambda r: (list(variants).index(r.variant), r.seed))
 
 
@@ -139,6 +150,7 @@ def summarise(runs: list[Run], variants: dict[str, dict]) -> list[dict]:
         for key in ("pass@1", "pass@10", "model_score"):
             row[key] = mean_sd([v for r in mine if (v := average(r, r.last, key)) is not None])
             row[f"{key}_by_seed"] = {r.seed: average(r, r.last, key) for r in mine}
+        row["scorer_kappa_by_seed"] = {r.seed: r.kappa for r in mine}
         row["pass@1_by_cycle"] = {c: mean_sd([v for r in mine if (v := average(r, c, "pass@1")) is not None])
                                   for c in cycles}
         row["wilcoxon"] = wilcoxon(ref_runs, mine) if ref_runs and variant != reference else None
@@ -157,7 +169,7 @@ def markdown(rows: list[dict], reference: str | None) -> str:
     cycles = sorted({c for r in rows for c in r["pass@1_by_cycle"]}, key=model_order)
     head = (["variant", "seeds", "pass@1 (%)", "pass@10 (%)", "model score"] + [f"pass@1 {c}" for c in cycles]
             + [f"pass@1 - {reference} (points, 95 % CI)", f"Wilcoxon vs {reference}: pairs differing (ref. better)",
-               "p"])
+               "p", "scorer κ by seed"])
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
         w = r["wilcoxon"]
@@ -168,10 +180,13 @@ def markdown(rows: list[dict], reference: str | None) -> str:
         cells += (["", "reference", ""] if w is None else
                   [_difference(w), f"{w['differing']} of {w['pairs']} ({w['reference_wins']})",
                    "–" if w["p"] is None else f"{w['p']:.3g}"])
+        cells.append(", ".join(f"{seed}: " + ("–" if k is None else f"{k:.2f}")
+                               for seed, k in r["scorer_kappa_by_seed"].items()))
         lines.append("| " + " | ".join(cells) + " |")
     notes = ["", "Last cycle's held-out metrics, mean ± sd over seeds. The difference to the reference and the "
              "Wilcoxon signed-rank test are on the greedy pass (pass@1) per task, paired by (seed, task); the "
-             "test drops agreeing pairs, the difference's interval (t, over all pairs) keeps them."]
+             "test drops agreeing pairs, the difference's interval (t, over all pairs) keeps them. Scorer κ: "
+             "Cohen's kappa of each seed's scoring model against its held-out annotations (metrics/score-train.json)."]
     return "\n".join(lines + notes)
 
 
