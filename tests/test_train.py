@@ -220,6 +220,13 @@ def test_bad_input(base, tmp_path):
         train_fcl(base, [FCL[0], {"prompt": "p", "chosen": "c"}], tmp_path / "o", FAST, tmp_path / "s")
     with pytest.raises(InputError, match="max_length"):
         train_scorer(base, [{"prompt": "x " * 100, "completion": "y"}], tmp_path / "o", {**FAST, "max_length": 8}, tmp_path / "s")
+    # most prompts too long for max_length: a wrong setting, not a scorer trained on the few left
+    overlong = [{"prompt": "x " * 100, "completion": "y"}] * 3 + [{"prompt": "x", "completion": "y"}] * 2
+    with pytest.raises(InputError, match="3 of 5 examples .* max_length=8"):
+        train_scorer(base, overlong, tmp_path / "o", {**FAST, "max_length": 8}, tmp_path / "s")
+    with pytest.raises(InputError, match="3 of 5 examples .* max_length=8"):
+        train_fcl(base, [{"prompt": r["prompt"], "chosen": "a", "rejected": "b"} for r in overlong], tmp_path / "o",
+                  {**FAST, "max_length": 8}, tmp_path / "s")
     with pytest.raises(InputError, match="not a model directory"):
         train_csl(str(tmp_path), CSL, tmp_path / "o", FAST, tmp_path / "s")
     assert not (tmp_path / "o").exists()
