@@ -1,8 +1,8 @@
 """Annotation data for the scoring model (the score-train stage's logic).
 
-For a sample of questions, three solutions are annotated by the teacher with prompt C:
-the teacher's correct one, its faulty one and the base student's, so that the scorer sees
-the whole range of the rubric.
+For a sample of questions, the teacher annotates solutions with prompt C: the student's own
+answers (the paper's D_seed = {(x, y_s)}, §3.3.1) and, as an option beyond the paper, the
+teacher's correct and faulty solutions (prompts A and B), which span the whole rubric.
 """
 
 from __future__ import annotations
@@ -10,20 +10,24 @@ from __future__ import annotations
 import random
 
 
-def collect(teacher, questions: list[dict], student_answers: list[str]) -> list[dict]:
-    solved = teacher.solve(questions)
-    faulty = teacher.fault(questions)
+def collect(teacher, questions: list[dict], student_answers: list[list[str]], sources: list[str]) -> list[dict]:
+    """Annotated rows, per question: the requested teacher solutions, then each student answer
+    (`student_answers[i]`: the answers to question i; their rows are `student-0`, `student-1`, ...)."""
+    per_source = {"teacher-correct": teacher.solve(questions) if "teacher-correct" in sources else None,
+                  "teacher-faulty": teacher.fault(questions) if "teacher-faulty" in sources else None}
     jobs = []
-    for q, s, f, a in zip(questions, solved, faulty, student_answers):
-        for source, code in (("teacher-correct", s.get("code")), ("teacher-faulty", f.get("code")), ("student", a)):
-            if code:
-                jobs.append((q, source, code))
-    notes = teacher.annotate([q for q, _, _ in jobs], [c for _, _, c in jobs])
+    for i, q in enumerate(questions):
+        for source in ("teacher-correct", "teacher-faulty"):
+            if source in sources and per_source[source][i].get("code"):
+                jobs.append((q, source, source, per_source[source][i]["code"]))
+        if "student" in sources:  # empty answers too: feedback scores them as well
+            jobs += [(q, "student", f"student-{k}", a) for k, a in enumerate(student_answers[i])]
+    notes = teacher.annotate([job[0] for job in jobs], [job[3] for job in jobs])
     rows = []
-    for (q, source, code), note in zip(jobs, notes):
+    for (q, source, name, code), note in zip(jobs, notes):
         if note.get("score") is None:
             continue  # the teacher's own annotation did not parse: nothing to learn from
-        rows.append({"id": f"{q['id']}:{source}", "question_id": q["id"], "source": source, "question": q["question"],
+        rows.append({"id": f"{q['id']}:{name}", "question_id": q["id"], "source": source, "question": q["question"],
                      "code": code, "prompt": note["prompt"], "completion": note["text"], "score": note["score"]})
     return rows
 

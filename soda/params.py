@@ -161,8 +161,23 @@ class FclTrain(Train):
 class ScoreTrain(Train):
     heldout_fraction: Fraction
     num_questions: PosInt
+    # What the teacher annotates. The paper's D_seed is the student's own solutions (§3.3.1, §4);
+    # teacher-correct/teacher-faulty add the teacher's prompt-A/B solutions (a deviation: the whole rubric).
+    solutions: list[Literal["student", "teacher-correct", "teacher-faulty"]] = Field(min_length=1)
+    student: str  # whose answers: 'base', or the first cycle (its delivered student, as the paper)
+    samples: PosInt  # answers per question from that student
+    temperature: NonNeg  # 0: greedy (samples must be 1), as feedback answers
     format: Literal["full", "compact"]
     head: Literal["generative", "regression", "classes"]  # generative: the paper's scorer writes the rubric
+
+
+    @model_validator(mode="after")
+    def _sampling(self):
+        if len(set(self.solutions)) != len(self.solutions):
+            raise ValueError(f"score_train.solutions: a source named twice in {self.solutions!r}")
+        if self.samples > 1 and self.temperature == 0:
+            raise ValueError(f"score_train.samples: {self.samples} greedy answers would be one; set score_train.temperature")
+        return self
 
 
 class Feedback(Section):
@@ -239,6 +254,11 @@ class Params(Section):
                     raise ValueError(f"cycles.{start}.prev forms a loop")
                 seen.add(node)
                 node = self.cycles[node].prev
+        # score-train runs before the first feedback, which reads its scorer: later students would be a loop
+        first = [name for name, entry in self.cycles.items() if entry.prev == "base"]
+        if self.score_train.student not in ["base", *first]:
+            raise ValueError(f"score_train.student names {self.score_train.student!r}: it must be 'base' or the first "
+                             f"cycle ({', '.join(first)}), whose student exists before any feedback")
         for model in self.evaluate.models:
             if model != "base" and model not in self.cycles:
                 raise ValueError(f"evaluate.models names {model!r}, which is not a cycle (nor 'base')")

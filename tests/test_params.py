@@ -33,6 +33,11 @@ def test_committed_params_are_valid():
     ("cycles.c1", {"prev": "c3"}, "forms a loop"),
     ("evaluate.models", ["base", "c7"], "evaluate.models names 'c7'"),
     ("evolve.mode", "merge", "evolve.mode: input should be 'accumulate' or 'replace'"),
+    # score-train runs before the first feedback, which reads its scorer: c2's student would be a loop
+    ("score_train.student", "c2", "score_train.student names 'c2': it must be 'base' or the first cycle (c1)"),
+    ("score_train.samples", 3, "score_train.samples: 3 greedy answers would be one"),
+    ("score_train.solutions", ["student", "student"], "score_train.solutions: a source named twice"),
+    ("score_train.solutions", ["teacher"], "score_train.solutions.0: input should be 'student', 'teacher-correct'"),
     ("csl_train.epochs", "three", "csl_train.epochs: input should be a valid number"),
     ("fcl_train.enabled", 1, "fcl_train.enabled: input should be a valid boolean"),
     ("teacher_generate.fcl_fraction", 1.5, "teacher_generate.fcl_fraction: input should be less than 1"),

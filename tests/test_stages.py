@@ -28,6 +28,41 @@ def test_world_then_decontaminate_run_directly(tmp_path, params):
     assert "copy" not in kept and out["removed"] >= 1
 
 
+def test_score_train_annotates_the_students_own_answers_unless_told_otherwise(tmp_path, params):
+    """The paper's D_seed: the teacher annotates the student's answers (here 2 sampled per question),
+    held out by question; the teacher's own solutions are annotated only when score_train.solutions
+    names them."""
+    from soda.stages import init_models, score_train
+    params["world"].update(seed_size=10, heldout_size=0, pretrain_size=10)
+    params["generation"]["max_new_tokens"] = 24
+    params["score_train"].update(num_questions=6, epochs=1, batch_size=4, heldout_fraction=0.34, student="base",
+                                 samples=2, temperature=1.0, head="classes")
+    world.run(world.Config.from_params(validate(params)), seed_out=tmp_path / "seed.jsonl",
+              heldout_out=tmp_path / "heldout.jsonl", pretrain_out=tmp_path / "pre.jsonl")
+    init_models.run(init_models.Config.from_params(params), corpus_rows=tmp_path / "seed.jsonl",
+                    pretrain_rows=tmp_path / "pre.jsonl", student_out=tmp_path / "student",
+                    scorer_out=tmp_path / "scorer0")
+
+    def annotate(name):
+        metrics = score_train.run(score_train.Config.from_params(validate(params)), questions=tmp_path / "seed.jsonl",
+                                  student=tmp_path / "student", scorer_init=tmp_path / "scorer0",
+                                  annotations_out=tmp_path / f"{name}.jsonl", out=tmp_path / name)
+        return metrics, read_jsonl(tmp_path / f"{name}.jsonl")
+
+    metrics, rows = annotate("own")
+    assert {r["source"] for r in rows} == {"student"}
+    per_question = {}
+    for r in rows:
+        per_question.setdefault(r["question_id"], []).append(r["id"].split(":")[-1])
+    assert len(per_question) == 6 and all(sorted(v) == ["student-0", "student-1"] for v in per_question.values())
+    # 2 of the 6 questions held out, both their answers
+    assert metrics["annotations"] == {"train": 8, "heldout": 4, "student": 12} and "kappa" in metrics["agreement"]
+
+    params["score_train"].update(solutions=["teacher-correct", "teacher-faulty"], samples=1, temperature=0.0)
+    metrics, rows = annotate("teacher")
+    assert {r["source"] for r in rows} == {"teacher-correct", "teacher-faulty"} and len(rows) <= 12
+
+
 def test_a_stage_config_holds_only_its_sections_typed(params):
     cfg = world.Config.from_params(params)
     assert cfg.sections() == ("seed", "world") and cfg.world.seed_size == params["world"]["seed_size"]

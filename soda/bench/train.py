@@ -50,7 +50,7 @@ def one_cycle(params: dict, seed: int = 0) -> tuple[list[dict], list[dict], list
     # Prompt C around the teacher's and the faulty solutions, with an analysis of the judge's length,
     # in score_train.format as the stage trains it.
     for q in questions[: params["score_train"]["num_questions"]]:
-        # The stage annotates three solutions per question (teacher correct, teacher faulty, student).
+        # A correct and two faulty solutions per question: the rubric's range, as score_train.solutions can give.
         wrong = fault_candidates(q["reference"], "logical")[:1] + fault_candidates(q["reference"], "name")[:1]
         for code, points in [(q["reference"], (2, 1, 1, 1, 1))] + [(c, (0, 0, 0.5, 0.5, 0)) for c in wrong]:
             analysis = (f"Code Analysis:The question asks for a function `{q['entry_point']}`. On execution the code returns "

@@ -1,6 +1,11 @@
 """score-train (once): the teacher annotates solutions with prompt C (the 6-point rubric),
 then the scoring model is fine-tuned on the annotations; agreement with held-out
-annotations is reported as exact agreement and Cohen's kappa."""
+annotations is reported as exact agreement and Cohen's kappa.
+
+The paper annotates the student's own outputs (D_seed, §3.3.1; "15K question-solution pairs
+from the student model's 110K outputs", §4): by default the answers of the cycle-1 student
+after correct-and-fault delivery (`score_train.student`), to the seed questions, as feedback
+will ask it. The held-out annotations are then of the same kind as what feedback scores."""
 
 from __future__ import annotations
 
@@ -32,8 +37,9 @@ def run(cfg: Config, *, questions: In, student: In, scorer_init: In, annotations
     random.Random(cfg.seed).shuffle(rows)
     rows = rows[: st.num_questions]
     teacher = make_teacher(cfg.section("teacher"), seed=cfg.seed, cache_dir=gen["cache_dir"])
-    student_answers = [a[0] for a in answer(str(student), rows, gen, seed=cfg.seed)]
-    annotations = collect(teacher, rows, student_answers)
+    student_answers = (answer(str(student), rows, gen, n=st.samples, temperature=st.temperature, seed=cfg.seed)
+                       if "student" in st.solutions else [[] for _ in rows])
+    annotations = collect(teacher, rows, student_answers, st.solutions)
     train, held = split_heldout(annotations, st.heldout_fraction, cfg.seed)
     if not train:
         raise InputError("score-train: no annotation to train on")
