@@ -188,6 +188,7 @@ class Feedback(Section):
     rule: Literal["execution-first", "score-first", "strict"]
     timeout_s: Pos
     max_questions: Optional[PosInt]
+    scorer_audit: NonNegInt  # answers the teacher also annotates, to measure the scorer where it is used
 
 
 class Evolve(Section):

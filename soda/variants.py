@@ -43,6 +43,7 @@ class Run:
     models: dict[str, dict]                     # model -> metrics/evaluate/<model>.json
     tasks: dict[tuple, bool] = field(default_factory=dict)  # (benchmark, task_id) -> greedy pass, last cycle
     kappa: float | None = None                  # the scorer's agreement with held-out annotations
+    loop_kappa: dict[str, float] = field(default_factory=dict)  # cycle -> its agreement on feedback's answers
 
     @property
     def last(self) -> str:
@@ -63,12 +64,15 @@ def greedy_passes(repo: Path, rev: str, model: str) -> dict[tuple, bool]:
     return {(r["benchmark"], r["task_id"]): bool(r["passed"]) for r in rows if r["sample"] == 0}
 
 
-def scorer_kappa(repo: Path, rev: str) -> float | None:
-    """Cohen's kappa of the run's scorer (metrics/score-train.json, committed with the experiment)."""
-    proc = subprocess.run(["git", "show", f"{rev}:metrics/score-train.json"], cwd=repo, capture_output=True, text=True)
+def committed_metric(repo: Path, rev: str, path: str, *keys: str) -> float | None:
+    """A metric committed with the experiment (metrics files are git-tracked), None where absent."""
+    proc = subprocess.run(["git", "show", f"{rev}:{path}"], cwd=repo, capture_output=True, text=True)
     if proc.returncode != 0:
-        return None  # a grid whose pipeline has no scorer
-    return (json.loads(proc.stdout).get("agreement") or {}).get("kappa")
+        return None  # e.g. a grid whose pipeline has no scorer
+    value = json.loads(proc.stdout)
+    for key in keys:
+        value = (value or {}).get(key)
+    return value
 
 
 def load_runs(repo: Path, variants: dict[str, dict], seeds: list[int]) -> list[Run]:
@@ -83,7 +87,13 @@ def load_runs(repo: Path, variants: dict[str, dict], seeds: list[int]) -> list[R
             runs[key] = Run(m["variant"], int(m["seed"]), rev, models)
     for run in runs.values():
         run.tasks = greedy_passes(repo, run.rev, run.last)
-        run.kappa = scorer_kappa(repo, run.rev)
+        # Cohen's kappa of the scorer against held-out annotations, and against the teacher's
+        # annotations of a sample of what it scored in each cycle's feedback (feedback.scorer_audit)
+        run.kappa = committed_metric(repo, run.rev, "metrics/score-train.json", "agreement", "kappa")
+        for cycle in run.models:
+            k = committed_metric(repo, run.rev, f"metrics/{cycle}/feedback.json", "scorer_agreement", "kappa")
+            if k is not None:
+                run.loop_kappa[cycle] = k
     return sorted(runs.values(), key=lambda r: (list(variants).index(r.variant), r.seed))
 
 
@@ -151,6 +161,8 @@ def summarise(runs: list[Run], variants: dict[str, dict]) -> list[dict]:
             row[key] = mean_sd([v for r in mine if (v := average(r, r.last, key)) is not None])
             row[f"{key}_by_seed"] = {r.seed: average(r, r.last, key) for r in mine}
         row["scorer_kappa_by_seed"] = {r.seed: r.kappa for r in mine}
+        row["scorer_kappa_in_loop"] = {c: mean_sd([r.loop_kappa[c] for r in mine if c in r.loop_kappa])
+                                       for c in cycles if any(c in r.loop_kappa for r in mine)}
         row["pass@1_by_cycle"] = {c: mean_sd([v for r in mine if (v := average(r, c, "pass@1")) is not None])
                                   for c in cycles}
         row["wilcoxon"] = wilcoxon(ref_runs, mine) if ref_runs and variant != reference else None
@@ -169,7 +181,7 @@ def markdown(rows: list[dict], reference: str | None) -> str:
     cycles = sorted({c for r in rows for c in r["pass@1_by_cycle"]}, key=model_order)
     head = (["variant", "seeds", "pass@1 (%)", "pass@10 (%)", "model score"] + [f"pass@1 {c}" for c in cycles]
             + [f"pass@1 - {reference} (points, 95 % CI)", f"Wilcoxon vs {reference}: pairs differing (ref. better)",
-               "p", "scorer κ by seed"])
+               "p", "scorer κ by seed", "scorer κ in the loop, by cycle"])
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
         w = r["wilcoxon"]
@@ -182,11 +194,15 @@ def markdown(rows: list[dict], reference: str | None) -> str:
                    "–" if w["p"] is None else f"{w['p']:.3g}"])
         cells.append(", ".join(f"{seed}: " + ("–" if k is None else f"{k:.2f}")
                                for seed, k in r["scorer_kappa_by_seed"].items()))
+        cells.append(", ".join(f"{c}: {m:.2f}" + (f" ± {sd:.2f}" if sd is not None else "")
+                               for c, (m, sd) in r["scorer_kappa_in_loop"].items()) or "–")
         lines.append("| " + " | ".join(cells) + " |")
     notes = ["", "Last cycle's held-out metrics, mean ± sd over seeds. The difference to the reference and the "
              "Wilcoxon signed-rank test are on the greedy pass (pass@1) per task, paired by (seed, task); the "
              "test drops agreeing pairs, the difference's interval (t, over all pairs) keeps them. Scorer κ: "
-             "Cohen's kappa of each seed's scoring model against its held-out annotations (metrics/score-train.json)."]
+             "Cohen's kappa of each seed's scoring model against its held-out annotations (metrics/score-train.json); "
+             "in the loop: against the teacher's annotations of a sample of the answers it scored in each cycle's "
+             "feedback (feedback.scorer_audit; metrics/<cycle>/feedback.json), mean ± sd over seeds."]
     return "\n".join(lines + notes)
 
 

@@ -141,11 +141,11 @@ def test_exp_show_lists_every_training_setting(repo):
     assert "fcl_train.beta" in shown
 
 
-# Each killed once, in the order they run, at a random point: a training stage after a random
-# step (StepLog's "<kind> step i/n" lines), teacher-generate once it has stored a random share of
-# the sandbox verdicts it stores in an uninterrupted run (in c2: c1's are all stored before it
-# runs, by score-train, which verifies the same faults).
-KILLS = {"score-train": "scorer", "csl-train@c1": "csl", "fcl-train@c1": "fcl", "teacher-generate@c2": None}
+# Each killed once, in the order they run (score-train annotates the cycle-1 student's answers),
+# at a random point: a training stage after a random step (StepLog's "<kind> step i/n" lines),
+# teacher-generate once it has stored a random share of the sandbox verdicts it stores in an
+# uninterrupted run (in c2: c1's are all stored before, by teacher-generate@c1).
+KILLS = {"csl-train@c1": "csl", "fcl-train@c1": "fcl", "score-train": "scorer", "teacher-generate@c2": None}
 VERDICTS = Path(".soda") / "cache" / "runs.sqlite3"
 
 

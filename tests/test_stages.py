@@ -62,6 +62,25 @@ def test_score_train_annotates_the_students_own_answers_unless_told_otherwise(tm
     metrics, rows = annotate("teacher")
     assert {r["source"] for r in rows} == {"teacher-correct", "teacher-faulty"} and len(rows) <= 12
 
+    # feedback with that scorer: feedback.scorer_audit of its answers are annotated by the teacher
+    # too, and the scorer's agreement with them is a metric; the feedback rows do not change.
+    from soda.stages import feedback
+    questions = read_jsonl(tmp_path / "seed.jsonl")
+    (tmp_path / "teacher-out.jsonl").write_text("".join(json.dumps({"id": q["id"]}) + "\n" for q in questions))
+
+    def give_feedback(audit):
+        params["feedback"].update(scorer_audit=audit, max_questions=None)
+        out = tmp_path / f"feedback-{audit}.jsonl"
+        metrics = feedback.run(feedback.Config.from_params(validate(params)), cycle="c1", questions=tmp_path / "seed.jsonl",
+                               teacher=tmp_path / "teacher-out.jsonl", student=tmp_path / "student",
+                               scorer=tmp_path / "teacher", out=out)
+        return metrics, out.read_bytes()
+
+    audited, rows_audited = give_feedback(4)
+    plain, rows_plain = give_feedback(0)
+    assert audited["scorer_agreement"]["n"] == 4 and "scorer_agreement" not in plain
+    assert rows_audited == rows_plain
+
 
 def test_a_stage_config_holds_only_its_sections_typed(params):
     cfg = world.Config.from_params(params)

@@ -21,6 +21,8 @@ with open("data/evaluate/c1/results.jsonl", "w") as f:
         for s in (0, 1):  # greedy and one sample; only the greedy one is pass@1
             f.write(json.dumps({"benchmark": "heldout", "task_id": f"t{t}", "sample": s, "passed": t < n or s == 1}) + "\\n")
 json.dump({"agreement": {"kappa": 0.5 + p["seed"] / 10}}, open("metrics/score-train.json", "w"))
+os.makedirs("metrics/c1", exist_ok=True)  # the scorer audited in c1's feedback
+json.dump({"scorer_agreement": {"kappa": 0.2 + p["seed"] / 10}}, open("metrics/c1/feedback.json", "w"))
 for model, rate in (("base", 0.1), ("c1", n / 20)):
     m = {"pass@1": rate, "pass@10": None, "model_score": 1.0}
     json.dump({"model": model, "benchmarks": {"heldout": m}, "average": m}, open(f"metrics/evaluate/{model}.json", "w"))
@@ -39,7 +41,7 @@ def repo(tmp_path_factory):
     (repo / "dvc.yaml").write_text(
         "stages:\n  evaluate:\n    cmd: python evaluate.py\n    deps: [evaluate.py]\n    params: [seed, fcl_train]\n"
         "    outs: [data/evaluate/c1/results.jsonl]\n"
-        "    metrics:\n      - metrics/score-train.json: {cache: false}\n      - metrics/evaluate/base.json: {cache: false}\n      - metrics/evaluate/c1.json: {cache: false}\n")
+        "    metrics:\n      - metrics/score-train.json: {cache: false}\n      - metrics/c1/feedback.json: {cache: false}\n      - metrics/evaluate/base.json: {cache: false}\n      - metrics/evaluate/c1.json: {cache: false}\n")
     (repo / "grid.yaml").write_text("seeds: [0, 1]\nvariants:\n  full: {}\n  no-fcl: {fcl_train.enabled: false}\n")
     sh("git", "init", "-q", cwd=repo)
     sh("dvc", "init", "-q", cwd=repo)
@@ -69,6 +71,9 @@ def test_variants_mean_sd_wilcoxon_and_figures(repo, monkeypatch):
     md = (repo / "reports" / "v.md").read_text()
     assert "| full | 0,1 | 52.5 ± 3.5 |" in md and "| no-fcl | 0,1 | 25.0 ± 0.0 |" in md
     assert "| -27.5 [-42.0, -13.0] | 11 of 40 (11) | 0.00" in md and md.count("| 0: 0.50, 1: 0.60 |") == 2
+    # the scorer's kappa in the loop, by cycle, over seeds (base has no feedback)
+    assert rows["full"]["scorer_kappa_in_loop"] == {"c1": pytest.approx([0.25, 0.0707107], abs=1e-6)}
+    assert md.count("| c1: 0.25 ± 0.07 |") == 2
     # the same pairs, for `soda power --outcomes`: seed 1 differs by 6 of 20 tasks, seed 0 by 5
     pairs = [json.loads(line) for line in (repo / "reports" / "v-outcomes-no-fcl.jsonl").read_text().splitlines()]
     assert len(pairs) == 40 and {"seed": 1, "task": "heldout/t10", "a": 1, "b": 0} in pairs

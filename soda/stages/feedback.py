@@ -1,6 +1,11 @@
 """feedback: the student answers the cycle's questions; the sandbox executes each answer
 (Pass/Fail) and the scoring model scores it (0-6); each question is classified easy, medium
-or hard (rule in soda/feedback.py)."""
+or hard (rule in soda/feedback.py).
+
+The scorer is trained once, on annotations of one student's answers; what it scores here are
+later students' answers. `feedback.scorer_audit` answers, a seeded sample, are annotated by
+the teacher as well, and the scorer's agreement with them is the metric `scorer_agreement`:
+the scorer measured where it is used."""
 
 from __future__ import annotations
 
@@ -8,7 +13,7 @@ import random
 
 from soda.feedback import classify, execute, summarize
 from soda.io import InputError, write_jsonl
-from soda.params import Feedback, Generation
+from soda.params import Feedback, Generation, Teacher
 from soda.stage import In, Out, StageConfig, read_rows, with_teacher_langs
 from soda.verdicts import result_cache
 
@@ -17,6 +22,7 @@ class Config(StageConfig):
     seed: int
     generation: Generation
     feedback: Feedback
+    teacher: Teacher
 
 
 def run(cfg: Config, *, cycle: str, questions: In, teacher: In, student: In, scorer: In, out: Out) -> dict:
@@ -39,5 +45,22 @@ def run(cfg: Config, *, cycle: str, questions: In, teacher: In, student: In, sco
     for q, a, v, s in zip(rows, answers, verdicts, scores):
         value = s.score if s is not None else None
         out_rows.append({"id": q["id"], "answer": a, **v, "score": value, "level": classify(v["passed"], value, classify_cfg)})
+    metrics = summarize(out_rows)
+    if fb.scoring and fb.scorer_audit:
+        metrics["scorer_agreement"] = audit(cfg, cycle, rows, answers, [s.score for s in scores])
     write_jsonl(out, out_rows)
-    return summarize(out_rows)
+    return metrics
+
+
+def audit(cfg: Config, cycle: str, rows: list[dict], answers: list[str], scores: list) -> dict:
+    from soda.scoring import agreement
+    from soda.teacher import make_teacher, teacher_counters
+    from soda.tracking import log_metrics
+
+    n = min(cfg.feedback.scorer_audit, len(rows))
+    picked = sorted(random.Random(f"{cfg.seed}:{cycle}:audit").sample(range(len(rows)), n))
+    teacher = make_teacher(cfg.section("teacher"), seed=cfg.seed, cache_dir=cfg.generation.cache_dir)
+    notes = teacher.annotate([rows[i] for i in picked], [answers[i] for i in picked])
+    log_metrics(teacher_counters(teacher), "teacher")
+    kept = [(scores[i], n["score"]) for i, n in zip(picked, notes) if n.get("score") is not None]
+    return agreement([p for p, _ in kept], [g for _, g in kept])
