@@ -30,9 +30,8 @@ SMALL = {
     "csl_train": {"epochs": 1},
     "fcl_train": {"epochs": 1},
     "feedback": {"max_questions": 24},
-    # The test's untrained tiny student writes no code and its scorer no parsable score, so
-    # feedback classifies nothing (asserted below): questions are sampled uniformly instead,
-    # so that prompt D is asked.
+    # The test's untrained tiny student writes no runnable code, so feedback's levels say little:
+    # questions are sampled uniformly instead, so that prompt D is asked.
     "evolve": {"num_new": 8, "classification": False},
     "evaluate": {"models": ["c1"], "n_samples": 1},
     "generation": {"max_new_tokens": 32},
@@ -128,7 +127,9 @@ def test_languages_travel_from_teacher_to_feedback_and_evolve(run):
     assert feedback and all(r["lang"] == lang[r["id"]] for r in feedback)
     # An answer the sandbox cannot run is `unknown`, never `hard` for that reason alone.
     assert all(r["status"] == "unknown" and r["passed"] is None for r in feedback)
-    assert {r["level"] for r in feedback} == {"unclassified"}
+    # so each level comes from the score alone (the score head always scores)
+    assert all(r["level"] == ("unclassified" if r["score"] is None else "easy" if r["score"] >= 4
+                              else "medium" if r["score"] >= 2 else "hard") for r in feedback)
     # The student learns prompt A of the paper, system message first (generation.student_prompt: paper).
     csl = rows(repo / "data" / "c1" / "csl.jsonl")
     assert csl and all(r["prompt"].startswith("You are an AI code interpreter.\n") for r in csl)

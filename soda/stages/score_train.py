@@ -10,6 +10,7 @@ will ask it. The held-out annotations are then of the same kind as what feedback
 from __future__ import annotations
 
 import random
+import sys
 from pathlib import Path
 
 from soda.annotate import collect, split_heldout
@@ -54,6 +55,9 @@ def run(cfg: Config, *, questions: In, student: In, scorer_init: In, annotations
         pred = score(str(out), [{"question": r["question"]} for r in held], [r["code"] for r in held], gen,
                      seed=cfg.seed)
         metrics["agreement"] = agreement([p.score for p in pred], [r["score"] for r in held])
+        if metrics["agreement"]["unscored"] * 2 > len(held):  # feedback would classify from execution alone
+            print(f"score-train: warning: the scorer wrote no score for {metrics['agreement']['unscored']} of "
+                  f"{len(held)} held-out solutions (docs/results.md: score_train.head)", file=sys.stderr)
     metrics["annotations"] = {"train": len(train), "heldout": len(held),
                               **{s: sum(r["source"] == s for r in annotations)
                                  for s in sorted({r["source"] for r in annotations})}}
