@@ -74,3 +74,48 @@ def test_bad_input(base, tmp_path, params):
         prepare("scorer", base, ROWS, {**params["score_train"], "seed": 0, "lora": {"r": 4}}, tmp_path, "regression")
     with pytest.raises(InputError, match="'prompt' must be a non-empty string"):
         prepare("scorer", base, [{"prompt": "", "score": 1.0}], {**params["score_train"], "seed": 0}, tmp_path, "classes")
+
+
+# Trains a score head and SIGKILLs itself once optimizer step STEP is done (not yet saved).
+KILLED_RUN = """
+import json, os, signal, sys
+from transformers import TrainerCallback
+from soda.train import finish, prepare
+
+base, rows, cfg, out, scratch, step = json.loads(sys.argv[1])
+
+class Kill(TrainerCallback):
+    def on_step_end(self, args, state, control, **kwargs):
+        if state.global_step == step:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+prepared = prepare("scorer", base, rows, cfg, scratch, "classes")
+prepared.trainer.add_callback(Kill())
+finish(prepared, out)
+"""
+
+
+def test_a_score_head_run_gives_the_same_bytes_twice_and_after_a_kill(base, tmp_path, params):
+    """The new head's initial weights come from the seed (not from whatever the global RNG holds),
+    so two runs, and a run killed -9 mid-training then resumed, publish the same files."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    cfg = {**params["score_train"], "seed": 0, "epochs": 3, "batch_size": 2, "save_steps": 3, "logging_steps": 1}
+    torch.manual_seed(1)  # a global RNG state of its own: the runs must not depend on it
+    train_scorer(base, ROWS, tmp_path / "a", cfg, tmp_path / "sa", "classes")
+    torch.manual_seed(2)
+    train_scorer(base, ROWS, tmp_path / "b", cfg, tmp_path / "sb", "classes")
+    args = json.dumps([base, ROWS, cfg, str(tmp_path / "c"), str(tmp_path / "sc"), 7])
+    root = Path(__file__).resolve().parent.parent
+    child = subprocess.run([sys.executable, "-c", KILLED_RUN, args], env={**os.environ, "PYTHONPATH": str(root)},
+                           capture_output=True, text=True, timeout=600)
+    assert child.returncode == -signal.SIGKILL, child.stderr[-2000:]
+    metrics = train_scorer(base, ROWS, tmp_path / "c", cfg, tmp_path / "sc", "classes")
+    assert metrics["resumed_from"] == "checkpoint-6"
+    for run in ("b", "c"):
+        for f in sorted(p.name for p in (tmp_path / "a").iterdir()):
+            assert (tmp_path / run / f).read_bytes() == (tmp_path / "a" / f).read_bytes(), (run, f)
