@@ -305,8 +305,7 @@ def prepare(kind: str, base_path: str, rows: list[dict], cfg: dict, scratch_dir,
     # A checkpoint is reused only by the run that wrote it: same start, same data, same settings.
     run_hash = hashlib.sha256(dumps({"kind": kind, "head": head, "base": base, "data": data_hash, "cfg": cfg}).encode()).hexdigest()
     run_dir = Path(scratch_dir) / f"{kind}-{run_hash[:16]}"
-    if head != "generative":
-        set_seed(cfg["seed"])  # a new score head is drawn from the global RNG: seeded, or each run differs
+    set_seed(cfg["seed"])  # a new score head or adapter is drawn from the global RNG: seeded, or each run differs
     model, tokenizer = load_model(base_path) if head == "generative" else load_head_model(base_path, head)
     peft = lora_config(cfg)
     callbacks = [StepLog(kind, cfg["logging_steps"])]

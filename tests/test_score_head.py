@@ -1,4 +1,9 @@
 import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -98,12 +103,6 @@ finish(prepared, out)
 def test_a_score_head_run_gives_the_same_bytes_twice_and_after_a_kill(base, tmp_path, params):
     """The new head's initial weights come from the seed (not from whatever the global RNG holds),
     so two runs, and a run killed -9 mid-training then resumed, publish the same files."""
-    import os
-    import signal
-    import subprocess
-    import sys
-    from pathlib import Path
-
     cfg = {**params["score_train"], "seed": 0, "epochs": 3, "batch_size": 2, "save_steps": 3, "logging_steps": 1}
     torch.manual_seed(1)  # a global RNG state of its own: the runs must not depend on it
     train_scorer(base, ROWS, tmp_path / "a", cfg, tmp_path / "sa", "classes")
