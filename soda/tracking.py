@@ -81,6 +81,19 @@ def flatten(d: dict, prefix: str = "") -> dict:
     return flat
 
 
+def _store_lock(uri: str):
+    """An inter-process lock on a local sqlite store while it is created or a run begins.
+
+    Two stages starting together on a fresh store (`dvc queue start -j 2` without `soda
+    experiments`' server) both create its tables and both fail (alembic: "table ... already
+    exists"; measured: 4 processes, every trial). Other stores need none."""
+    from filelock import FileLock
+
+    if not uri.startswith("sqlite:///"):
+        return contextlib.nullcontext()
+    return FileLock(uri.removeprefix("sqlite:///") + ".lock")
+
+
 @contextlib.contextmanager
 def stage_run(params: dict, stage: str, *, cycle: str | None = None, sections: tuple[str, ...] = (),
               outs: tuple[str, ...] = ()) -> Iterator[object]:
@@ -95,8 +108,8 @@ def stage_run(params: dict, stage: str, *, cycle: str | None = None, sections: t
         yield None
         return
 
-    mlflow.set_tracking_uri(tracking_uri(params.get("mlflow")))
-    mlflow.set_experiment(params.get("mlflow", {}).get("experiment", "soda"))
+    uri = tracking_uri(params.get("mlflow"))
+    mlflow.set_tracking_uri(uri)
     run_tags = {
         "soda.stage": stage,
         "soda.cycle": cycle or "",
@@ -106,7 +119,10 @@ def stage_run(params: dict, stage: str, *, cycle: str | None = None, sections: t
         "soda.prompts_sha256": prompts_sha256(),
     }
     name = f"{stage}@{cycle}" if cycle else stage
-    with mlflow.start_run(run_name=name, tags=run_tags) as run:
+    with _store_lock(uri):
+        mlflow.set_experiment(params.get("mlflow", {}).get("experiment", "soda"))
+        run = mlflow.start_run(run_name=name, tags=run_tags)
+    with run:
         logged = {}
         for section in sections:
             value = params.get(section)

@@ -93,3 +93,35 @@ def test_bad_grid_names_the_variant_and_key(tmp_path, body, message):
     grid.write_text(body)
     with pytest.raises(InputError, match=message.replace("[", r"\[").replace("]", r"\]")):
         commands(str(grid))
+
+
+def _start_stage(uri, barrier, results):
+    import os
+
+    os.environ["MLFLOW_TRACKING_URI"] = uri
+    from soda.tracking import stage_run
+
+    barrier.wait()  # every process creates the fresh store at the same moment
+    try:
+        with stage_run({}, "world"):
+            pass
+        results.put("ok")
+    except Exception as e:  # the race's errors: alembic CommandError, sqlite OperationalError
+        results.put(f"{type(e).__name__}: {e}"[:200])
+
+
+def test_stages_started_together_on_a_fresh_sqlite_store_all_log(tmp_path):
+    """`dvc queue start -j 2` without an mlflow server: two stages create the store at once."""
+    import multiprocessing
+    import sqlite3
+
+    ctx = multiprocessing.get_context("spawn")
+    barrier, results = ctx.Barrier(4), ctx.Queue()
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    procs = [ctx.Process(target=_start_stage, args=(uri, barrier, results)) for _ in range(4)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(120)
+    assert [results.get(timeout=5) for _ in procs] == ["ok"] * 4
+    assert sqlite3.connect(tmp_path / "mlflow.db").execute("select count(*) from runs").fetchone() == (4,)
