@@ -94,7 +94,8 @@ def _kappa(a: list[int], b: list[int]) -> float | None:
     return (observed - expected) / (1 - expected)
 
 
-def _round_half_up(x: float) -> int:
+def round_score(x: float) -> int:
+    """The integer score a half-point score counts as (half up), for kappa and score counts."""
     return math.floor(x + 0.5)
 
 
@@ -117,5 +118,5 @@ def agreement(pred: list[float | None], gold: list[float]) -> dict:
         "exact_agreement_scored": exact / len(pairs) if pairs else None,
         "within_one": sum(abs(p - g) <= 1 for p, g in pairs) / len(pairs) if pairs else None,
         "mean_abs_error": sum(abs(p - g) for p, g in pairs) / len(pairs) if pairs else None,
-        "kappa": _kappa([_round_half_up(p) for p, _ in pairs], [_round_half_up(g) for _, g in pairs]),
+        "kappa": _kappa([round_score(p) for p, _ in pairs], [round_score(g) for _, g in pairs]),
     }

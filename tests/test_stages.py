@@ -2,6 +2,7 @@
 no command line."""
 
 import json
+import math
 
 import pytest
 from pydantic import ValidationError
@@ -57,6 +58,10 @@ def test_score_train_annotates_the_students_own_answers_unless_told_otherwise(tm
     assert len(per_question) == 6 and all(sorted(v) == ["student-0", "student-1"] for v in per_question.values())
     # 2 of the 6 questions held out, both their answers
     assert metrics["annotations"] == {"train": 8, "heldout": 4, "student": 12} and "kappa" in metrics["agreement"]
+    # the annotated scores as kappa counts them (half up), per integer score
+    scores = metrics["annotation_scores"]
+    assert sum(scores.values()) == 12 and list(scores) == sorted(scores, key=int)
+    assert scores == {str(s): sum(math.floor(r["score"] + 0.5) == s for r in rows) for s in map(int, scores)}
 
     params["score_train"].update(solutions=["teacher-correct", "teacher-faulty"], samples=1, temperature=0.0)
     metrics, rows = annotate("teacher")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import random
 import sys
+from collections import Counter
 from pathlib import Path
 
 from soda.annotate import collect, split_heldout
@@ -29,7 +30,7 @@ class Config(StageConfig):
 
 
 def run(cfg: Config, *, questions: In, student: In, scorer_init: In, annotations_out: Out, out: Out) -> dict:
-    from soda.scoring import agreement
+    from soda.scoring import agreement, round_score
     from soda.student import answer, score, scorer_example
     from soda.train import train_scorer
 
@@ -61,6 +62,10 @@ def run(cfg: Config, *, questions: In, student: In, scorer_init: In, annotations
     metrics["annotations"] = {"train": len(train), "heldout": len(held),
                               **{s: sum(r["source"] == s for r in annotations)
                                  for s in sorted({r["source"] for r in annotations})}}
+    # What the scorer can learn: on the embedded world D_seed scores only 0 (does not parse) or
+    # 1 (fails), docs/results.md 2026-12-06.
+    counts = Counter(round_score(r["score"]) for r in annotations)
+    metrics["annotation_scores"] = {str(k): counts[k] for k in sorted(counts)}
     write_jsonl(annotations_out, annotations)
     log_metrics(teacher_counters(teacher), "teacher")
     return metrics
