@@ -44,6 +44,7 @@ class Run:
     tasks: dict[tuple, bool] = field(default_factory=dict)  # (benchmark, task_id) -> greedy pass, last cycle
     kappa: float | None = None                  # the scorer's agreement with held-out annotations
     loop_kappa: dict[str, float] = field(default_factory=dict)  # cycle -> its agreement on feedback's answers
+    annotation_scores: dict[str, int] | None = None  # integer score -> annotations (what the scorer learns from)
 
     @property
     def last(self) -> str:
@@ -64,7 +65,7 @@ def greedy_passes(repo: Path, rev: str, model: str) -> dict[tuple, bool]:
     return {(r["benchmark"], r["task_id"]): bool(r["passed"]) for r in rows if r["sample"] == 0}
 
 
-def committed_metric(repo: Path, rev: str, path: str, *keys: str) -> float | None:
+def committed_metric(repo: Path, rev: str, path: str, *keys: str):
     """A metric committed with the experiment (metrics files are git-tracked), None where absent."""
     proc = subprocess.run(["git", "show", f"{rev}:{path}"], cwd=repo, capture_output=True, text=True)
     if proc.returncode != 0:
@@ -90,6 +91,8 @@ def load_runs(repo: Path, variants: dict[str, dict], seeds: list[int]) -> list[R
         # Cohen's kappa of the scorer against held-out annotations, and against the teacher's
         # annotations of a sample of what it scored in each cycle's feedback (feedback.scorer_audit)
         run.kappa = committed_metric(repo, run.rev, "metrics/score-train.json", "agreement", "kappa")
+        # a D_seed that does not span the rubric caps the kappa any scorer can reach (docs/results.md)
+        run.annotation_scores = committed_metric(repo, run.rev, "metrics/score-train.json", "annotation_scores")
         for cycle in run.models:
             k = committed_metric(repo, run.rev, f"metrics/{cycle}/feedback.json", "scorer_agreement", "kappa")
             if k is not None:
@@ -161,6 +164,7 @@ def summarise(runs: list[Run], variants: dict[str, dict]) -> list[dict]:
             row[key] = mean_sd([v for r in mine if (v := average(r, r.last, key)) is not None])
             row[f"{key}_by_seed"] = {r.seed: average(r, r.last, key) for r in mine}
         row["scorer_kappa_by_seed"] = {r.seed: r.kappa for r in mine}
+        row["annotation_scores_by_seed"] = {r.seed: r.annotation_scores for r in mine}
         row["scorer_kappa_in_loop"] = {c: mean_sd([r.loop_kappa[c] for r in mine if c in r.loop_kappa])
                                        for c in cycles if any(c in r.loop_kappa for r in mine)}
         row["pass@1_by_cycle"] = {c: mean_sd([v for r in mine if (v := average(r, c, "pass@1")) is not None])
@@ -181,7 +185,7 @@ def markdown(rows: list[dict], reference: str | None) -> str:
     cycles = sorted({c for r in rows for c in r["pass@1_by_cycle"]}, key=model_order)
     head = (["variant", "seeds", "pass@1 (%)", "pass@10 (%)", "model score"] + [f"pass@1 {c}" for c in cycles]
             + [f"pass@1 - {reference} (points, 95 % CI)", f"Wilcoxon vs {reference}: pairs differing (ref. better)",
-               "p", "scorer κ by seed", "scorer κ in the loop, by cycle"])
+               "p", "scorer κ by seed", "annotated scores by seed (score×count)", "scorer κ in the loop, by cycle"])
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
         w = r["wilcoxon"]
@@ -194,13 +198,16 @@ def markdown(rows: list[dict], reference: str | None) -> str:
                    "–" if w["p"] is None else f"{w['p']:.3g}"])
         cells.append(", ".join(f"{seed}: " + ("–" if k is None else f"{k:.2f}")
                                for seed, k in r["scorer_kappa_by_seed"].items()))
+        cells.append("; ".join(f"{seed}: " + ("–" if not counts else " ".join(f"{s}×{n}" for s, n in counts.items()))
+                               for seed, counts in r["annotation_scores_by_seed"].items()))
         cells.append(", ".join(f"{c}: {m:.2f}" + (f" ± {sd:.2f}" if sd is not None else "")
                                for c, (m, sd) in r["scorer_kappa_in_loop"].items()) or "–")
         lines.append("| " + " | ".join(cells) + " |")
     notes = ["", "Last cycle's held-out metrics, mean ± sd over seeds. The difference to the reference and the "
              "Wilcoxon signed-rank test are on the greedy pass (pass@1) per task, paired by (seed, task); the "
              "test drops agreeing pairs, the difference's interval (t, over all pairs) keeps them. Scorer κ: "
-             "Cohen's kappa of each seed's scoring model against its held-out annotations (metrics/score-train.json); "
+             "Cohen's kappa of each seed's scoring model against its held-out annotations (metrics/score-train.json), "
+             "next to the teacher's annotated scores it was trained and tested on (rounded as kappa counts them); "
              "in the loop: against the teacher's annotations of a sample of the answers it scored in each cycle's "
              "feedback (feedback.scorer_audit; metrics/<cycle>/feedback.json), mean ± sd over seeds."]
     return "\n".join(lines + notes)

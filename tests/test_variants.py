@@ -20,7 +20,8 @@ with open("data/evaluate/c1/results.jsonl", "w") as f:
     for t in range(20):
         for s in (0, 1):  # greedy and one sample; only the greedy one is pass@1
             f.write(json.dumps({"benchmark": "heldout", "task_id": f"t{t}", "sample": s, "passed": t < n or s == 1}) + "\\n")
-json.dump({"agreement": {"kappa": 0.5 + p["seed"] / 10}}, open("metrics/score-train.json", "w"))
+json.dump({"agreement": {"kappa": 0.5 + p["seed"] / 10}, "annotation_scores": {"0": 7 + p["seed"], "1": 3, "6": 1}},
+          open("metrics/score-train.json", "w"))
 os.makedirs("metrics/c1", exist_ok=True)  # the scorer audited in c1's feedback
 json.dump({"scorer_agreement": {"kappa": 0.2 + p["seed"] / 10}}, open("metrics/c1/feedback.json", "w"))
 for model, rate in (("base", 0.1), ("c1", n / 20)):
@@ -71,6 +72,9 @@ def test_variants_mean_sd_wilcoxon_and_figures(repo, monkeypatch):
     md = (repo / "reports" / "v.md").read_text()
     assert "| full | 0,1 | 52.5 ± 3.5 |" in md and "| no-fcl | 0,1 | 25.0 ± 0.0 |" in md
     assert "| -27.5 [-42.0, -13.0] | 11 of 40 (11) | 0.00" in md and md.count("| 0: 0.50, 1: 0.60 |") == 2
+    # what the scorer learnt from, per seed: D_seed's scores (a rubric it does not span caps kappa)
+    assert rows["full"]["annotation_scores_by_seed"] == {"0": {"0": 7, "1": 3, "6": 1}, "1": {"0": 8, "1": 3, "6": 1}}
+    assert md.count("| 0: 0×7 1×3 6×1; 1: 0×8 1×3 6×1 |") == 2
     # the scorer's kappa in the loop, by cycle, over seeds (base has no feedback)
     assert rows["full"]["scorer_kappa_in_loop"] == {"c1": pytest.approx([0.25, 0.0707107], abs=1e-6)}
     assert md.count("| c1: 0.25 ± 0.07 |") == 2
