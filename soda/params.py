@@ -53,7 +53,22 @@ class Student(Section):
 
 
 class Scorer(Section):
-    init: str  # 'scratch', 'student' (a copy of the base student) or a Hugging Face id / local path
+    # 'student' (a copy of the base student, as the paper), 'pretrained' (built and pretrained on
+    # the world's code like the student, at the size below), 'scratch' (built, not pretrained) or a
+    # Hugging Face id / local path
+    init: str
+    hidden_size: Optional[PosInt]  # 'pretrained' / 'scratch': the scorer's size (null: the student's)
+    num_layers: Optional[PosInt]
+    num_heads: Optional[PosInt]
+    intermediate_size: Optional[PosInt]
+
+    @model_validator(mode="after")
+    def _size_only_when_built(self):
+        sized = [k for k in ("hidden_size", "num_layers", "num_heads", "intermediate_size") if getattr(self, k) is not None]
+        if sized and self.init not in ("pretrained", "scratch"):
+            raise ValueError(f"scorer.{sized[0]}: a scorer size is for init 'pretrained' or 'scratch' only "
+                             f"(init {self.init!r} brings its own); set it to null")
+        return self
 
 
 class Backend(Section):

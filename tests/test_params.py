@@ -51,6 +51,8 @@ def test_committed_params_are_valid():
     ("feedback.timeout_s", 0, "feedback.timeout_s: input should be greater than 0"),
     ("csl_train.lr", float("nan"), "csl_train.lr must be a finite number"),
     ("world.seed_size", True, "world.seed_size: input should be a valid integer"),
+    # a copy of the student (or a HF model) has its size already
+    ("scorer.hidden_size", 256, "scorer.hidden_size: a scorer size is for init 'pretrained' or 'scratch' only"),
 ])
 def test_bad_params_name_the_key(path, value, message):
     with pytest.raises(InputError, match=message.replace("(", r"\(").replace(")", r"\)")):

@@ -135,3 +135,34 @@ def test_evolve_new_questions_inherit_the_language_their_teacher_answered_in(tmp
     assert metrics["new_questions"] == len(new) == 4
     assert {(q["parent"], q["lang"]) for q in new} == {("q1", "js"), ("q2", "go")}
     assert len(asked) == 4
+
+
+def test_init_models_builds_a_pretrained_scorer_of_its_own_size(tmp_path, params):
+    """`scorer.init: pretrained`: a scorer larger than the student, pretrained on the world's code
+    as the student is (the tiny scorer cannot learn this world's D_seed; docs/results.md)."""
+    from soda.modeling import load_model
+    from soda.stages import init_models
+    params["world"].update(seed_size=10, heldout_size=0, pretrain_size=8)
+    params["pretrain"].update(batch_size=4)
+    world.run(world.Config.from_params(validate(params)), seed_out=tmp_path / "seed.jsonl",
+              heldout_out=tmp_path / "heldout.jsonl", pretrain_out=tmp_path / "pre.jsonl")
+
+    def build(name, **scorer):
+        params["scorer"].update(scorer)
+        return init_models.run(init_models.Config.from_params(validate(params)), corpus_rows=tmp_path / "seed.jsonl",
+                               pretrain_rows=tmp_path / "pre.jsonl", student_out=tmp_path / name / "student",
+                               scorer_out=tmp_path / name / "scorer")
+
+    copy = build("copy")  # the default: the scorer is the pretrained base student
+    assert copy["scorer_parameters"] == copy["student_parameters"] and "scorer_pretrain" not in copy
+    big = build("big", init="pretrained", hidden_size=192, num_layers=5, num_heads=6, intermediate_size=512)
+    assert big["scorer_parameters"] > 2 * big["student_parameters"]
+    assert big["scorer_pretrain"]["examples"] == 8 and big["scorer_pretrain"]["steps"] == 2
+    model, _ = load_model(str(tmp_path / "big" / "scorer"))
+    assert (model.config.hidden_size, model.config.num_hidden_layers) == (192, 5)
+    # the student is the same whatever the scorer
+    assert big["student_parameters"] == copy["student_parameters"]
+    assert big["pretrain"]["final_loss"] == copy["pretrain"]["final_loss"]
+    # null keys take the student's size; 'scratch' is not pretrained
+    bare = build("bare", init="scratch", hidden_size=None, num_layers=None, num_heads=None, intermediate_size=None)
+    assert bare["scorer_parameters"] == copy["student_parameters"] and "scorer_pretrain" not in bare

@@ -75,9 +75,15 @@ def run(cfg: Config, *, corpus_rows: In, pretrain_rows: In, student_out: Out, sc
     metrics = {"student_parameters": make_model(cfg.student.init, cfg.student, texts, student_out, cfg.seed, "student")}
     if cfg.student.init == "scratch" and programs and cfg.pretrain.epochs > 0:
         metrics["pretrain"] = pretrain(student_out, programs, {**cfg.section("pretrain"), "seed": cfg.seed})
-    # The scorer shares the student's tiny architecture when built from scratch; `student`: it
-    # starts from the base student (pretrained on the world's code), as the paper's scorer
-    # starts from the student's base model.
-    init = str(student_out) if cfg.scorer.init == "student" else cfg.scorer.init
-    metrics["scorer_parameters"] = make_model(init, cfg.student, texts, scorer_out, cfg.seed + 1, "scorer")
+    # `student`: the scorer starts from the base student, as the paper's scorer starts from the
+    # student's base model. `pretrained` / `scratch`: a model of its own size (null keys: the
+    # student's), `pretrained` then trained on the same code as the student: a scorer larger than
+    # the student (docs/results.md, 2026-12-06 second session).
+    size = {k: v for k in ("hidden_size", "num_layers", "num_heads", "intermediate_size")
+            if (v := getattr(cfg.scorer, k)) is not None}
+    init = {"student": str(student_out), "pretrained": "scratch"}.get(cfg.scorer.init, cfg.scorer.init)
+    metrics["scorer_parameters"] = make_model(init, cfg.student.model_copy(update=size), texts, scorer_out,
+                                              cfg.seed + 1, "scorer")
+    if cfg.scorer.init == "pretrained" and programs and cfg.pretrain.epochs > 0:
+        metrics["scorer_pretrain"] = pretrain(scorer_out, programs, {**cfg.section("pretrain"), "seed": cfg.seed + 1})
     return metrics
