@@ -1,7 +1,17 @@
+from pathlib import Path
+
 import pytest
 
 from soda.experiments import commands, load_grid
 from soda.io import InputError
+
+
+@pytest.mark.parametrize("grid", sorted(p.name for p in Path("soda/configs").glob("grid-*.yaml")))
+def test_every_shipped_grid_resolves_to_valid_params(grid):
+    # commands() applies each variant's overrides to params.yaml and validates the result: a
+    # renamed key or a bad value in a grid fails here, not hours into a queue
+    seeds, variants, _ = load_grid(f"soda/configs/{grid}")
+    assert len(commands(f"soda/configs/{grid}")) == len(seeds) * len(variants)
 
 
 def test_shipped_grid_expands_to_variant_by_seed_commands():
