@@ -6,8 +6,11 @@ displacement"). For each pair of an FCL set this measures, under the reference (
 and the trained student, the log-probability of the chosen and the rejected solution given the
 prompt (summed over the solution's tokens and EOS, as eq. 2), and reports per fault type: the
 mean change of each, the share of pairs whose chosen solution became less likely, and the mean
-change of the margin. One JSON line; e.g.
-`soda displacement --reference models/c1/csl --student models/c1/student --pairs data/c1/fcl.jsonl`.
+change of the margin. With `--heldout`, the same for the held-out tasks' reference solutions
+under the student's prompt: whether what FCL pushed down is correct code in general, not only its
+own chosen solutions. One JSON line; e.g.
+`soda displacement --reference models/c1/csl --student models/c1/student --pairs data/c1/fcl.jsonl
+--heldout data/world/heldout.jsonl`.
 """
 
 from __future__ import annotations
@@ -53,6 +56,21 @@ def measure(reference, student, tokenizer, pairs: list[dict]) -> dict:
     return report
 
 
+def heldout_change(reference, student, tokenizer, tasks: list[dict], style: str) -> dict:
+    """n, mean change of log p(reference solution | the student's prompt) and the share that fell,
+    over held-out tasks: whether FCL lowered correct code it never saw, not only its chosen side."""
+    from soda.prompts import student_prompt
+
+    changes = []
+    for task in tasks:
+        prompt = student_prompt(task["question"], style)
+        before, = sequence_logps(reference, tokenizer, prompt, [task["reference"]])
+        after, = sequence_logps(student, tokenizer, prompt, [task["reference"]])
+        changes.append(after - before)
+    n = len(changes)
+    return {"n": n, "change": round(sum(changes) / n, 4), "fell": round(sum(c < 0 for c in changes) / n, 4)}
+
+
 def main(argv: list[str] | None = None) -> int:
     import argparse
 
@@ -62,11 +80,23 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="soda displacement", description=__doc__.split("\n\n")[0])
     p.add_argument("--reference", required=True, help="the FCL reference model dir (the cycle's CSL model)")
     p.add_argument("--student", required=True, help="the model after FCL")
-    p.add_argument("--pairs", required=True, help="the FCL set (JSONL of prompt, chosen, rejected[, fault_type])")
+    p.add_argument("--pairs", help="the FCL set (JSONL of prompt, chosen, rejected[, fault_type])")
+    p.add_argument("--heldout", help="held-out tasks (JSONL of question, reference), e.g. data/world/heldout.jsonl")
+    p.add_argument("--student-prompt", default="compact", choices=["compact", "paper"],
+                   help="--heldout: the student's prompt (params: generation.student_prompt)")
     args = p.parse_args(argv)
-    pairs = read_rows(args.pairs, "FCL pair", ("prompt", "chosen", "rejected"))
+    if not (args.pairs or args.heldout):
+        p.error("give --pairs, --heldout or both")
+    pairs = read_rows(args.pairs, "FCL pair", ("prompt", "chosen", "rejected")) if args.pairs else []
+    tasks = read_rows(args.heldout, "held-out task", ("question", "reference")) if args.heldout else []
     reference, tokenizer = load_model(args.reference)
     student, _ = load_model(args.student)
     reference.eval(), student.eval()
-    print(json.dumps({"pairs": args.pairs, "by_fault": measure(reference, student, tokenizer, pairs)}))
+    report = {}
+    if pairs:
+        report.update(pairs=args.pairs, by_fault=measure(reference, student, tokenizer, pairs))
+    if tasks:
+        report.update(heldout=args.heldout,
+                      heldout_reference=heldout_change(reference, student, tokenizer, tasks, args.student_prompt))
+    print(json.dumps(report))
     return 0

@@ -17,6 +17,10 @@ metrics per cycle, and from the DVC cache the last cycle's per-task results
   ratios (right; variants that only set evolve.ratio), like the paper's Fig. 6.
 - `<out>-outcomes-<variant>.jsonl`: those pairs, {seed, task, a: reference, b: variant}, the
   input of `soda power --outcomes` (the seed-level spread the pooled test assumes away).
+
+`soda variants compare --reference DIR... --other DIR... [--model c3 ...]`: the same paired test
+between plain checkouts after `dvc repro` (one per seed and arm, e.g. clones that share a prefix
+of the pipeline), read from their working trees; one JSON line per model.
 """
 
 from __future__ import annotations
@@ -298,9 +302,48 @@ def write(repo: Path, grid: str, out: str) -> str:
     return text
 
 
+def checkout_run(path: Path, model: str) -> Run:
+    """A plain checkout's greedy passes for `model`, from its working tree; its seed from its params."""
+    import yaml
+
+    results, params = path / "data" / "evaluate" / model / "results.jsonl", path / "params.yaml"
+    if not results.exists():
+        raise InputError(f"{results}: not found (run `dvc repro evaluate@{model}` in {path})")
+    seed = (yaml.safe_load(params.read_text()) or {}).get("seed") if params.exists() else None
+    if not isinstance(seed, int):
+        raise InputError(f"{params}: no integer `seed`")
+    rows = (json.loads(line) for line in results.read_text().splitlines() if line.strip())
+    return Run(str(path), seed, "", {},
+               {(r["benchmark"], r["task_id"]): bool(r["passed"]) for r in rows if r["sample"] == 0})
+
+
+def compare(reference: list[Path], other: list[Path], model: str) -> dict:
+    """The other checkouts' greedy pass@1 against the reference ones', paired by (seed, task)."""
+    ref, oth = [checkout_run(d, model) for d in reference], [checkout_run(d, model) for d in other]
+    for side in (ref, oth):
+        seeds = [r.seed for r in side]
+        if len(set(seeds)) != len(seeds):
+            raise InputError(f"two checkouts of one arm have the same seed: {[r.variant for r in side]}")
+    if {r.seed for r in ref} != {r.seed for r in oth}:
+        raise InputError(f"the arms' seeds differ: reference {sorted(r.seed for r in ref)}, "
+                         f"other {sorted(r.seed for r in oth)}")
+    pass1 = {name: {r.seed: sum(r.tasks.values()) / len(r.tasks) for r in side} for name, side in (("reference", ref), ("other", oth))}
+    return {"model": model, "seeds": sorted(r.seed for r in ref), "pass1_reference": pass1["reference"],
+            "pass1_other": pass1["other"], **wilcoxon(ref, oth)}
+
+
 def main(argv: list[str]) -> int:
     import argparse
 
+    if argv[:1] == ["compare"]:
+        p = argparse.ArgumentParser(prog="soda variants compare", description=compare.__doc__)
+        p.add_argument("--reference", nargs="+", type=Path, required=True, help="checkouts, one per seed")
+        p.add_argument("--other", nargs="+", type=Path, required=True, help="checkouts, one per seed")
+        p.add_argument("--model", nargs="+", default=["c3"], help="evaluated models (data/evaluate/<model>)")
+        args = p.parse_args(argv[1:])
+        for model in args.model:
+            print(json.dumps(compare(args.reference, args.other, model)))
+        return 0
     p = argparse.ArgumentParser(prog="soda variants", description=__doc__.splitlines()[0])
     p.add_argument("grid", help="the grid file the experiments were queued from (soda experiments queue)")
     p.add_argument("--out", default="reports/variants",

@@ -157,7 +157,7 @@ def test_dpo_plus_sft_adds_the_chosen_solutions_token_nll(base, tmp_path):
     assert torch.allclose(losses["sigmoid-sft"] - losses["sigmoid"], nll, atol=1e-4), (losses, nll)
 
 
-def test_fcl_reference_frozen_policy_moves(base, tmp_path):
+def test_fcl_reference_frozen_policy_moves(base, tmp_path, capsys):
     p = prepare("fcl", base, FCL, FAST, tmp_path / "scratch")
     ref_before = state(p.trainer.ref_model)
     metrics = finish(p, tmp_path / "fcl")
@@ -182,6 +182,23 @@ def test_fcl_reference_frozen_policy_moves(base, tmp_path):
     row = FCL[0]
     by_hand = (sequence_logp(trained, tok, row["prompt"], row["chosen"]) - sequence_logp(start, tok, row["prompt"], row["chosen"])).item()
     assert abs(measure(start, trained, tok, [row])["all"]["chosen_change"] - round(by_hand, 4)) < 1e-3
+    # --heldout: the reference solutions of tasks FCL never saw, under the student's prompt.
+    from soda.displacement import heldout_change
+    from soda.displacement import main as displacement
+
+    tasks = [{"question": q, "reference": c} for q, c in zip(QUESTIONS, CORRECT)]
+    assert heldout_change(start, start, tok, tasks, "compact") == {"n": len(tasks), "change": 0.0, "fell": 0.0}
+    by_hand = [(sequence_logp(trained, tok, student_prompt(t["question"]), t["reference"])
+                - sequence_logp(start, tok, student_prompt(t["question"]), t["reference"])).item() for t in tasks]
+    held = heldout_change(start, trained, tok, tasks, "compact")
+    assert abs(held["change"] - sum(by_hand) / len(tasks)) < 1e-3 and held["fell"] == sum(c < 0 for c in by_hand) / len(tasks)
+    heldout = tmp_path / "heldout.jsonl"
+    heldout.write_text("".join(json.dumps(t) + "\n" for t in tasks))
+    capsys.readouterr()
+    assert displacement(["--reference", base, "--student", str(tmp_path / "fcl"), "--heldout", str(heldout)]) == 0
+    assert json.loads(capsys.readouterr().out) == {"heldout": str(heldout), "heldout_reference": held}
+    with pytest.raises(SystemExit):  # neither --pairs nor --heldout
+        displacement(["--reference", base, "--student", base])
 
 
 def test_csl_writes_model_with_card_and_cleans_scratch(base, tmp_path):

@@ -94,3 +94,26 @@ def test_variants_without_experiments_is_an_error(repo, tmp_path, monkeypatch):
     with pytest.raises(InputError, match="no finished experiment"):
         variants_main([str(tmp_path / "other.yaml"), "--out", str(tmp_path / "v")])
     assert not (tmp_path / "v.md").exists()
+
+
+def test_compare_plain_checkouts_pairs_by_seed_and_task(repo, tmp_path, capsys):
+    # One checkout per arm and seed, each evaluated in its own working tree (no dvc exp).
+    dirs = {}
+    for arm, enabled in (("full", "true"), ("no-fcl", "false")):
+        for seed in (0, 1):
+            d = dirs[arm, seed] = tmp_path / f"{arm}-{seed}"
+            d.mkdir()
+            (d / "params.yaml").write_text(f"seed: {seed}\nfcl_train:\n  enabled: {enabled}\n")
+            sh("python", str(repo / "evaluate.py"), cwd=d)
+    assert variants_main(["compare", "--reference", str(dirs["full", 1]), str(dirs["full", 0]),
+                          "--other", str(dirs["no-fcl", 0]), str(dirs["no-fcl", 1]), "--model", "c1"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    # full passes 10 + seed of 20 tasks, no-fcl 5: 11 of 40 pairs differ, all to full.
+    assert out["seeds"] == [0, 1] and out["pass1_reference"] == {"0": 0.5, "1": 0.55}
+    assert out["pass1_other"] == {"0": 0.25, "1": 0.25}
+    assert (out["pairs"], out["differing"], out["reference_wins"]) == (40, 11, 11)
+    assert out["difference"] == pytest.approx(-11 / 40) and out["ci95"][1] < 0 and out["p"] < 0.01
+    with pytest.raises(InputError, match="seeds differ"):
+        variants_main(["compare", "--reference", str(dirs["full", 0]), "--other", str(dirs["no-fcl", 1]), "--model", "c1"])
+    with pytest.raises(InputError, match="c3/results.jsonl: not found"):
+        variants_main(["compare", "--reference", str(dirs["full", 0]), "--other", str(dirs["no-fcl", 0])])
