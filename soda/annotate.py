@@ -32,9 +32,20 @@ def collect(teacher, questions: list[dict], student_answers: list[list[str]], so
     return rows
 
 
+def sample_questions(rows: list[dict], n: int, seed: int) -> list[dict]:
+    """The n questions whose answers are annotated: a uniform sample of the seed questions, as
+    the paper's ("15K ... from the student model's 110K outputs"). Its own random stream: a
+    plain Random(seed) shuffle of the sorted ids is the delivery split's (soda.delivery), which
+    made D_seed exactly the FCL questions the student never learnt by CSL."""
+    rows = sorted(rows, key=lambda q: q["id"])
+    random.Random(f"{seed}:score-train").shuffle(rows)
+    return rows[:n]
+
+
 def split_heldout(rows: list[dict], fraction: float, seed: int) -> tuple[list[dict], list[dict]]:
-    """Held-out annotations by question, so that no question is in both parts."""
+    """Held-out annotations by question, so that no question is in both parts; drawn apart from
+    the delivery split too (else, with every question annotated, held-out = the FCL questions)."""
     qids = sorted({r["question_id"] for r in rows})
-    random.Random(seed).shuffle(qids)
+    random.Random(f"{seed}:scorer-heldout").shuffle(qids)
     held = set(qids[: round(len(qids) * fraction)])
     return [r for r in rows if r["question_id"] not in held], [r for r in rows if r["question_id"] in held]

@@ -29,6 +29,22 @@ def test_world_then_decontaminate_run_directly(tmp_path, params):
     assert "copy" not in kept and out["removed"] >= 1
 
 
+def test_score_train_samples_questions_apart_from_the_delivery_split():
+    """D_seed is a uniform sample of the seed questions, as the paper's, and its held-out part
+    too: neither may be the FCL share of the delivery split (both were, drawn with the same
+    seeded shuffle: the scorer learnt from answers to 0 % CSL questions at the defaults)."""
+    from soda.annotate import sample_questions, split_heldout
+    from soda.delivery import split
+
+    questions = [{"id": f"seed-{i:05d}", "question": f"q{i}"} for i in range(1200)]
+    for seed in range(3):
+        fcl = {q["id"] for q in split(questions, 0.2, seed)[1]}
+        picked = sample_questions(questions, 200, seed)
+        assert len({q["id"] for q in picked}) == 200 and 0.1 < sum(q["id"] in fcl for q in picked) / 200 < 0.3
+        _, held = split_heldout([{"question_id": q["id"]} for q in questions], 0.2, seed)
+        assert len(held) == 240 and 0.1 < sum(r["question_id"] in fcl for r in held) / 240 < 0.3
+
+
 def test_score_train_annotates_the_students_own_answers_unless_told_otherwise(tmp_path, params):
     """The paper's D_seed: the teacher annotates the student's answers (here 2 sampled per question),
     held out by question; the teacher's own solutions are annotated only when score_train.solutions

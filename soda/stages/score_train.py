@@ -9,12 +9,11 @@ will ask it. The held-out annotations are then of the same kind as what feedback
 
 from __future__ import annotations
 
-import random
 import sys
 from collections import Counter
 from pathlib import Path
 
-from soda.annotate import collect, split_heldout
+from soda.annotate import collect, sample_questions, split_heldout
 from soda.io import InputError, read_json, write_json, write_jsonl
 from soda.params import Generation, ScoreTrain, Teacher
 from soda.stage import In, Out, StageConfig, read_rows, scratch_dir
@@ -35,9 +34,7 @@ def run(cfg: Config, *, questions: In, student: In, scorer_init: In, annotations
     from soda.train import train_scorer
 
     st, gen = cfg.score_train, cfg.section("generation")
-    rows = sorted(read_rows(questions, "question", ("id", "question")), key=lambda q: q["id"])
-    random.Random(cfg.seed).shuffle(rows)
-    rows = rows[: st.num_questions]
+    rows = sample_questions(read_rows(questions, "question", ("id", "question")), st.num_questions, cfg.seed)
     teacher = make_teacher(cfg.section("teacher"), seed=cfg.seed, cache_dir=gen["cache_dir"])
     student_answers = (answer(str(student), rows, gen, n=st.samples, temperature=st.temperature, seed=cfg.seed)
                        if "student" in st.solutions else [[] for _ in rows])
