@@ -27,7 +27,7 @@ TOOLS = {
     "sandbox": ("sandbox.cli", "run code in the sandbox: soda sandbox run FILE --lang L"),
     "params": ("soda.params", "check params.yaml; print `dvc exp run -S` flags of a params fragment"),
     "report": ("soda.report", "render the paper's Table 1 from metrics and experiments"),
-    "variants": ("soda.variants", "compare a grid's variants: mean ± sd over seeds, Wilcoxon, figures"),
+    "variants": ("soda.variants", "compare a grid's variants: mean ± sd over seeds, Wilcoxon, figures; `compare` for checkouts"),
     "experiments": ("soda.experiments", "queue a grid of dvc experiments"),
     "audit": ("soda.audit", "pull and verify the artifacts behind a result"),
     "power": ("soda.power", "held-out tasks and seeds needed to detect a pass@1 difference"),

@@ -313,8 +313,10 @@ def checkout_run(path: Path, model: str) -> Run:
     if not isinstance(seed, int):
         raise InputError(f"{params}: no integer `seed`")
     rows = (json.loads(line) for line in results.read_text().splitlines() if line.strip())
-    return Run(str(path), seed, "", {},
-               {(r["benchmark"], r["task_id"]): bool(r["passed"]) for r in rows if r["sample"] == 0})
+    tasks = {(r["benchmark"], r["task_id"]): bool(r["passed"]) for r in rows if r["sample"] == 0}
+    if not tasks:
+        raise InputError(f"{results}: no greedy result (sample 0)")
+    return Run(str(path), seed, "", {}, tasks)
 
 
 def compare(reference: list[Path], other: list[Path], model: str) -> dict:

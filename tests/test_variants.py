@@ -115,5 +115,8 @@ def test_compare_plain_checkouts_pairs_by_seed_and_task(repo, tmp_path, capsys):
     assert out["difference"] == pytest.approx(-11 / 40) and out["ci95"][1] < 0 and out["p"] < 0.01
     with pytest.raises(InputError, match="seeds differ"):
         variants_main(["compare", "--reference", str(dirs["full", 0]), "--other", str(dirs["no-fcl", 1]), "--model", "c1"])
+    (dirs["no-fcl", 0] / "data/evaluate/c1/results.jsonl").write_text("")
+    with pytest.raises(InputError, match="no greedy result"):
+        variants_main(["compare", "--reference", str(dirs["full", 0]), "--other", str(dirs["no-fcl", 0]), "--model", "c1"])
     with pytest.raises(InputError, match="c3/results.jsonl: not found"):
         variants_main(["compare", "--reference", str(dirs["full", 0]), "--other", str(dirs["no-fcl", 0])])
