@@ -65,6 +65,11 @@ def greedy_passes(repo: Path, rev: str, model: str) -> dict[tuple, bool]:
     except Exception as e:  # noqa: BLE001 - dvc raises many kinds; all mean "not available"
         raise InputError(f"{path} at {rev[:7]}: not in the DVC cache or remote ({type(e).__name__}); "
                          "run `dvc pull` or re-run the experiment") from None
+    return parse_passes(text)
+
+
+def parse_passes(text: str) -> dict[tuple, bool]:
+    """(benchmark, task_id) -> pass of the greedy completion (sample 0), from results.jsonl's text."""
     rows = (json.loads(line) for line in text.splitlines() if line.strip())
     return {(r["benchmark"], r["task_id"]): bool(r["passed"]) for r in rows if r["sample"] == 0}
 
@@ -312,8 +317,7 @@ def checkout_run(path: Path, model: str) -> Run:
     seed = (yaml.safe_load(params.read_text()) or {}).get("seed") if params.exists() else None
     if not isinstance(seed, int):
         raise InputError(f"{params}: no integer `seed`")
-    rows = (json.loads(line) for line in results.read_text().splitlines() if line.strip())
-    tasks = {(r["benchmark"], r["task_id"]): bool(r["passed"]) for r in rows if r["sample"] == 0}
+    tasks = parse_passes(results.read_text())
     if not tasks:
         raise InputError(f"{results}: no greedy result (sample 0)")
     return Run(str(path), seed, "", {}, tasks)
