@@ -204,6 +204,7 @@ class Feedback(Section):
     timeout_s: Pos
     max_questions: Optional[PosInt]
     scorer_audit: NonNegInt  # answers the teacher also annotates, to measure the scorer where it is used
+    scorer_update: NonNegInt  # answers the teacher annotates to fine-tune the scorer before it scores (0: the paper's, trained once)
 
 
 class Evolve(Section):

@@ -3,6 +3,7 @@ no command line."""
 
 import json
 import math
+from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
@@ -101,6 +102,19 @@ def test_score_train_annotates_the_students_own_answers_unless_told_otherwise(tm
     plain, rows_plain = give_feedback(0)
     assert audited["scorer_agreement"]["n"] == 4 and "scorer_agreement" not in plain
     assert rows_audited == rows_plain
+
+    # feedback.scorer_update (beyond the paper): the scorer is fine-tuned on the teacher's
+    # annotations of answers the audit does not see, then scores; the same bytes twice, and the
+    # fine-tuned copy is not left behind.
+    params["feedback"]["scorer_update"] = 5
+    params["score_train"].update(epochs=3, lr=0.01)
+    updated, rows_updated = give_feedback(4)
+    again, rows_again = give_feedback(4)
+    assert updated["scorer_update"]["annotations"] == 5 == sum(updated["scorer_update"]["annotation_scores"].values())
+    assert updated["scorer_agreement"]["n"] == 4 and updated["scorer_update"]["steps"] == 6
+    assert rows_updated == rows_again and rows_updated != rows_plain
+    from soda.stage import scratch_dir
+    assert not (Path(scratch_dir("feedback", "c1")) / "scorer").exists()
 
 
 def test_a_stage_config_holds_only_its_sections_typed(params):

@@ -5,16 +5,25 @@ or hard (rule in soda/feedback.py).
 The scorer is trained once, on annotations of one student's answers; what it scores here are
 later students' answers. `feedback.scorer_audit` answers, a seeded sample, are annotated by
 the teacher as well, and the scorer's agreement with them is the metric `scorer_agreement`:
-the scorer measured where it is used."""
+the scorer measured where it is used.
+
+`feedback.scorer_update` (beyond the paper, which trains the scorer once; 0 = the paper): the
+teacher annotates that many of this cycle's answers, a seeded sample apart from the audited
+ones, and a copy of the scorer is fine-tuned on them (score_train's recipe, from models/scorer)
+before it scores: a scorer that follows the student, whose answers pass more from cycle to
+cycle than the answers it was trained on (docs/results.md, 2026-12-07). It costs that many
+prompt-C calls per cycle; the fine-tuned copy lives in the stage's scratch space only."""
 
 from __future__ import annotations
 
 import random
+import shutil
+from pathlib import Path
 
 from soda.feedback import classify, execute, summarize
 from soda.io import InputError, write_jsonl
-from soda.params import Feedback, Generation, Teacher
-from soda.stage import In, Out, StageConfig, read_rows, with_teacher_langs
+from soda.params import Feedback, Generation, ScoreTrain, Teacher
+from soda.stage import In, Out, StageConfig, read_rows, scratch_dir, with_teacher_langs
 from soda.verdicts import result_cache
 
 
@@ -23,6 +32,7 @@ class Config(StageConfig):
     generation: Generation
     feedback: Feedback
     teacher: Teacher
+    score_train: ScoreTrain  # the recipe of feedback.scorer_update's fine-tuning
 
 
 def run(cfg: Config, *, cycle: str, questions: In, teacher: In, student: In, scorer: In, out: Out) -> dict:
@@ -39,28 +49,79 @@ def run(cfg: Config, *, cycle: str, questions: In, teacher: In, student: In, sco
     answers = [a[0] for a in answer(str(student), rows, gen, seed=cfg.seed)]
     off = {"lang": None, "passed": None, "status": None, "error_class": None}
     verdicts = execute(rows, answers, fb.timeout_s, result_cache(gen["cache_dir"])) if fb.execution else [off] * len(rows)
-    scores = score(str(scorer), rows, answers, gen, seed=cfg.seed) if fb.scoring else [None] * len(rows)
+    audited = audit_sample(cfg, cycle, len(rows)) if fb.scoring and fb.scorer_audit else []
+    scorer_path, update = str(scorer), None
+    if fb.scoring and fb.scorer_update:
+        scorer_path, update = update_scorer(cfg, cycle, rows, answers, scorer_path, audited)
+    scores = score(scorer_path, rows, answers, gen, seed=cfg.seed) if fb.scoring else [None] * len(rows)
+    if update is not None:
+        shutil.rmtree(scorer_path)
     classify_cfg = cfg.section("feedback")
     out_rows = []
     for q, a, v, s in zip(rows, answers, verdicts, scores):
         value = s.score if s is not None else None
         out_rows.append({"id": q["id"], "answer": a, **v, "score": value, "level": classify(v["passed"], value, classify_cfg)})
     metrics = summarize(out_rows)
-    if fb.scoring and fb.scorer_audit:
-        metrics["scorer_agreement"] = audit(cfg, cycle, rows, answers, [s.score for s in scores])
+    if update is not None:
+        metrics["scorer_update"] = update
+    if audited:
+        metrics["scorer_agreement"] = audit(cfg, rows, answers, [s.score for s in scores], audited)
     write_jsonl(out, out_rows)
     return metrics
 
 
-def audit(cfg: Config, cycle: str, rows: list[dict], answers: list[str], scores: list) -> dict:
-    from soda.scoring import agreement
+def audit_sample(cfg: Config, cycle: str, n_rows: int) -> list[int]:
+    """The answers (indices) the teacher annotates to measure the scorer: feedback.scorer_audit, seeded."""
+    return sorted(random.Random(f"{cfg.seed}:{cycle}:audit").sample(range(n_rows), min(cfg.feedback.scorer_audit, n_rows)))
+
+
+def annotate(cfg: Config, rows: list[dict], answers: list[str], picked: list[int]) -> list[dict]:
+    """The teacher's prompt-C annotations of the picked answers."""
     from soda.teacher import make_teacher, teacher_counters
     from soda.tracking import log_metrics
 
-    n = min(cfg.feedback.scorer_audit, len(rows))
-    picked = sorted(random.Random(f"{cfg.seed}:{cycle}:audit").sample(range(len(rows)), n))
     teacher = make_teacher(cfg.section("teacher"), seed=cfg.seed, cache_dir=cfg.generation.cache_dir)
     notes = teacher.annotate([rows[i] for i in picked], [answers[i] for i in picked])
     log_metrics(teacher_counters(teacher), "teacher")
-    kept = [(scores[i], n["score"]) for i, n in zip(picked, notes) if n.get("score") is not None]
+    return notes
+
+
+def audit(cfg: Config, rows: list[dict], answers: list[str], scores: list, picked: list[int]) -> dict:
+    from soda.scoring import agreement
+
+    kept = [(scores[i], n["score"]) for i, n in zip(picked, annotate(cfg, rows, answers, picked))
+            if n.get("score") is not None]
     return agreement([p for p, _ in kept], [g for _, g in kept])
+
+
+def update_scorer(cfg: Config, cycle: str, rows: list[dict], answers: list[str], scorer: str,
+                  audited: list[int]) -> tuple[str, dict]:
+    """(the fine-tuned copy's path, metrics): feedback.scorer_update of this cycle's answers, none
+    of the audited ones (else the audit would measure the scorer on what it was just taught),
+    annotated by the teacher and learnt in the scorer's own format and head."""
+    from collections import Counter
+
+    from soda.io import read_json, write_json
+    from soda.modeling import read_card
+    from soda.scoring import round_score
+    from soda.student import scorer_example, scoring_format
+    from soda.train import train_scorer
+
+    rest = sorted(set(range(len(rows))) - set(audited))
+    picked = sorted(random.Random(f"{cfg.seed}:{cycle}:scorer-update").sample(rest, min(cfg.feedback.scorer_update, len(rest))))
+    fmt, head = scoring_format(scorer), read_card(scorer).get("scoring_head", "generative")
+    examples, counts = [], Counter()
+    for i, note in zip(picked, annotate(cfg, rows, answers, picked)):
+        if note.get("score") is None:
+            continue  # the teacher's annotation did not parse: nothing to learn from
+        example = scorer_example(rows[i]["question"], answers[i], note["text"], fmt)
+        examples.append(example if head == "generative" else {"prompt": example["prompt"], "score": note["score"]})
+        counts[round_score(note["score"])] += 1
+    if not examples:
+        raise InputError(f"feedback: feedback.scorer_update: none of the {len(picked)} annotations has a score")
+    scratch = Path(scratch_dir("feedback", cycle))
+    out = scratch / "scorer"
+    metrics = train_scorer(scorer, examples, out, {**cfg.section("score_train"), "seed": cfg.seed}, scratch, head)
+    write_json(out / "card.json", {**read_json(out / "card.json"), "scoring_format": fmt})
+    return str(out), {**metrics, "annotations": len(examples),
+                      "annotation_scores": {str(k): counts[k] for k in sorted(counts)}}
