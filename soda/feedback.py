@@ -40,9 +40,11 @@ def answer_code(answer: str, lang: str | None) -> str | None:
     return answer if answer.strip() else None
 
 
-def execute(questions: list[dict], answers: list[str], timeout_s: float, cache=None) -> list[dict]:
+def execute(questions: list[dict], answers: list[str], timeout_s: float, cache=None, mode: str = "tests") -> list[dict]:
     """Each answer's verdict: {"lang", "passed" (None: unknown), "status", "error_class"}.
     The language is the question's `lang`, else the answer's own (soda.extract.question_lang).
+    mode `tests`: Pass = the question's tests pass (a question without tests: it runs);
+    `runs`: Pass = it compiles and runs without error, the paper's check (§3.3.2), tests unused.
     cache: a sandbox.ResultCache, which keeps each verdict as it completes (a killed stage,
     re-run, does not run them again)."""
     from sandbox import Job, execute_many
@@ -50,13 +52,14 @@ def execute(questions: list[dict], answers: list[str], timeout_s: float, cache=N
     verdicts, jobs = [], []
     for q, a in zip(questions, answers):
         lang = question_lang(q, a)
-        code = answer_code(a, lang) or (a if q.get("tests") else None)
+        tests = q.get("tests") if mode == "tests" else None
+        code = answer_code(a, lang) or (a if tests else None)
         code = code if lang in RUNNABLE else None
         verdicts.append({"lang": lang, "passed": None, "error_class": None,
                          "status": "unknown" if code is None else None})
         if code is not None:
-            jobs.append((verdicts[-1], Job(code=code, lang=lang, tests=q.get("tests"), timeout_s=timeout_s,
-                                           mode="tests" if q.get("tests") else "runs")))
+            jobs.append((verdicts[-1], Job(code=code, lang=lang, tests=tests, timeout_s=timeout_s,
+                                           mode="tests" if tests else "runs")))
     for verdict, result in zip([v for v, _ in jobs], execute_many([job for _, job in jobs], cache=cache)):
         # An env-error is the sandbox's (a toolchain it lacks), not the answer's: unknown, not Fail.
         unknown = result.status == "env-error"

@@ -198,6 +198,9 @@ class ScoreTrain(Train):
 class Feedback(Section):
     execution: bool
     scoring: bool
+    # what Pass means: tests = the question's tests pass (beyond the paper, whose questions have no
+    # tests); runs = compiles and runs without error, the paper's static tool check (§3.3.2)
+    execution_mode: Literal["tests", "runs"]
     easy_min_score: NonNeg
     hard_max_score: NonNeg
     rule: Literal["execution-first", "score-first", "strict"]

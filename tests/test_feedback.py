@@ -80,6 +80,19 @@ def test_execute_gives_pass_fail_or_unknown():
     assert summarize(rows)["execution_unknown"] == 3 and summarize(rows)["pass_rate"] == 0.5
 
 
+def test_execute_runs_mode_is_the_papers_check_compiles_and_runs():
+    """feedback.execution_mode: runs (§3.3.2): Pass = the answer compiles and runs without error,
+    so a wrong answer passes and correctness is the scorer's to judge; tests (the default) runs the
+    question's tests."""
+    questions = [{"id": str(i), "question": "add", "lang": "python", "tests": "assert add(1, 2) == 3"} for i in range(4)]
+    answers = ["def add(a, b):\n    return a + b\n", "def add(a, b):\n    return a - b\n", "def add(a, b)\n",
+               "raise ValueError('at import')\n"]
+    assert [v["passed"] for v in execute(questions, answers, timeout_s=10.0)] == [True, False, False, False]
+    runs = execute(questions, answers, timeout_s=10.0, mode="runs")
+    assert [v["passed"] for v in runs] == [True, True, False, False]
+    assert [v["error_class"] for v in runs][2:] == ["SyntaxError", "ValueError"]
+
+
 def test_execute_keeps_each_verdict_for_a_rerun(tmp_path):
     # feedback and on-policy FCL pass the verdict cache: a killed stage, re-run, runs nothing twice.
     from soda.verdicts import result_cache

@@ -101,6 +101,10 @@ def test_score_train_annotates_the_students_own_answers_unless_told_otherwise(tm
     audited, rows_audited = give_feedback(4)
     plain, rows_plain = give_feedback(0)
     assert audited["scorer_agreement"]["n"] == 4 and "scorer_agreement" not in plain
+    # the audited answers' levels, from the scorer's scores and from the teacher's (a perfect scorer)
+    by_id = {r["id"]: r["level"] for r in read_jsonl(tmp_path / "feedback-4.jsonl")}
+    assert sum(audited["scorer_agreement"]["levels"].values()) == 4 == sum(audited["scorer_agreement"]["oracle_levels"].values())
+    assert all(audited["scorer_agreement"]["levels"][lvl] <= list(by_id.values()).count(lvl) for lvl in by_id.values())
     assert rows_audited == rows_plain
 
     # feedback.scorer_update (beyond the paper): the scorer is fine-tuned on the teacher's
@@ -196,3 +200,28 @@ def test_init_models_builds_a_pretrained_scorer_of_its_own_size(tmp_path, params
     # null keys take the student's size; 'scratch' is not pretrained
     bare = build("bare", init="scratch", hidden_size=None, num_layers=None, num_heads=None, intermediate_size=None)
     assert bare["scorer_parameters"] == copy["student_parameters"] and "scorer_pretrain" not in bare
+
+
+@pytest.mark.parametrize("mode,oracle", [("tests", ["easy", "hard", "hard"]), ("runs", ["easy", "medium", "hard"])])
+def test_feedback_audit_shows_what_a_perfect_scorer_would_classify(tmp_path, params, mode, oracle):
+    """`oracle_levels`: the audited answers classified with the teacher's own scores. With the
+    question's tests as execution (the default) a perfect scorer adds nothing: a passing answer
+    scores >= 4 (easy, as with no scoring), a failing one is hard whatever its score. With the
+    paper's runs-check a wrong answer that runs passes, and only the score tells it apart."""
+    from soda.feedback import classify, execute
+    from soda.stages import feedback
+
+    params["world"].update(seed_size=3, heldout_size=0, pretrain_size=0)
+    params["feedback"].update(execution_mode=mode, scorer_audit=3)
+    world.run(world.Config.from_params(validate(params)), seed_out=tmp_path / "seed.jsonl",
+              heldout_out=tmp_path / "heldout.jsonl", pretrain_out=tmp_path / "pre.jsonl")
+    rows = read_jsonl(tmp_path / "seed.jsonl")
+    answers = [rows[0]["reference"], f"def {rows[1]['entry_point']}(*args):\n    return None\n",
+               f"def {rows[2]['entry_point']}(\n"]
+    cfg = feedback.Config.from_params(validate(params))
+    verdicts = execute(rows, answers, 5.0, mode=mode)
+    # a scorer that says 0 to everything: passing answers medium, failing ones hard
+    out_rows = [{**v, "score": 0.0, "level": classify(v["passed"], 0.0, cfg.section("feedback"))} for v in verdicts]
+    got = feedback.audit(cfg, rows, answers, out_rows, [0, 1, 2])
+    assert got["oracle_levels"] == {lvl: oracle.count(lvl) for lvl in ("easy", "medium", "hard", "unclassified")}
+    assert got["levels"] == {lvl: [r["level"] for r in out_rows].count(lvl) for lvl in ("easy", "medium", "hard", "unclassified")}

@@ -20,7 +20,7 @@ import random
 import shutil
 from pathlib import Path
 
-from soda.feedback import classify, execute, summarize
+from soda.feedback import LEVELS, classify, execute, summarize
 from soda.io import InputError, write_jsonl
 from soda.params import Feedback, Generation, ScoreTrain, Teacher
 from soda.stage import In, Out, StageConfig, read_rows, scratch_dir, with_teacher_langs
@@ -48,7 +48,7 @@ def run(cfg: Config, *, cycle: str, questions: In, teacher: In, student: In, sco
 
     answers = [a[0] for a in answer(str(student), rows, gen, seed=cfg.seed)]
     off = {"lang": None, "passed": None, "status": None, "error_class": None}
-    verdicts = execute(rows, answers, fb.timeout_s, result_cache(gen["cache_dir"])) if fb.execution else [off] * len(rows)
+    verdicts = execute(rows, answers, fb.timeout_s, result_cache(gen["cache_dir"]), fb.execution_mode) if fb.execution else [off] * len(rows)
     audited = audit_sample(cfg, cycle, len(rows)) if fb.scoring and fb.scorer_audit else []
     scorer_path, update = str(scorer), None
     if fb.scoring and fb.scorer_update:
@@ -65,7 +65,7 @@ def run(cfg: Config, *, cycle: str, questions: In, teacher: In, student: In, sco
     if update is not None:
         metrics["scorer_update"] = update
     if audited:
-        metrics["scorer_agreement"] = audit(cfg, rows, answers, [s.score for s in scores], audited)
+        metrics["scorer_agreement"] = audit(cfg, rows, answers, out_rows, audited)
     write_jsonl(out, out_rows)
     return metrics
 
@@ -86,12 +86,20 @@ def annotate(cfg: Config, rows: list[dict], answers: list[str], picked: list[int
     return notes
 
 
-def audit(cfg: Config, rows: list[dict], answers: list[str], scores: list, picked: list[int]) -> dict:
+def audit(cfg: Config, rows: list[dict], answers: list[str], out_rows: list[dict], picked: list[int]) -> dict:
+    """The scorer's agreement with the teacher on the picked answers, and the levels those answers
+    get from the scorer and would get from the teacher's own scores (`oracle_levels`): what a
+    perfect scorer would change, given the execution verdicts."""
     from soda.scoring import agreement
 
-    kept = [(scores[i], n["score"]) for i, n in zip(picked, annotate(cfg, rows, answers, picked))
+    kept = [(out_rows[i], n["score"]) for i, n in zip(picked, annotate(cfg, rows, answers, picked))
             if n.get("score") is not None]
-    return agreement([p for p, _ in kept], [g for _, g in kept])
+    levels = {level: 0 for level in (*LEVELS, "unclassified")}
+    oracle = dict(levels)
+    for row, truth in kept:
+        levels[row["level"]] += 1
+        oracle[classify(row["passed"], truth, cfg.section("feedback"))] += 1
+    return {**agreement([r["score"] for r, _ in kept], [g for _, g in kept]), "levels": levels, "oracle_levels": oracle}
 
 
 def update_scorer(cfg: Config, cycle: str, rows: list[dict], answers: list[str], scorer: str,
