@@ -8,7 +8,8 @@ metrics per cycle, and from the DVC cache the last cycle's per-task results
 - `<out>.md`: per variant, mean ± sd over seeds of pass@1, pass@10 and the model score of
   its last cycle, pass@1 per cycle, its paired difference in pass@1 to the grid's reference
   variant with a 95 % confidence interval, and a Wilcoxon signed-rank test against the
-  reference variant (the one without overrides: full SODA). The pairs are (seed, benchmark
+  reference variant (the one without overrides: full SODA; `--reference VARIANT` for another,
+  e.g. to ask what a change does on top of a variant). The pairs are (seed, benchmark
   task): the reference's greedy pass vs the variant's on the same task under the same seed;
   pairs that agree carry no sign and are dropped (zero_method "wilcox").
 - `<out>-fig5.png`: the ablations and baselines (every variant that is not a ratio), mean
@@ -158,8 +159,13 @@ def wilcoxon(reference: list[Run], other: list[Run]) -> dict:
     return out
 
 
-def summarise(runs: list[Run], variants: dict[str, dict]) -> list[dict]:
-    reference = next((v for v, o in variants.items() if not o), None)
+def default_reference(variants: dict[str, dict]) -> str | None:
+    """The variant every other is paired with: the one without overrides (full SODA)."""
+    return next((v for v, o in variants.items() if not o), None)
+
+
+def summarise(runs: list[Run], variants: dict[str, dict], reference: str | None = None) -> list[dict]:
+    reference = reference or default_reference(variants)
     ref_runs = [r for r in runs if r.variant == reference]
     rows = []
     for variant, overrides in variants.items():
@@ -253,14 +259,14 @@ def _bars(ax, rows: list[dict], title: str) -> None:
     ax.grid(axis="y", alpha=0.3)
 
 
-def figures(rows: list[dict], variants: dict[str, dict]) -> tuple[bytes, bytes]:
+def figures(rows: list[dict], variants: dict[str, dict], reference: str | None) -> tuple[bytes, bytes]:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     ratio = [r for r in rows if set(variants[r["variant"]]) == {"evolve.ratio"}]
-    reference = [r for r in rows if not variants[r["variant"]]]
+    reference = [r for r in rows if r["variant"] == reference]
     fig5, ax = plt.subplots(figsize=(8, 4))
     _bars(ax, [r for r in rows if r not in ratio], "ablations and baselines (last cycle)")
     png5 = _png(fig5)
@@ -280,19 +286,21 @@ def figures(rows: list[dict], variants: dict[str, dict]) -> tuple[bytes, bytes]:
     return png5, _png(fig6)
 
 
-def write(repo: Path, grid: str, out: str) -> str:
+def write(repo: Path, grid: str, out: str, reference: str | None = None) -> str:
     """Read the grid's experiments, write the table and figures; return the Markdown."""
     from soda.experiments import load_grid
 
     seeds, variants, _ = load_grid(grid)
+    if reference is not None and reference not in variants:
+        raise InputError(f"--reference {reference!r}: not a variant of {grid} ({', '.join(variants)})")
+    reference = reference or default_reference(variants)
     runs = load_runs(repo, variants, seeds)
     if not runs:
         raise InputError(f"{grid}: no finished experiment named <variant>-s<seed> for its variants "
                          "(queue them with `soda experiments queue`)")
-    rows = summarise(runs, variants)
-    reference = next((v for v, o in variants.items() if not o), None)
+    rows = summarise(runs, variants, reference)
     text = markdown(rows, reference)
-    png5, png6 = figures(rows, variants)
+    png5, png6 = figures(rows, variants, reference)
     files = {".md": (text + "\n").encode(), "-fig5.png": png5, "-fig6.png": png6,
              ".json": (json.dumps(rows, indent=1, default=str) + "\n").encode()}
     ref_runs = [r for r in runs if r.variant == reference]
@@ -354,6 +362,7 @@ def main(argv: list[str]) -> int:
     p.add_argument("grid", help="the grid file the experiments were queued from (soda experiments queue)")
     p.add_argument("--out", default="reports/variants",
                    help="writes OUT.md, OUT.json, OUT-fig5/6.png, OUT-outcomes-<variant>.jsonl")
+    p.add_argument("--reference", help="the variant the others are paired with (default: the one without overrides)")
     args = p.parse_args(argv)
-    print(write(Path.cwd(), args.grid, args.out))
+    print(write(Path.cwd(), args.grid, args.out, args.reference))
     return 0

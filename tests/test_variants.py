@@ -88,6 +88,20 @@ def test_variants_mean_sd_wilcoxon_and_figures(repo, monkeypatch):
         assert (repo / "reports" / fig).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_variants_pair_with_another_reference_when_asked(repo, tmp_path, monkeypatch):
+    """--reference: every variant paired with the named one (the same pairs, the other sign)."""
+    monkeypatch.chdir(repo)
+    assert variants_main(["grid.yaml", "--out", str(tmp_path / "r"), "--reference", "no-fcl"]) == 0
+    rows = {r["variant"]: r for r in json.loads((tmp_path / "r.json").read_text())}
+    w = rows["full"]["wilcoxon"]
+    assert rows["no-fcl"]["wilcoxon"] is None and (w["pairs"], w["differing"], w["reference_wins"]) == (40, 11, 0)
+    assert w["difference"] == pytest.approx(0.275) and (tmp_path / "r-outcomes-full.jsonl").exists()
+    assert "pass@1 - no-fcl" in (tmp_path / "r.md").read_text()
+    with pytest.raises(InputError, match="--reference 'nope': not a variant"):
+        variants_main(["grid.yaml", "--out", str(tmp_path / "bad"), "--reference", "nope"])
+    assert not (tmp_path / "bad.md").exists()
+
+
 def test_variants_without_experiments_is_an_error(repo, tmp_path, monkeypatch):
     monkeypatch.chdir(repo)
     (tmp_path / "other.yaml").write_text("seeds: [5]\nvariants:\n  full: {}\n")
