@@ -119,6 +119,8 @@ def test_score_train_annotates_the_students_own_answers_unless_told_otherwise(tm
     assert rows_updated == rows_again and rows_updated != rows_plain
     from soda.stage import scratch_dir
     assert not (Path(scratch_dir("feedback", "c1")) / "scorer").exists()
+    with pytest.raises(InputError, match="nothing to fine-tune on: 0 answers besides the 10 audited"):
+        give_feedback(10)
 
 
 def test_a_stage_config_holds_only_its_sections_typed(params):

@@ -126,7 +126,8 @@ def update_scorer(cfg: Config, cycle: str, rows: list[dict], answers: list[str],
         examples.append(example if head == "generative" else {"prompt": example["prompt"], "score": note["score"]})
         counts[round_score(note["score"])] += 1
     if not examples:
-        raise InputError(f"feedback: feedback.scorer_update: none of the {len(picked)} annotations has a score")
+        raise InputError(f"feedback.scorer_update: nothing to fine-tune on: {len(rest)} answers besides the "
+                         f"{len(audited)} audited (feedback.scorer_audit), {len(picked)} annotated, none with a score")
     scratch = Path(scratch_dir("feedback", cycle))
     out = scratch / "scorer"
     metrics = train_scorer(scorer, examples, out, {**cfg.section("score_train"), "seed": cfg.seed}, scratch, head)
