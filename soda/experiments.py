@@ -20,6 +20,7 @@ import contextlib
 import copy
 import json
 import os
+import shlex
 import signal
 import socket
 import subprocess
@@ -215,7 +216,7 @@ def main(argv: list[str]) -> int:
     args = p.parse_args(argv)
     cmds = commands(args.grid, args.params, args.seeds, args.variants)
     for cmd in cmds:
-        print(" ".join(cmd))
+        print(shlex.join(cmd))  # quoted: a printed command pastes into a shell as it ran
         if not args.dry_run:
             subprocess.run(cmd, check=True)
     if args.run and not args.dry_run and args.jobs > 1:

@@ -79,6 +79,17 @@ def test_a_bad_seeds_option_is_named(capsys):
     assert "--seeds: '1,a': expected comma-separated integers" in capsys.readouterr().err
 
 
+def test_dry_run_prints_commands_a_shell_runs_as_queued(capsys):
+    import shlex
+
+    from soda.experiments import main
+
+    assert main(["queue", "soda/configs/grid-paper.yaml", "--variants", "ratio-0-0-4", "--dry-run"]) == 0
+    printed = [shlex.split(line) for line in capsys.readouterr().out.splitlines()]
+    # "evolve.ratio=[0, 0, 4]" unquoted would reach dvc as three words (hydra: "no viable alternative")
+    assert printed == commands("soda/configs/grid-paper.yaml", names=["ratio-0-0-4"])
+
+
 def test_mlflow_server_serves_the_sqlite_store(tmp_path):
     import mlflow
     import sqlite3
