@@ -164,8 +164,7 @@ def default_reference(variants: dict[str, dict]) -> str | None:
     return next((v for v, o in variants.items() if not o), None)
 
 
-def summarise(runs: list[Run], variants: dict[str, dict], reference: str | None = None) -> list[dict]:
-    reference = reference or default_reference(variants)
+def summarise(runs: list[Run], variants: dict[str, dict], reference: str | None) -> list[dict]:
     ref_runs = [r for r in runs if r.variant == reference]
     rows = []
     for variant, overrides in variants.items():

@@ -224,6 +224,6 @@ def test_feedback_audit_shows_what_a_perfect_scorer_would_classify(tmp_path, par
     verdicts = execute(rows, answers, 5.0, mode=mode)
     # a scorer that says 0 to everything: passing answers medium, failing ones hard
     out_rows = [{**v, "score": 0.0, "level": classify(v["passed"], 0.0, cfg.section("feedback"))} for v in verdicts]
-    got = feedback.audit(cfg, rows, answers, out_rows, [0, 1, 2])
+    got = feedback.audit(cfg, out_rows, feedback.annotate(cfg, rows, answers, [0, 1, 2]))
     assert got["oracle_levels"] == {lvl: oracle.count(lvl) for lvl in ("easy", "medium", "hard", "unclassified")}
     assert got["levels"] == {lvl: [r["level"] for r in out_rows].count(lvl) for lvl in ("easy", "medium", "hard", "unclassified")}

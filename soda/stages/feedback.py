@@ -50,9 +50,11 @@ def run(cfg: Config, *, cycle: str, questions: In, teacher: In, student: In, sco
     off = {"lang": None, "passed": None, "status": None, "error_class": None}
     verdicts = execute(rows, answers, fb.timeout_s, result_cache(gen["cache_dir"]), fb.execution_mode) if fb.execution else [off] * len(rows)
     audited = audit_sample(cfg, cycle, len(rows)) if fb.scoring and fb.scorer_audit else []
+    taught = update_sample(cfg, cycle, len(rows), audited) if fb.scoring and fb.scorer_update else []
+    notes = annotate(cfg, rows, answers, sorted([*audited, *taught]))
     scorer_path, update = str(scorer), None
-    if fb.scoring and fb.scorer_update:
-        scorer_path, update = update_scorer(cfg, cycle, rows, answers, scorer_path, audited)
+    if taught:
+        scorer_path, update = update_scorer(cfg, cycle, rows, answers, scorer_path, {i: notes[i] for i in taught})
     scores = score(scorer_path, rows, answers, gen, seed=cfg.seed) if fb.scoring else [None] * len(rows)
     if update is not None:
         shutil.rmtree(scorer_path)
@@ -65,7 +67,7 @@ def run(cfg: Config, *, cycle: str, questions: In, teacher: In, student: In, sco
     if update is not None:
         metrics["scorer_update"] = update
     if audited:
-        metrics["scorer_agreement"] = audit(cfg, rows, answers, out_rows, audited)
+        metrics["scorer_agreement"] = audit(cfg, out_rows, {i: notes[i] for i in audited})
     write_jsonl(out, out_rows)
     return metrics
 
@@ -75,25 +77,37 @@ def audit_sample(cfg: Config, cycle: str, n_rows: int) -> list[int]:
     return sorted(random.Random(f"{cfg.seed}:{cycle}:audit").sample(range(n_rows), min(cfg.feedback.scorer_audit, n_rows)))
 
 
-def annotate(cfg: Config, rows: list[dict], answers: list[str], picked: list[int]) -> list[dict]:
-    """The teacher's prompt-C annotations of the picked answers."""
+def update_sample(cfg: Config, cycle: str, n_rows: int, audited: list[int]) -> list[int]:
+    """The answers (indices) the scorer is fine-tuned on: feedback.scorer_update, seeded, none of
+    the audited ones (else the audit would measure the scorer on what it was just taught)."""
+    rest = sorted(set(range(n_rows)) - set(audited))
+    if not rest:
+        raise InputError(f"feedback.scorer_update: nothing to fine-tune on: 0 answers besides the "
+                         f"{len(audited)} audited (feedback.scorer_audit)")
+    return sorted(random.Random(f"{cfg.seed}:{cycle}:scorer-update").sample(rest, min(cfg.feedback.scorer_update, len(rest))))
+
+
+def annotate(cfg: Config, rows: list[dict], answers: list[str], picked: list[int]) -> dict[int, dict]:
+    """The teacher's prompt-C annotations of the picked answers, by index. One call for the audit
+    and the update together: one teacher, its counters logged once."""
+    if not picked:
+        return {}
     from soda.teacher import make_teacher, teacher_counters
     from soda.tracking import log_metrics
 
     teacher = make_teacher(cfg.section("teacher"), seed=cfg.seed, cache_dir=cfg.generation.cache_dir)
     notes = teacher.annotate([rows[i] for i in picked], [answers[i] for i in picked])
     log_metrics(teacher_counters(teacher), "teacher")
-    return notes
+    return dict(zip(picked, notes))
 
 
-def audit(cfg: Config, rows: list[dict], answers: list[str], out_rows: list[dict], picked: list[int]) -> dict:
-    """The scorer's agreement with the teacher on the picked answers, and the levels those answers
-    get from the scorer and would get from the teacher's own scores (`oracle_levels`): what a
-    perfect scorer would change, given the execution verdicts."""
+def audit(cfg: Config, out_rows: list[dict], notes: dict[int, dict]) -> dict:
+    """The scorer's agreement with the teacher's annotations `notes` (by answer index), and the
+    levels those answers get from the scorer and would get from the teacher's own scores
+    (`oracle_levels`): what a perfect scorer would change, given the execution verdicts."""
     from soda.scoring import agreement
 
-    kept = [(out_rows[i], n["score"]) for i, n in zip(picked, annotate(cfg, rows, answers, picked))
-            if n.get("score") is not None]
+    kept = [(out_rows[i], n["score"]) for i, n in notes.items() if n.get("score") is not None]
     levels = {level: 0 for level in (*LEVELS, "unclassified")}
     oracle = dict(levels)
     for row, truth in kept:
@@ -103,10 +117,9 @@ def audit(cfg: Config, rows: list[dict], answers: list[str], out_rows: list[dict
 
 
 def update_scorer(cfg: Config, cycle: str, rows: list[dict], answers: list[str], scorer: str,
-                  audited: list[int]) -> tuple[str, dict]:
-    """(the fine-tuned copy's path, metrics): feedback.scorer_update of this cycle's answers, none
-    of the audited ones (else the audit would measure the scorer on what it was just taught),
-    annotated by the teacher and learnt in the scorer's own format and head."""
+                  notes: dict[int, dict]) -> tuple[str, dict]:
+    """(the fine-tuned copy's path, metrics): the scorer fine-tuned on the teacher's annotations
+    `notes` (by answer index) of this cycle's answers, in the scorer's own format and head."""
     from collections import Counter
 
     from soda.io import read_json, write_json
@@ -115,19 +128,17 @@ def update_scorer(cfg: Config, cycle: str, rows: list[dict], answers: list[str],
     from soda.student import scorer_example, scoring_format
     from soda.train import train_scorer
 
-    rest = sorted(set(range(len(rows))) - set(audited))
-    picked = sorted(random.Random(f"{cfg.seed}:{cycle}:scorer-update").sample(rest, min(cfg.feedback.scorer_update, len(rest))))
     fmt, head = scoring_format(scorer), read_card(scorer).get("scoring_head", "generative")
     examples, counts = [], Counter()
-    for i, note in zip(picked, annotate(cfg, rows, answers, picked)):
+    for i, note in notes.items():
         if note.get("score") is None:
             continue  # the teacher's annotation did not parse: nothing to learn from
         example = scorer_example(rows[i]["question"], answers[i], note["text"], fmt)
         examples.append(example if head == "generative" else {"prompt": example["prompt"], "score": note["score"]})
         counts[round_score(note["score"])] += 1
     if not examples:
-        raise InputError(f"feedback.scorer_update: nothing to fine-tune on: {len(rest)} answers besides the "
-                         f"{len(audited)} audited (feedback.scorer_audit), {len(picked)} annotated, none with a score")
+        raise InputError(f"feedback.scorer_update: nothing to fine-tune on: none of the {len(notes)} "
+                         "annotations has a score")
     scratch = Path(scratch_dir("feedback", cycle))
     out = scratch / "scorer"
     metrics = train_scorer(scorer, examples, out, {**cfg.section("score_train"), "seed": cfg.seed}, scratch, head)
