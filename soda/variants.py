@@ -11,7 +11,9 @@ metrics per cycle, and from the DVC cache the last cycle's per-task results
   reference variant (the one without overrides: full SODA; `--reference VARIANT` for another,
   e.g. to ask what a change does on top of a variant). The pairs are (seed, benchmark
   task): the reference's greedy pass vs the variant's on the same task under the same seed;
-  pairs that agree carry no sign and are dropped (zero_method "wilcox").
+  pairs that agree carry no sign and are dropped (zero_method "wilcox"). Next to it, each
+  seed's difference and a t-test over seeds, which does not assume the difference is the same
+  in every seed's world. `--seeds 2,3,5` reads other seeds than the grid's.
 - `<out>-fig5.png`: the ablations and baselines (every variant that is not a ratio), mean
   ± sd pass@1 with each seed's value, like the paper's Fig. 5.
 - `<out>-fig6.png`: pass@1 per cycle of every variant (left) and the easy:medium:hard
@@ -156,7 +158,25 @@ def wilcoxon(reference: list[Run], other: list[Run]) -> dict:
         out.update(statistic=float(res.statistic), p=float(res.pvalue))
     elif x:
         out["p"] = 1.0  # identical on every pair
-    return out
+    return {**out, "seed_test": seed_test(rows)}
+
+
+def seed_test(rows: list[dict]) -> dict:
+    """The per-seed differences in greedy pass@1 (other - reference) and a one-sample t-test over
+    them: seed as a random effect. The pooled Wilcoxon over (seed, task) pairs assumes the
+    difference does not vary from world to world; when it does (docs/results.md, "power
+    analysis"), its p is too small and this test is the one that holds."""
+    from scipy.stats import ttest_1samp
+
+    by_seed: dict[int, list[int]] = {}
+    for r in rows:
+        by_seed.setdefault(r["seed"], []).append(r["b"] - r["a"])
+    diffs = {seed: statistics.fmean(d) for seed, d in sorted(by_seed.items())}
+    values = list(diffs.values())
+    p = None
+    if len(values) > 1:
+        p = 1.0 if len(set(values)) == 1 and values[0] == 0 else float(ttest_1samp(values, 0.0).pvalue)
+    return {"per_seed": diffs, "p": p}
 
 
 def default_reference(variants: dict[str, dict]) -> str | None:
@@ -199,7 +219,7 @@ def markdown(rows: list[dict], reference: str | None) -> str:
     cycles = sorted({c for r in rows for c in r["pass@1_by_cycle"]}, key=model_order)
     head = (["variant", "seeds", "pass@1 (%)", "pass@10 (%)", "model score"] + [f"pass@1 {c}" for c in cycles]
             + [f"pass@1 - {reference} (points, 95 % CI)", f"Wilcoxon vs {reference}: pairs differing (ref. better)",
-               "p", "scorer κ by seed", "annotated scores by seed (score×count)", "scorer κ in the loop, by cycle"])
+               "p", "per-seed differences (points); seed-level t p", "scorer κ by seed", "annotated scores by seed (score×count)", "scorer κ in the loop, by cycle"])
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
         w = r["wilcoxon"]
@@ -207,9 +227,9 @@ def markdown(rows: list[dict], reference: str | None) -> str:
         cells = [r["variant"], ",".join(map(str, r["seeds"])), pct(r["pass@1"]), pct(r["pass@10"]),
                  "–" if score[0] is None else f"{score[0]:.2f}" + (f" ± {score[1]:.2f}" if score[1] is not None else "")]
         cells += [pct(r["pass@1_by_cycle"].get(c, (None, None))) for c in cycles]
-        cells += (["", "reference", ""] if w is None else
+        cells += (["", "reference", "", ""] if w is None else
                   [_difference(w), f"{w['differing']} of {w['pairs']} ({w['reference_wins']})",
-                   "–" if w["p"] is None else f"{w['p']:.3g}"])
+                   "–" if w["p"] is None else f"{w['p']:.3g}", _seed_test(w["seed_test"])])
         cells.append(", ".join(f"{seed}: " + ("–" if k is None else f"{k:.2f}")
                                for seed, k in r["scorer_kappa_by_seed"].items()))
         cells.append("; ".join(f"{seed}: " + ("–" if not counts else " ".join(f"{s}×{n}" for s, n in counts.items()))
@@ -219,12 +239,19 @@ def markdown(rows: list[dict], reference: str | None) -> str:
         lines.append("| " + " | ".join(cells) + " |")
     notes = ["", "Last cycle's held-out metrics, mean ± sd over seeds. The difference to the reference and the "
              "Wilcoxon signed-rank test are on the greedy pass (pass@1) per task, paired by (seed, task); the "
-             "test drops agreeing pairs, the difference's interval (t, over all pairs) keeps them. Scorer κ: "
+             "test drops agreeing pairs, the difference's interval (t, over all pairs) keeps them. Both assume the "
+             "difference is the same in every seed's world; the seed-level t-test over the per-seed differences "
+             "does not, and is the one to trust when those differences spread (`soda power --outcomes`). Scorer κ: "
              "Cohen's kappa of each seed's scoring model against its held-out annotations (metrics/score-train.json), "
              "next to the teacher's annotated scores it was trained and tested on (rounded as kappa counts them); "
              "in the loop: against the teacher's annotations of a sample of the answers it scored in each cycle's "
              "feedback (feedback.scorer_audit; metrics/<cycle>/feedback.json), mean ± sd over seeds."]
     return "\n".join(lines + notes)
+
+
+def _seed_test(t: dict) -> str:
+    diffs = " / ".join(f"{100 * d:+.1f}" for d in t["per_seed"].values())
+    return f"{diffs}; " + ("–" if t["p"] is None else f"{t['p']:.3g}")
 
 
 def _difference(w: dict) -> str:
@@ -285,18 +312,20 @@ def figures(rows: list[dict], variants: dict[str, dict], reference: str | None) 
     return png5, _png(fig6)
 
 
-def write(repo: Path, grid: str, out: str, reference: str | None = None) -> str:
-    """Read the grid's experiments, write the table and figures; return the Markdown."""
+def write(repo: Path, grid: str, out: str, reference: str | None = None, seeds: list[int] | None = None) -> str:
+    """Read the grid's experiments (of `seeds`, default the grid's), write the table and figures;
+    return the Markdown."""
     from soda.experiments import load_grid
 
-    seeds, variants, _ = load_grid(grid)
+    grid_seeds, variants, _ = load_grid(grid)
+    seeds = seeds or grid_seeds
     if reference is not None and reference not in variants:
         raise InputError(f"--reference {reference!r}: not a variant of {grid} ({', '.join(variants)})")
     reference = reference or default_reference(variants)
     runs = load_runs(repo, variants, seeds)
     if not runs:
-        raise InputError(f"{grid}: no finished experiment named <variant>-s<seed> for its variants "
-                         "(queue them with `soda experiments queue`)")
+        raise InputError(f"{grid}: no finished experiment named <variant>-s<seed> for its variants and seeds "
+                         f"{','.join(map(str, seeds))} (queue them with `soda experiments queue`)")
     rows = summarise(runs, variants, reference)
     text = markdown(rows, reference)
     png5, png6 = figures(rows, variants, reference)
@@ -348,6 +377,8 @@ def compare(reference: list[Path], other: list[Path], model: str) -> dict:
 def main(argv: list[str]) -> int:
     import argparse
 
+    from soda.experiments import seed_list
+
     if argv[:1] == ["compare"]:
         p = argparse.ArgumentParser(prog="soda variants compare", description=compare.__doc__)
         p.add_argument("--reference", nargs="+", type=Path, required=True, help="checkouts, one per seed")
@@ -362,6 +393,8 @@ def main(argv: list[str]) -> int:
     p.add_argument("--out", default="reports/variants",
                    help="writes OUT.md, OUT.json, OUT-fig5/6.png, OUT-outcomes-<variant>.jsonl")
     p.add_argument("--reference", help="the variant the others are paired with (default: the one without overrides)")
+    p.add_argument("--seeds", type=seed_list, default=None,
+                   help="comma-separated seeds instead of the grid's (e.g. those added with `soda experiments queue --seeds`)")
     args = p.parse_args(argv)
-    print(write(Path.cwd(), args.grid, args.out, args.reference))
+    print(write(Path.cwd(), args.grid, args.out, args.reference, args.seeds))
     return 0

@@ -72,6 +72,9 @@ def test_variants_mean_sd_wilcoxon_and_figures(repo, monkeypatch):
     md = (repo / "reports" / "v.md").read_text()
     assert "| full | 0,1 | 52.5 ± 3.5 |" in md and "| no-fcl | 0,1 | 25.0 ± 0.0 |" in md
     assert "| -27.5 [-42.0, -13.0] | 11 of 40 (11) | 0.00" in md and md.count("| 0: 0.50, 1: 0.60 |") == 2
+    # the seed-level test: -25 and -30 points, t = -11 on 1 degree of freedom
+    assert w["seed_test"]["per_seed"] == {"0": -0.25, "1": -0.3}
+    assert w["seed_test"]["p"] == pytest.approx(0.0577, abs=1e-4) and "| -25.0 / -30.0; 0.0577 |" in md
     # what the scorer learnt from, per seed: D_seed's scores (a rubric it does not span caps kappa)
     assert rows["full"]["annotation_scores_by_seed"] == {"0": {"0": 7, "1": 3, "6": 1}, "1": {"0": 8, "1": 3, "6": 1}}
     assert md.count("| 0: 0×7 1×3 6×1; 1: 0×8 1×3 6×1 |") == 2
@@ -100,6 +103,20 @@ def test_variants_pair_with_another_reference_when_asked(repo, tmp_path, monkeyp
     with pytest.raises(InputError, match="--reference 'nope': not a variant"):
         variants_main(["grid.yaml", "--out", str(tmp_path / "bad"), "--reference", "nope"])
     assert not (tmp_path / "bad.md").exists()
+
+
+def test_variants_read_the_seeds_asked_for(repo, tmp_path, monkeypatch):
+    """--seeds: other seeds than the grid file's (those added with `soda experiments queue --seeds`)."""
+    monkeypatch.chdir(repo)
+    (tmp_path / "one.yaml").write_text("seeds: [0]\nvariants:\n  full: {}\n  no-fcl: {fcl_train.enabled: false}\n")
+    assert variants_main([str(tmp_path / "one.yaml"), "--out", str(tmp_path / "one")]) == 0
+    rows = {r["variant"]: r for r in json.loads((tmp_path / "one.json").read_text())}
+    assert rows["full"]["seeds"] == [0] and rows["no-fcl"]["wilcoxon"]["seed_test"]["p"] is None  # one seed: no test
+    assert variants_main([str(tmp_path / "one.yaml"), "--out", str(tmp_path / "both"), "--seeds", "0,1"]) == 0
+    rows = {r["variant"]: r for r in json.loads((tmp_path / "both.json").read_text())}
+    assert rows["full"]["seeds"] == [0, 1] and rows["no-fcl"]["wilcoxon"]["pairs"] == 40
+    with pytest.raises(InputError, match="for its variants and seeds 7"):
+        variants_main([str(tmp_path / "one.yaml"), "--out", str(tmp_path / "none"), "--seeds", "7"])
 
 
 def test_variants_without_experiments_is_an_error(repo, tmp_path, monkeypatch):
