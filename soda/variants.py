@@ -174,8 +174,10 @@ def seed_test(rows: list[dict]) -> dict:
     diffs = {seed: statistics.fmean(d) for seed, d in sorted(by_seed.items())}
     values = list(diffs.values())
     p = None
-    if len(values) > 1:
-        p = 1.0 if len(set(values)) == 1 and values[0] == 0 else float(ttest_1samp(values, 0.0).pvalue)
+    if len(values) > 1 and len(set(values)) > 1:
+        p = float(ttest_1samp(values, 0.0).pvalue)
+    elif len(values) > 1 and values[0] == 0:
+        p = 1.0  # no difference in any seed; equal non-zero differences leave t undefined (None)
     return {"per_seed": diffs, "p": p}
 
 
