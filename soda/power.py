@@ -72,13 +72,18 @@ def p_values(wins_a: np.ndarray, wins_b: np.ndarray, n_tasks: int, test: str) ->
     if test == "seeds":
         if wins_a.shape[1] < 2:
             raise InputError("seeds: the seed-level test needs at least 2 seeds")
-        diffs = (wins_a - wins_b) / n_tasks
-        sd = diffs.std(axis=1, ddof=1)
-        t = diffs.mean(axis=1) / np.where(sd > 0, sd / np.sqrt(diffs.shape[1]), np.inf)
-        p = 2 * stats.t.sf(np.abs(t), df=diffs.shape[1] - 1)
-        # all seeds equal and non-zero: the t statistic is infinite
-        return np.where((sd == 0) & (diffs.mean(axis=1) != 0), 0.0, p)
+        return seed_t_p((wins_a - wins_b) / n_tasks)
     raise InputError(f"test: {test!r}; expected one of {TESTS}")
+
+
+def seed_t_p(diffs: np.ndarray) -> np.ndarray:
+    """Two-sided p of a one-sample t-test of each row of per-seed differences against 0 (seed as a
+    random effect; >= 2 seeds per row)."""
+    sd = diffs.std(axis=-1, ddof=1)
+    t = diffs.mean(axis=-1) / np.where(sd > 0, sd / np.sqrt(diffs.shape[-1]), np.inf)
+    p = 2 * stats.t.sf(np.abs(t), df=diffs.shape[-1] - 1)
+    # all seeds equal and non-zero: the t statistic is infinite
+    return np.where((sd == 0) & (diffs.mean(axis=-1) != 0), 0.0, p)
 
 
 def power(n_tasks: int, n_seeds: int, effect: Effect, *, test: str = "seeds", alpha: float = 0.05,

@@ -166,19 +166,15 @@ def seed_test(rows: list[dict]) -> dict:
     them: seed as a random effect. The pooled Wilcoxon over (seed, task) pairs assumes the
     difference does not vary from world to world; when it does (docs/results.md, "power
     analysis"), its p is too small and this test is the one that holds."""
-    from scipy.stats import ttest_1samp
+    import numpy as np
+
+    from soda.power import seed_t_p
 
     by_seed: dict[int, list[int]] = {}
     for r in rows:
         by_seed.setdefault(r["seed"], []).append(r["b"] - r["a"])
     diffs = {seed: statistics.fmean(d) for seed, d in sorted(by_seed.items())}
-    values = list(diffs.values())
-    p = None
-    if len(values) > 1 and len(set(values)) > 1:
-        p = float(ttest_1samp(values, 0.0).pvalue)
-    elif len(values) > 1 and values[0] == 0:
-        p = 1.0  # no difference in any seed; equal non-zero differences leave t undefined (None)
-    return {"per_seed": diffs, "p": p}
+    return {"per_seed": diffs, "p": float(seed_t_p(np.array(list(diffs.values())))) if len(diffs) > 1 else None}
 
 
 def default_reference(variants: dict[str, dict]) -> str | None:
