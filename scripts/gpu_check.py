@@ -3,8 +3,8 @@
 A Qwen2- or Llama-architecture model is built here (random weights; a tokenizer trained on the
 embedded world's text: nothing is downloaded) and saved like the pipeline's models. Then:
 - CSL and FCL epochs through soda.train (the stages' trainers, bf16 mixed precision on CUDA) on
-  one cycle's rows of the embedded world (soda.bench.train.one_cycle): tokens/s and peak memory;
-- a plain PyTorch loop (soda.bench.train.PlainLoop, under the same bf16 autocast) on the CSL
+  one cycle's rows of the embedded world (soda.tools.bench.train.one_cycle): tokens/s and peak memory;
+- a plain PyTorch loop (soda.tools.bench.train.PlainLoop, under the same bf16 autocast) on the CSL
   trainer's own batches: tokens/s and peak memory, the baseline of the trainer's overhead;
 - generation: the hf backend (soda's decoding loop, per-row seeds) and `model.generate` on the
   same prompts, new tokens/s.
@@ -86,7 +86,7 @@ def train(kind: str, base: str, rows: list[dict], cfg: dict, scratch: Path, devi
 
 
 def plain(base: str, batches: list[dict], cfg: dict, device: torch.device, bf16: bool) -> dict:
-    from soda.bench.train import PlainLoop
+    from soda.tools.bench.train import PlainLoop
 
     loop = PlainLoop(base, len(batches), cfg)
     loop.model.to(device)
@@ -131,7 +131,7 @@ def main() -> int:
     ap.add_argument("--max-new-tokens", type=int, default=256)
     args = ap.parse_args()
 
-    from soda.bench.train import one_cycle
+    from soda.tools.bench.train import one_cycle
     from soda.params import load_params
 
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")

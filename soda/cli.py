@@ -1,4 +1,4 @@
-"""`soda` console script: one subcommand per stage (soda/stages/, command line from soda/stage.py),
+"""`soda` console script: one subcommand per stage (stages/, command line from stages/__init__.py),
 plus bench, sandbox, report, variants, experiments, audit (modules with `main(argv) -> int`).
 Imports are lazy so that `soda --help` stays fast and heavy dependencies load only for the command that needs them.
 """
@@ -23,15 +23,15 @@ STAGE_HELP = {
     "evaluate": "pass@1, pass@10 and model score on benchmarks",
 }
 TOOLS = {
-    "bench": ("soda.bench", "benchmarks: soda bench {sandbox,decontam,train,generate,evaluate,teacher}"),
+    "bench": ("soda.tools.bench", "benchmarks: soda bench {sandbox,decontam,train,generate,evaluate,teacher}"),
     "sandbox": ("sandbox.cli", "run code in the sandbox: soda sandbox run FILE --lang L"),
     "params": ("soda.params", "check params.yaml; print `dvc exp run -S` flags of a params fragment"),
     "report": ("soda.report", "render the paper's Table 1 from metrics and experiments"),
-    "variants": ("soda.variants", "compare a grid's variants: mean ± sd over seeds, Wilcoxon, figures; `compare` for checkouts"),
-    "experiments": ("soda.experiments", "queue a grid of dvc experiments"),
-    "audit": ("soda.audit", "pull and verify the artifacts behind a result"),
-    "power": ("soda.power", "held-out tasks and seeds needed to detect a pass@1 difference"),
-    "displacement": ("soda.displacement", "what FCL did to log p of chosen and rejected solutions, per fault type"),
+    "variants": ("soda.tools.variants", "compare a grid's variants: mean ± sd over seeds, Wilcoxon, figures; `compare` for checkouts"),
+    "experiments": ("soda.tools.experiments", "queue a grid of dvc experiments"),
+    "audit": ("soda.tools.audit", "pull and verify the artifacts behind a result"),
+    "power": ("soda.tools.power", "held-out tasks and seeds needed to detect a pass@1 difference"),
+    "displacement": ("soda.tools.displacement", "what FCL did to log p of chosen and rejected solutions, per fault type"),
 }
 
 
@@ -49,9 +49,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     name, rest = argv[0], argv[1:]
     if name in STAGE_HELP:
-        from soda.stage import main as stage_main
+        from stages import main as stage_main
 
-        return stage_main(importlib.import_module(f"soda.stages.{name.replace('-', '_')}").run, rest)
+        return stage_main(importlib.import_module(f"stages.{name.replace('-', '_')}").run, rest)
     if name not in TOOLS:
         print(f"soda: unknown command {name!r}\n\n{usage()}", file=sys.stderr)
         return 2

@@ -133,3 +133,29 @@ def read_json(path: str | os.PathLike) -> Any:
         return json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as e:
         raise InputError(f"{path}: not valid JSON ({e})") from None
+
+
+# Metrics keys (at any depth) that differ between runs of the same inputs.
+RUN_ONLY = ("seconds", "tokens_per_s", "resumed_from")
+
+
+def produced(metrics: dict) -> dict:
+    """The metrics without the RUN_ONLY keys, at every depth."""
+    return {k: produced(v) if isinstance(v, dict) else v for k, v in metrics.items() if k not in RUN_ONLY}
+
+
+def read_rows(path: str | Path, what: str, keys: tuple[str, ...] = ()) -> list[dict]:
+    """A stage input that must not be empty, each row with `keys` (non-empty strings); an
+    error names the file and, for a bad row, its number and the key."""
+    rows = read_jsonl(path)
+    if not rows:
+        raise InputError(f"{path}: the {what} set is empty")
+    require_keys(rows, keys, str(path))
+    return rows
+
+
+def with_teacher_langs(rows: list[dict], teacher: str | Path) -> list[dict]:
+    """Questions without `lang` take the language their teacher answered in (the cycle's
+    teacher.jsonl), as the seed's own questions do in teacher-generate."""
+    taught = {r["id"]: r.get("lang") for r in read_rows(teacher, "teacher", ("id",))}
+    return [q if q.get("lang") or not taught.get(q["id"]) else {**q, "lang": taught[q["id"]]} for q in rows]

@@ -5,7 +5,7 @@ reveal any difference between two runs: there are no defaults in code. Validatio
 happens before any work: a missing section or key, an unknown key, a value of the wrong type or out
 of range, or an inconsistent cycle chain is an `InputError` naming the key's path. The sections are
 pydantic models (a maintained parser that reports the path of each error); a stage declares the
-sections it reads as the fields of its own `Config` (see soda/stage.py).
+sections it reads as the fields of its own `Config` (see stages/__init__.py).
 """
 
 from __future__ import annotations

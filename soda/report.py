@@ -218,6 +218,22 @@ def log_to_mlflow(params_path: str, files: list[Path]) -> str:
     return run.info.run_id
 
 
+def render(metrics_dir: Path, plots_dir: Path, md: Path, html: Path, experiments: bool) -> list[tuple[str, dict]]:
+    """Write the table (markdown and HTML) and the pass@1 plots; return the table's rows."""
+    workspace = load_workspace(metrics_dir)
+    repo = Path.cwd()
+    found = load_experiments(repo, str(metrics_dir)) if experiments and (repo / ".dvc").is_dir() else []
+    rows = table_rows(workspace, found)
+    if not rows:
+        raise InputError(f"{metrics_dir}: no metrics files (run the evaluate stage first)")
+    png = write_plots(workspace, plots_dir) if workspace else None
+    with atomic_path(md) as tmp:
+        tmp.write_text(markdown(rows) + "\n", encoding="utf-8")
+    with atomic_path(html) as tmp:
+        tmp.write_text(html_page(rows, png), encoding="utf-8")
+    return rows
+
+
 def main(argv: list[str]) -> int:
     p = argparse.ArgumentParser(prog="soda report", description=__doc__.splitlines()[0])
     p.add_argument("--metrics-dir", default="metrics/evaluate", help="per-model metrics files")
@@ -227,28 +243,14 @@ def main(argv: list[str]) -> int:
     p.add_argument("--mlflow", action="store_true", help="also log the report and plots to MLflow")
     p.add_argument("--params", default="params.yaml", help="params file naming the MLflow store (with --mlflow)")
     args = p.parse_args(argv)
-    metrics_dir = Path(args.metrics_dir)
-    workspace = load_workspace(metrics_dir)
-    repo = Path.cwd()
-    experiments = []
-    if not args.no_experiments and (repo / ".dvc").is_dir():
-        experiments = load_experiments(repo, args.metrics_dir)
-    rows = table_rows(workspace, experiments)
-    if not rows:
-        raise InputError(f"{metrics_dir}: no metrics files (run the evaluate stage first)")
-
-    png = write_plots(workspace, Path(args.plots_dir)) if workspace else None
-    text = markdown(rows)
-    out = Path(args.out)
-    with atomic_path(out.with_suffix(".md")) as tmp:
-        tmp.write_text(text + "\n", encoding="utf-8")
-    with atomic_path(out.with_suffix(".html")) as tmp:
-        tmp.write_text(html_page(rows, png), encoding="utf-8")
-    print(text)
-    print(f"wrote {out.with_suffix('.md')}, {out.with_suffix('.html')}"
-          + (f" and plots in {args.plots_dir}" if png else ""), file=sys.stderr)
+    out, plots_dir = Path(args.out), Path(args.plots_dir)
+    rows = render(Path(args.metrics_dir), plots_dir, out.with_suffix(".md"), out.with_suffix(".html"),
+                  experiments=not args.no_experiments)
+    print(markdown(rows))
+    plots = sorted(plots_dir.glob("pass_at_1*"))
+    print(f"wrote {out.with_suffix('.md')}, {out.with_suffix('.html')}" + (f" and plots in {plots_dir}" if plots else ""),
+          file=sys.stderr)
     if args.mlflow:
-        plots = sorted(Path(args.plots_dir).glob("pass_at_1*")) if png else []
         run_id = log_to_mlflow(args.params, [out.with_suffix(".md"), out.with_suffix(".html")] + plots)
         print(f"logged to MLflow run {run_id}", file=sys.stderr)
     return 0

@@ -33,7 +33,7 @@ from soda.io import InputError, atomic_path, dumps, require_keys
 from soda.modeling import file_sha256, load_model, read_card, write_card
 from soda.params import Train
 from soda.score_head import HEADS, head_dataset, load_head_model
-from soda.stage import produced
+from soda.io import produced
 
 KINDS = ("csl", "fcl", "scorer")
 ROW_KEYS = {"csl": ("prompt", "completion"), "fcl": ("prompt", "chosen", "rejected"), "scorer": ("prompt", "completion")}
@@ -287,6 +287,14 @@ class Prepared:
     cfg: dict
     run_dir: Path
     card: dict
+
+
+def scratch_dir(stage: str, cycle: str | None = None) -> str:
+    """Trainer scratch space (checkpoints for resume), outside DVC outputs which DVC deletes
+    before a re-run. Under the working copy, not DVC_ROOT: queued experiments run in copies
+    of their own and must not resume from each other's checkpoints."""
+    name = f"{stage}@{cycle}" if cycle else stage
+    return str(Path.cwd() / ".soda" / "scratch" / name)
 
 
 def prepare(kind: str, base_path: str, rows: list[dict], cfg: dict, scratch_dir, head: str = "generative") -> Prepared:

@@ -8,6 +8,9 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
+# The commands tests run (dvc, and the `python -m stages` that dvc.yaml runs) come from the
+# environment running the tests, as after `. .venv/bin/activate`, whatever else is on PATH.
+os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ import subprocess
 
 import pytest
 
-from soda.audit import audit
+from soda.tools.audit import audit
 from soda.io import InputError
 
 

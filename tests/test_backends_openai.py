@@ -17,7 +17,7 @@ from soda.extract import extract_code
 from soda.io import InputError
 
 sys.path.insert(0, str(Path(__file__).parent))
-from soda.bench.openai_server import OpenAIServer, echo_responder, hf_responder  # noqa: E402
+from soda.tools.bench.openai_server import OpenAIServer, echo_responder, hf_responder  # noqa: E402
 from test_backends_hf import tiny_model  # noqa: E402
 
 PROMPTS = [f"Write function number {i}." for i in range(10)]

@@ -7,7 +7,7 @@ import pytest
 
 from soda.backends.llm_teacher import LLMTeacher
 from soda.backends.openai import OpenAIBackend
-from soda.bench.openai_server import OpenAIServer
+from soda.tools.bench.openai_server import OpenAIServer
 from soda.prompts import render, system
 
 SCORE = ("Code Analysis: the code adds.\nScore:\nRule 1. Basic Functionality: 2\nRule 2. Boundary Check: 1\n"

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from soda.cleaning import clean
+from soda.decontaminate import clean
 from soda.io import InputError, read_jsonl
-from soda.stage import command
+from stages import command
 
 ROOT = Path(__file__).resolve().parent.parent
 MBPP = ROOT.parent / "shared" / "benchmarks" / "mbpp" / "sanitized-mbpp.json"

@@ -56,7 +56,7 @@ def workdir(path: Path, stage: str) -> Path:
 
 def command(stage: str, base: Path) -> list[str]:
     fcl = ["--questions", "questions.jsonl", "--teacher", "teacher.jsonl"] if stage == "fcl-train" else []
-    return [sys.executable, "-m", "soda.stage", stage, "--cycle", "c1", "--model", str(base), "--data", "data.jsonl",
+    return [sys.executable, "-m", "stages", stage, "--cycle", "c1", "--model", str(base), "--data", "data.jsonl",
             *fcl, "--out", "models/out", "--metrics", "metrics.json"]
 
 

@@ -1,4 +1,4 @@
-"""soda.decontam: normalisation, exactness against brute force over views, containment, exact
+"""soda.decontaminate: normalisation, exactness against brute force over views, containment, exact
 short questions, odd input, reports."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from datasketch import MinHash
 
-from soda.decontam import (
+from soda.decontaminate import (
     decontaminate,
     lsh_params,
     normalize,
@@ -98,7 +98,7 @@ def test_normalize_undoes_unicode_disguises(disguised):
 
 
 def test_ngram_hashes_depend_only_on_the_tokens():
-    from soda.decontam import _canonical, _ngram_hashes
+    from soda.decontaminate import _canonical, _ngram_hashes
 
     texts = ["x y Alpha beta gamma delta eps", "ALPHA  beta, gamma(delta) eps z", "", "no", "é alpha beta gamma delta eps"]
     hashes, offsets = _ngram_hashes([_canonical(t) for t in texts], 5)
@@ -170,7 +170,7 @@ def test_containment_removes_exactly_the_brute_force_pairs(corpus, containment):
 
 
 def test_worker_processes_give_the_same_result(corpus, monkeypatch):
-    import soda.decontam as d
+    import soda.decontaminate as d
 
     items, questions = corpus
     single = decontaminate(questions, items, processes=1)

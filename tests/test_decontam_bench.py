@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from soda.bench import main
-from soda.bench.decontam import KINDS
+from soda.tools.bench import main
+from soda.tools.bench.decontam import KINDS
 
 pytestmark = pytest.mark.slow  # a benchmark
 

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from soda.delivery import deliver, split
+from soda.teacher_generate import deliver, split
 from soda.verdicts import result_cache
 from soda.world import make_world
 from soda.world.teacher import ReferenceTeacher
@@ -115,13 +115,13 @@ def test_a_queued_experiment_shares_the_workspace_caches_and_mlflow_store(tmp_pa
 
 
 def test_deliver_file_streams_in_chunks_to_the_same_rows(delivered, tmp_path, monkeypatch):
-    import soda.delivery
-    from soda.delivery import deliver_file
+    import soda.teacher_generate
+    from soda.teacher_generate import deliver_file
     from soda.io import InputError, read_jsonl, write_jsonl
 
     questions, (rows, csl, fcl, counts) = delivered
     write_jsonl(tmp_path / "q.jsonl", questions)
-    monkeypatch.setattr(soda.delivery, "CHUNK", 3)  # chunks that straddle the CSL/FCL boundary
+    monkeypatch.setattr(soda.teacher_generate, "CHUNK", 3)  # chunks that straddle the CSL/FCL boundary
     outs = tuple(str(tmp_path / f) for f in ("teacher.jsonl", "csl.jsonl", "fcl.jsonl"))
     assert deliver_file(ReferenceTeacher(seed=0), str(tmp_path / "q.jsonl"), outs, fcl_fraction=0.25, seed=0) == counts
     assert [read_jsonl(p) for p in outs] == [rows, csl, fcl]

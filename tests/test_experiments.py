@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from soda.experiments import commands, load_grid
+from soda.tools.experiments import commands, load_grid
 from soda.io import InputError
 
 
@@ -62,7 +62,7 @@ def test_variants_option_queues_only_those():
 
 
 def test_stopped_queue_workers_are_counted_while_tasks_wait():
-    from soda.experiments import missing_workers
+    from soda.tools.experiments import missing_workers
 
     assert missing_workers({"Queued": 17, "Running": 1, "workers": 1}, jobs=2) == 1
     assert missing_workers({"Queued": 3, "Running": 0}, jobs=2) == 2
@@ -71,7 +71,7 @@ def test_stopped_queue_workers_are_counted_while_tasks_wait():
 
 
 def test_a_bad_seeds_option_is_named(capsys):
-    from soda.experiments import main
+    from soda.tools.experiments import main
 
     with pytest.raises(SystemExit) as exit_:
         main(["queue", "soda/configs/grid-paper.yaml", "--seeds", "1,a", "--dry-run"])
@@ -82,7 +82,7 @@ def test_a_bad_seeds_option_is_named(capsys):
 def test_dry_run_prints_commands_a_shell_runs_as_queued(capsys):
     import shlex
 
-    from soda.experiments import main
+    from soda.tools.experiments import main
 
     assert main(["queue", "soda/configs/grid-paper.yaml", "--variants", "ratio-0-0-4", "--dry-run"]) == 0
     printed = [shlex.split(line) for line in capsys.readouterr().out.splitlines()]
@@ -94,7 +94,7 @@ def test_mlflow_server_serves_the_sqlite_store(tmp_path):
     import mlflow
     import sqlite3
 
-    from soda.experiments import mlflow_server
+    from soda.tools.experiments import mlflow_server
 
     store = f"sqlite:///{tmp_path / 'mlflow.db'}"
     with mlflow_server(store) as url:

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from conftest import dvc_repo, merge, sh
-from soda.bench.openai_server import OpenAIServer
+from soda.tools.bench.openai_server import OpenAIServer
 from soda.prompts import render
 
 ROOT = Path(__file__).resolve().parent.parent

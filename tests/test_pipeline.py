@@ -120,7 +120,7 @@ def test_changing_a_module_makes_exactly_its_importers_stale(repo):
 
     repo, env, _ = repo
     lock = yaml.safe_load((repo / "dvc.lock").read_text())["stages"]
-    for module in ("soda/feedback.py", "soda/train.py", "soda/decontam.py", "sandbox/langs.py", "soda/evolve.py"):
+    for module in ("soda/feedback.py", "soda/train.py", "soda/decontaminate.py", "sandbox/langs.py", "soda/evolve.py"):
         path = repo / module
         original = path.read_text()
         path.write_text(original + "\n# touched\n")

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from soda.io import InputError
-from soda.power import Effect, estimate, main, mcnemar_pairs, p_values, power, required, simulate
+from soda.tools.power import Effect, estimate, main, mcnemar_pairs, p_values, power, required, simulate
 
 FIVE_POINTS = Effect(delta=0.05, discordant=0.2)
 

@@ -13,10 +13,10 @@ import yaml
 
 from soda.backends.llm_teacher import LLMTeacher
 from soda.backends.openai import OpenAIBackend
-from soda.delivery import deliver
-from soda.bench.openai_server import OpenAIServer
+from soda.teacher_generate import deliver
+from soda.tools.bench.openai_server import OpenAIServer
 from soda.prompts import render
-from soda.stage import command
+from stages import command
 
 ROOT = Path(__file__).resolve().parents[1]
 PAIRS = ROOT.parent / "shared" / "sodacoder-samples" / "pairwise_data.json"

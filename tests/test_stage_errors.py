@@ -35,7 +35,7 @@ def params(**changes):
 def run_stage(module, *args, params=None, cwd):
     path = cwd / "params.yaml"
     path.write_text(yaml.safe_dump(params or yaml.safe_load((ROOT / "params.yaml").read_text())))
-    return subprocess.run([sys.executable, "-m", "soda.stage", module, "--params", str(path), *args], cwd=cwd,
+    return subprocess.run([sys.executable, "-m", "stages", module, "--params", str(path), *args], cwd=cwd,
                           capture_output=True, text=True, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
                           timeout=300)
 

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from soda.io import InputError, read_jsonl
 from soda.params import validate
-from soda.stages import decontaminate, world
+from stages import decontaminate, world
 
 
 def test_world_then_decontaminate_run_directly(tmp_path, params):
@@ -34,8 +34,8 @@ def test_score_train_samples_questions_apart_from_the_delivery_split():
     """D_seed is a uniform sample of the seed questions, as the paper's, and its held-out part
     too: neither may be the FCL share of the delivery split (both were, drawn with the same
     seeded shuffle: the scorer learnt from answers to 0 % CSL questions at the defaults)."""
-    from soda.annotate import sample_questions, split_heldout
-    from soda.delivery import split
+    from soda.scoring import sample_questions, split_heldout
+    from soda.teacher_generate import split
 
     questions = [{"id": f"seed-{i:05d}", "question": f"q{i}"} for i in range(1200)]
     for seed in range(3):
@@ -50,7 +50,7 @@ def test_score_train_annotates_the_students_own_answers_unless_told_otherwise(tm
     """The paper's D_seed: the teacher annotates the student's answers (here 2 sampled per question),
     held out by question; the teacher's own solutions are annotated only when score_train.solutions
     names them."""
-    from soda.stages import init_models, score_train
+    from stages import init_models, score_train
     params["world"].update(seed_size=10, heldout_size=0, pretrain_size=10)
     params["generation"]["max_new_tokens"] = 24
     params["score_train"].update(num_questions=6, epochs=1, batch_size=4, heldout_fraction=0.34, student="base",
@@ -86,7 +86,7 @@ def test_score_train_annotates_the_students_own_answers_unless_told_otherwise(tm
 
     # feedback with that scorer: feedback.scorer_audit of its answers are annotated by the teacher
     # too, and the scorer's agreement with them is a metric; the feedback rows do not change.
-    from soda.stages import feedback
+    from stages import feedback
     questions = read_jsonl(tmp_path / "seed.jsonl")
     (tmp_path / "teacher-out.jsonl").write_text("".join(json.dumps({"id": q["id"]}) + "\n" for q in questions))
 
@@ -117,7 +117,7 @@ def test_score_train_annotates_the_students_own_answers_unless_told_otherwise(tm
     assert updated["scorer_update"]["annotations"] == 5 == sum(updated["scorer_update"]["annotation_scores"].values())
     assert updated["scorer_agreement"]["n"] == 4 and updated["scorer_update"]["steps"] == 6
     assert rows_updated == rows_again and rows_updated != rows_plain
-    from soda.stage import scratch_dir
+    from soda.train import scratch_dir
     assert not (Path(scratch_dir("feedback", "c1")) / "scorer").exists()
     with pytest.raises(InputError, match="nothing to fine-tune on: 0 answers besides the 10 audited"):
         give_feedback(10)
@@ -140,8 +140,8 @@ def test_world_source_missing_is_named(tmp_path, params):
 def test_evolve_new_questions_inherit_the_language_their_teacher_answered_in(tmp_path, params):
     """A seed question without `lang` takes its teacher's (teacher.jsonl); its new questions
     inherit it."""
-    from soda.bench.openai_server import OpenAIServer
-    from soda.stages import evolve
+    from soda.tools.bench.openai_server import OpenAIServer
+    from stages import evolve
 
     asked = []
 
@@ -177,7 +177,7 @@ def test_init_models_builds_a_pretrained_scorer_of_its_own_size(tmp_path, params
     """`scorer.init: pretrained`: a scorer larger than the student, pretrained on the world's code
     as the student is (the tiny scorer cannot learn this world's D_seed; docs/results.md)."""
     from soda.modeling import load_model
-    from soda.stages import init_models
+    from stages import init_models
     params["world"].update(seed_size=10, heldout_size=0, pretrain_size=8)
     params["pretrain"].update(batch_size=4)
     world.run(world.Config.from_params(validate(params)), seed_out=tmp_path / "seed.jsonl",
@@ -211,7 +211,7 @@ def test_feedback_audit_shows_what_a_perfect_scorer_would_classify(tmp_path, par
     scores >= 4 (easy, as with no scoring), a failing one is hard whatever its score. With the
     paper's runs-check a wrong answer that runs passes, and only the score tells it apart."""
     from soda.feedback import classify, execute
-    from soda.stages import feedback
+    from stages import feedback
 
     params["world"].update(seed_size=3, heldout_size=0, pretrain_size=0)
     params["feedback"].update(execution_mode=mode, scorer_audit=3)

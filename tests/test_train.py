@@ -170,7 +170,7 @@ def test_fcl_reference_frozen_policy_moves(base, tmp_path, capsys):
     assert {"rewards_margins", "rewards_accuracies", "rewards_chosen", "rewards_rejected"} <= set(metrics)
     # soda displacement on the same pairs: the reference against itself changes nothing; the
     # trained student has a larger margin, and its changes are the trainer's own log-ratios.
-    from soda.displacement import measure
+    from soda.tools.displacement import measure
 
     tok = p.tokenizer
     pairs = [{**r, "fault_type": "logical" if i % 2 else "name"} for i, r in enumerate(FCL)]
@@ -183,8 +183,8 @@ def test_fcl_reference_frozen_policy_moves(base, tmp_path, capsys):
     by_hand = (sequence_logp(trained, tok, row["prompt"], row["chosen"]) - sequence_logp(start, tok, row["prompt"], row["chosen"])).item()
     assert abs(measure(start, trained, tok, [row])["all"]["chosen_change"] - round(by_hand, 4)) < 1e-3
     # --heldout: the reference solutions of tasks FCL never saw, under the student's prompt.
-    from soda.displacement import heldout_change
-    from soda.displacement import main as displacement
+    from soda.tools.displacement import heldout_change
+    from soda.tools.displacement import main as displacement
 
     tasks = [{"question": q, "reference": c} for q, c in zip(QUESTIONS, CORRECT)]
     assert heldout_change(start, start, tok, tasks, "compact") == {"n": len(tasks), "change": 0.0, "fell": 0.0}
@@ -343,7 +343,7 @@ def test_accelerate_configs_load(name):
 
 
 def test_on_policy_pairs_take_the_first_failing_answer():
-    from soda.delivery import on_policy_pairs
+    from soda.teacher_generate import on_policy_pairs
 
     pairs = [{"id": f"q{i}", "prompt": "p", "chosen": "good", "rejected": "fault", "fault_type": "logical"} for i in range(3)]
     run = lambda passed, status: {"passed": passed, "status": status}  # noqa: E731
@@ -360,7 +360,7 @@ def test_on_policy_pairs_take_the_first_failing_answer():
 def test_on_policy_rejected_are_the_csl_models_own_failing_answers(base, tmp_path, monkeypatch):
     """fcl_train.rejected: student pairs the teacher's correct solution with an answer the CSL
     model itself sampled for the question and the sandbox failed."""
-    from soda.stages.fcl_train import Config, run, student_rejected
+    from stages.fcl_train import Config, run, student_rejected
     from soda.student import answer
 
     monkeypatch.chdir(tmp_path)
@@ -387,7 +387,7 @@ def test_on_policy_rejected_are_the_csl_models_own_failing_answers(base, tmp_pat
 
 
 def test_on_policy_without_any_failing_answer_is_an_error_naming_the_data(base, tmp_path):
-    from soda.stages.fcl_train import Config, student_rejected
+    from stages.fcl_train import Config, student_rejected
 
     params = load_params(ROOT / "params.yaml")
     params["fcl_train"].update(rejected="student", student_samples=1)

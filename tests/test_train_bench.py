@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from soda.bench import main
+from soda.tools.bench import main
 
 pytestmark = pytest.mark.slow  # a benchmark: runs whole training stages
 

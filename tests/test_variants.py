@@ -6,8 +6,8 @@ import subprocess
 import pytest
 
 from soda.io import InputError
-from soda.power import estimate
-from soda.variants import main as variants_main
+from soda.tools.power import estimate
+from soda.tools.variants import main as variants_main
 
 # The fake evaluation: `full` passes tasks 0..9+seed of 20, `no-fcl` tasks 0..4, whatever the seed.
 EVALUATE = '''

@@ -8,7 +8,7 @@ used is dropped with its reason and counted in `counters`; it is never guessed a
 - "truncated": cut at max_new_tokens (the code or question is likely incomplete);
 - "no_code" / "no_question": nothing to extract.
 Whether a solution is really correct or really faulty is decided by executing it
-(soda.delivery); the fault type of an LLM's faulty solution is not known here (None).
+(soda.teacher_generate); the fault type of an LLM's faulty solution is not known here (None).
 A question's language is its row's `lang`, else `lang` given here, else (None) the language
 the teacher answered in.
 """

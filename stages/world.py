@@ -15,7 +15,7 @@ from pathlib import Path
 
 from soda.io import InputError, read_jsonl, write_jsonl
 from soda.params import World
-from soda.stage import Out, StageConfig
+from stages import Out, StageConfig
 
 
 class Config(StageConfig):

@@ -23,7 +23,9 @@ from pathlib import Path
 from soda.feedback import LEVELS, classify, execute, summarize
 from soda.io import InputError, write_jsonl
 from soda.params import Feedback, Generation, ScoreTrain, Teacher
-from soda.stage import In, Out, StageConfig, read_rows, scratch_dir, with_teacher_langs
+from soda.io import read_rows, with_teacher_langs
+from soda.train import scratch_dir
+from stages import In, Out, StageConfig
 from soda.verdicts import result_cache
 
 

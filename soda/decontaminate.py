@@ -678,3 +678,18 @@ def read_questions(path) -> list[dict]:
     """Read a question JSONL that may hold non-UTF-8 bytes: they become unpaired surrogates
     (surrogateescape), which `decontaminate` repairs and counts instead of failing."""
     return read_jsonl(path, errors="surrogateescape")
+
+
+def clean(questions: list[dict], cfg: dict, heldout_path: str, benchmarks: str = "."):
+    """The questions not similar to an item of the benchmarks selected in `cfg` (local files
+    under `benchmarks`), with the report: for the `decontaminate` stage (the seed) and for
+    `evolve` (every set of new questions, so that they cannot bring benchmark items back)."""
+    from soda.benchmarks import item_views, load_selected
+
+    items, skipped = load_selected(cfg, heldout_path, "decontaminate", root=benchmarks)
+    items = [{"benchmark": it["benchmark"], "task_id": it["task_id"], "views": item_views(it)} for it in items]
+    result = decontaminate(questions, items, threshold=cfg["threshold"],
+                           containment_threshold=cfg["containment_threshold"],
+                           ngram=cfg["ngram"], num_perm=cfg["num_perm"])
+    result.counts["skipped_benchmarks"] = skipped
+    return result

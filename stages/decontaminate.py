@@ -3,11 +3,11 @@ benchmark item reaches the threshold, with a report of what was removed and why.
 
 from __future__ import annotations
 
-from soda.cleaning import clean
-from soda.decontam import read_questions, write_report
+from soda.decontaminate import clean
+from soda.decontaminate import read_questions, write_report
 from soda.io import InputError, require_keys, write_jsonl
 from soda.params import Decontaminate
-from soda.stage import In, Out, StageConfig
+from stages import In, Out, StageConfig
 
 
 class Config(StageConfig):

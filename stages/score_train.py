@@ -13,10 +13,12 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from soda.annotate import collect, sample_questions, split_heldout
+from soda.scoring import collect, sample_questions, split_heldout
 from soda.io import InputError, read_json, write_json, write_jsonl
 from soda.params import Generation, ScoreTrain, Teacher
-from soda.stage import In, Out, StageConfig, read_rows, scratch_dir
+from soda.io import read_rows
+from soda.train import scratch_dir
+from stages import In, Out, StageConfig
 from soda.teacher import make_teacher, teacher_counters
 from soda.tracking import log_metrics
 

@@ -3,7 +3,7 @@
 On the pipeline's tiny student (built here, nothing downloaded), the same run measures:
 - tokens/s of the hf backend with batch_size B and with batch_size 1, on the same prompts
   and per-item seeds (so both must produce identical completions, which is checked);
-- cached_rerun_fraction: the whole `teacher-generate` stage (`python -m soda.stage teacher-generate`,
+- cached_rerun_fraction: the whole `teacher-generate` stage (`python -m stages teacher-generate`,
   imports, sandbox checks, outputs and MLflow run included) with an `hf` teacher, run twice with
   one call cache; the fully cached second run's wall time over the first's, and whether both
   wrote the same files. The teacher is a tiny LLM that writes code: the tiny model fine-tuned
@@ -34,7 +34,7 @@ import yaml
 
 from soda.io import dumps
 from soda.params import load_params
-from soda.stage import command
+from stages import command
 
 ROOT = Path(__file__).resolve().parents[2]
 REAL = ROOT.parent / "shared" / "sodacoder-samples" / "pairwise_data.json"

@@ -12,7 +12,9 @@ import shutil
 
 from soda.io import InputError, atomic_path, read_jsonl, require_keys
 from soda.params import FclTrain, Generation
-from soda.stage import In, Out, StageConfig, read_rows, scratch_dir, with_teacher_langs
+from soda.io import read_rows, with_teacher_langs
+from soda.train import scratch_dir
+from stages import In, Out, StageConfig
 
 
 class Config(StageConfig):
@@ -42,7 +44,7 @@ def run(cfg: Config, *, cycle: str, model: In, data: In, questions: In, teacher:
 
 def student_rejected(cfg: Config, rows: list[dict], model: str, data, questions, teacher) -> tuple[list[dict], dict]:
     """The FCL pairs with the CSL model's own failing answers as rejected solutions."""
-    from soda.delivery import on_policy_pairs
+    from soda.teacher_generate import on_policy_pairs
     from soda.feedback import execute
     from soda.student import answer
     from soda.verdicts import result_cache

@@ -1,9 +1,9 @@
 """`soda bench teacher`: the LLM-teacher path at scale, against a busy local OpenAI-compatible server.
 
-A local server (soda.bench.openai_server, on 127.0.0.1, bounded in requests and time) answers
+A local server (soda.tools.bench.openai_server, on 127.0.0.1, bounded in requests and time) answers
 each completion after a set latency with jitter, and turns away a share of requests with 429
 (Retry-After), 500 or a dropped connection. The real `teacher-generate` stage
-(`python -m soda.stage teacher-generate`, an `openai` teacher, its params.yaml in a temp dir) runs:
+(`python -m stages teacher-generate`, an `openai` teacher, its params.yaml in a temp dir) runs:
 - on a small and a large seed (10x apart) of the embedded world's questions (made unique by a
   number, and without tests: what is measured is the calls, not the sandbox): calls/s against
   the ideal concurrency / latency, and the stage's peak RSS for each size (`rss_growth`: large
@@ -34,8 +34,8 @@ from pathlib import Path
 
 import yaml
 
-from soda.bench.openai_server import OpenAIServer, Weather
-from soda.stage import command
+from soda.tools.bench.openai_server import OpenAIServer, Weather
+from stages import command
 
 ROOT = Path(__file__).resolve().parents[2]
 

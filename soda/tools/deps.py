@@ -3,7 +3,7 @@ transitively (imports inside functions included), and the files those modules re
 
 dvc.yaml must list exactly these as the stage's code deps (tests/test_deps.py checks it both
 ways), so that changing one module re-runs exactly the stages that import it.
-`python -m soda.deps [STAGE...]` prints the deps a stage needs; `python -m soda.deps --write`
+`python -m soda.tools.deps [STAGE...]` prints the deps a stage needs; `python -m soda.tools.deps --write`
 puts them into dvc.yaml (its data deps, and everything else, stay as written).
 
 Static analysis (ast), not tracing: a lazy import counts whether or not a run reaches it, which
@@ -18,8 +18,8 @@ import sys
 from functools import cache
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("soda", "sandbox")
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGES = ("stages", "soda", "sandbox")
 # Files read at run time by a module, besides its imports.
 RESOURCES = {"soda/prompts.py": ("soda/prompts",)}
 # sandbox/ is one unit: its zygote is started as `python -m sandbox.zygote` (no import to see)
@@ -126,7 +126,7 @@ def expand(deps: list[str]) -> set[str]:
 
 
 def stage_module(stage: str) -> str:
-    return "soda.report" if stage == "report" else f"soda.stages.{stage.replace('-', '_')}"
+    return f"stages.{stage.replace('-', '_')}"
 
 
 def code_deps(stage: str) -> list[str]:
@@ -156,13 +156,13 @@ def write_dvc_yaml(path: Path = ROOT / "dvc.yaml") -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from soda.cli import STAGE_HELP
-
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv == ["--write"]:
         write_dvc_yaml()
         return 0
-    for stage in argv or [*STAGE_HELP, "report"]:
+    import yaml
+
+    for stage in argv or yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]:
         print(f"{stage}:")
         print("".join(f"  - {d}\n" for d in code_deps(stage)), end="")
     return 0

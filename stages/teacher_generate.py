@@ -3,9 +3,9 @@ CSL set (80%) and the FCL set (20%, correct-vs-faulty pairs)."""
 
 from __future__ import annotations
 
-from soda.delivery import deliver_file
+from soda.teacher_generate import deliver_file
 from soda.params import Generation, Teacher, TeacherGenerate
-from soda.stage import In, Out, StageConfig
+from stages import In, Out, StageConfig
 from soda.teacher import make_teacher, teacher_counters
 from soda.verdicts import result_cache
 from soda.tracking import log_metrics

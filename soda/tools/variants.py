@@ -168,7 +168,7 @@ def seed_test(rows: list[dict]) -> dict:
     analysis"), its p is too small and this test is the one that holds."""
     import numpy as np
 
-    from soda.power import seed_t_p
+    from soda.tools.power import seed_t_p
 
     by_seed: dict[int, list[int]] = {}
     for r in rows:
@@ -313,7 +313,7 @@ def figures(rows: list[dict], variants: dict[str, dict], reference: str | None) 
 def write(repo: Path, grid: str, out: str, reference: str | None = None, seeds: list[int] | None = None) -> str:
     """Read the grid's experiments (of `seeds`, default the grid's), write the table and figures;
     return the Markdown."""
-    from soda.experiments import load_grid
+    from soda.tools.experiments import load_grid
 
     grid_seeds, variants, _ = load_grid(grid)
     seeds = seeds or grid_seeds
@@ -375,7 +375,7 @@ def compare(reference: list[Path], other: list[Path], model: str) -> dict:
 def main(argv: list[str]) -> int:
     import argparse
 
-    from soda.experiments import seed_list
+    from soda.tools.experiments import seed_list
 
     if argv[:1] == ["compare"]:
         p = argparse.ArgumentParser(prog="soda variants compare", description=compare.__doc__)

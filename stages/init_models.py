@@ -14,7 +14,9 @@ import tempfile
 from soda.io import read_jsonl, require_keys
 from soda.params import Pretrain, Scorer, Student
 from soda.prompts import corpus_templates, template
-from soda.stage import In, Out, StageConfig, read_rows, scratch_dir
+from soda.io import read_rows
+from soda.train import scratch_dir
+from stages import In, Out, StageConfig
 
 STUDENT_TAIL = template("student").rstrip("\n").rsplit("\n", 1)[-1] + "\n"
 

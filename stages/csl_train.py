@@ -4,7 +4,9 @@ the teacher's correct solutions, loss on the solution tokens only."""
 from __future__ import annotations
 
 from soda.params import Train
-from soda.stage import In, Out, StageConfig, read_rows, scratch_dir
+from soda.io import read_rows
+from soda.train import scratch_dir
+from stages import In, Out, StageConfig
 
 
 class Config(StageConfig):

@@ -14,7 +14,7 @@ and stops after `max_seconds`: a bench that goes wrong cannot run on forever.
 A completion counts as answered (`answered`, `answer_counts`) only when its client is still
 connected when the answer is ready: as vLLM does, a request whose client went away is dropped.
 
-    python -m soda.bench.openai_server --model data/base/student --name student --port 8000
+    python -m soda.tools.bench.openai_server --model data/base/student --name student --port 8000
 """
 
 from __future__ import annotations

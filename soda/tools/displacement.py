@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     import argparse
 
     from soda.modeling import load_model
-    from soda.stage import read_rows
+    from soda.io import read_rows
 
     p = argparse.ArgumentParser(prog="soda displacement", description=__doc__.split("\n\n")[0])
     p.add_argument("--reference", required=True, help="the FCL reference model dir (the cycle's CSL model)")

@@ -7,12 +7,13 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from soda.cleaning import clean
-from soda.decontam import write_report
+from soda.decontaminate import clean
+from soda.decontaminate import write_report
 from soda.evolve import check_levels, dedupe, sample
 from soda.io import InputError, write_jsonl
 from soda.params import Decontaminate, Evolve, Generation, Teacher
-from soda.stage import In, Out, StageConfig, read_rows, with_teacher_langs
+from soda.io import read_rows, with_teacher_langs
+from stages import In, Out, StageConfig
 from soda.teacher import make_teacher, teacher_counters
 from soda.tracking import log_metrics
 

@@ -8,7 +8,7 @@ from soda.benchmarks import load_selected, postprocess
 from soda.evaluate import model_metrics, score_generations
 from soda.io import write_jsonl
 from soda.params import Evaluate, Generation
-from soda.stage import In, Out, StageConfig
+from stages import In, Out, StageConfig
 
 
 class Config(StageConfig):
