@@ -143,6 +143,14 @@ class Train(Section):
     save_steps: PosInt
 
 
+class Launch(Section):
+    """How the training stages run their trainer: in the stage's own process (1 process, no
+    config), or under `accelerate launch` (soda/launch.py). The number of processes multiplies
+    the effective batch (batch_size x grad_accum per process), so it is a param."""
+    num_processes: PosInt
+    accelerate_config: Optional[str]  # an accelerate config file (soda/configs/accelerate_*.yaml); null: DDP
+
+
 class Pretrain(Train):
     epochs: NonNeg  # 0: the base student is the untrained tiny Llama
 
@@ -254,6 +262,7 @@ class Params(Section):
     csl_train: Train
     fcl_train: FclTrain
     score_train: ScoreTrain
+    launch: Launch
     feedback: Feedback
     evolve: Evolve
     evaluate: Evaluate

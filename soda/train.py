@@ -8,14 +8,16 @@
 Each entry point turns rows into the trainer's dataset (over-long examples are truncated and
 counted, never a crash), trains in a scratch directory outside out_dir so that a killed run
 resumes from its last checkpoint, and writes the final model to out_dir atomically with a
-card naming the data it was trained on. The same code runs under `accelerate launch` (DDP,
-FSDP, DeepSpeed ZeRO-3: see soda/configs/accelerate_*.yaml).
+card naming the data it was trained on. With params `launch` the training runs under
+`accelerate launch` (DDP, FSDP, DeepSpeed ZeRO-3: soda/launch.py, soda/configs/accelerate_*.yaml),
+the same code in every rank.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import sys
 import time
@@ -163,7 +165,8 @@ class CompletionSFTTrainer(SeededOrder, SFTTrainer):
 class StepLog(TrainerCallback):
     """Every `every` steps, the means of the trainer's per-step logs over those steps (loss, lr,
     DPO rewards/margins/accuracies): into the active MLflow run if there is one (the stage opens
-    it), and one short line on stderr (stdout is the stage's)."""
+    it; under soda.launch the stage's, named by MLFLOW_RUN_ID), and one short line on stderr
+    (stdout is the stage's). When training starts, every rank says so."""
 
     SHOWN = ("loss", "learning_rate", "rewards/margins", "rewards/accuracies")
 
@@ -171,6 +174,14 @@ class StepLog(TrainerCallback):
         import mlflow
 
         self.mlflow, self.prefix, self.every = mlflow, prefix, every
+        active = mlflow.active_run()
+        self.run_id = active.info.run_id if active else os.environ.get("MLFLOW_RUN_ID")
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        # one write: the ranks share stderr
+        sys.stderr.write(f"{self.prefix} rank {args.process_index} of {args.world_size}: steps "
+                         f"{state.global_step + 1}-{state.max_steps}\n")
+        sys.stderr.flush()
 
     def on_log(self, args, state, control, logs=None, **kwargs):
         step = state.global_step
@@ -179,8 +190,8 @@ class StepLog(TrainerCallback):
         metrics = recent_means(state.log_history, self.every)
         shown = " ".join(f"{k}={metrics[k]:.4g}" for k in self.SHOWN if k in metrics)
         print(f"{self.prefix} step {step}/{state.max_steps} {shown}", file=sys.stderr, flush=True)
-        if self.mlflow.active_run() is not None:
-            self.mlflow.log_metrics({f"{self.prefix}/{k}": v for k, v in metrics.items()}, step=step)
+        if self.run_id is not None:
+            self.mlflow.log_metrics({f"{self.prefix}/{k}": v for k, v in metrics.items()}, step=step, run_id=self.run_id)
 
 
 def recent_means(history: list[dict], n: int) -> dict[str, float]:
@@ -310,8 +321,11 @@ def prepare(kind: str, base_path: str, rows: list[dict], cfg: dict, scratch_dir,
     check_rows(rows, ROW_KEYS[kind] if head == "generative" else ("prompt",), kind)  # the score: head_dataset
     data_hash = data_sha256(rows)
     base = base_fingerprint(base_path)
-    # A checkpoint is reused only by the run that wrote it: same start, same data, same settings.
-    run_hash = hashlib.sha256(dumps({"kind": kind, "head": head, "base": base, "data": data_hash, "cfg": cfg}).encode()).hexdigest()
+    # A checkpoint is reused only by the run that wrote it: same start, same data, same settings,
+    # same number of processes (which the trainer's state and the data order depend on).
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    run_hash = hashlib.sha256(dumps({"kind": kind, "head": head, "base": base, "data": data_hash, "cfg": cfg,
+                                     "world_size": world_size}).encode()).hexdigest()
     run_dir = Path(scratch_dir) / f"{kind}-{run_hash[:16]}"
     set_seed(cfg["seed"])  # a new score head or adapter is drawn from the global RNG: seeded, or each run differs
     model, tokenizer = load_model(base_path) if head == "generative" else load_head_model(base_path, head)
@@ -399,6 +413,7 @@ def finish(prepared: Prepared, out_dir) -> dict:
         "train_loss": recent_means(history, len(history))["loss"],
         "final_loss": final["loss"],
         "steps": trainer.state.global_step,
+        "world_size": trainer.args.world_size,  # the effective batch is world_size x batch_size x grad_accum
         "tokens": tokens,
         "seconds": round(seconds, 3),
         "tokens_per_s": round(tokens / seconds, 1) if seconds > 0 else None,
@@ -421,17 +436,28 @@ def finish(prepared: Prepared, out_dir) -> dict:
     return metrics
 
 
-def train_csl(model_path: str, rows: list[dict], out_dir, cfg: dict, scratch_dir) -> dict:
+def train(kind: str, base_path: str, rows: list[dict], out_dir, cfg: dict, scratch_dir, head: str = "generative",
+          launch: dict | None = None) -> dict:
+    """prepare and finish, in this process or, as params `launch` asks, under `accelerate launch`."""
+    from soda.launch import launched, run
+
+    if launched(launch):
+        return run(kind, base_path, rows, out_dir, cfg, scratch_dir, head, launch)
+    return finish(prepare(kind, base_path, rows, cfg, scratch_dir, head), out_dir)
+
+
+def train_csl(model_path: str, rows: list[dict], out_dir, cfg: dict, scratch_dir, launch: dict | None = None) -> dict:
     """CSL, eq. 1: maximise log p(correct solution | prompt A question) on completion tokens only."""
-    return finish(prepare("csl", model_path, rows, cfg, scratch_dir), out_dir)
+    return train("csl", model_path, rows, out_dir, cfg, scratch_dir, launch=launch)
 
 
-def train_fcl(csl_path: str, rows: list[dict], out_dir, cfg: dict, scratch_dir) -> dict:
+def train_fcl(csl_path: str, rows: list[dict], out_dir, cfg: dict, scratch_dir, launch: dict | None = None) -> dict:
     """FCL, eq. 2: DPO with correct (chosen) vs faulty (rejected) solutions, reference = CSL model frozen."""
-    return finish(prepare("fcl", csl_path, rows, cfg, scratch_dir), out_dir)
+    return train("fcl", csl_path, rows, out_dir, cfg, scratch_dir, launch=launch)
 
 
-def train_scorer(base_path: str, rows: list[dict], out_dir, cfg: dict, scratch_dir, head: str = "generative") -> dict:
+def train_scorer(base_path: str, rows: list[dict], out_dir, cfg: dict, scratch_dir, head: str = "generative",
+                 launch: dict | None = None) -> dict:
     """The scoring model. generative: filled prompt C -> the teacher's "Code Analysis: ... Score: Rule 1 ..."
     text (rows: prompt, completion); a score head: prompt -> the score (rows: prompt, score)."""
-    return finish(prepare("scorer", base_path, rows, cfg, scratch_dir, head), out_dir)
+    return train("scorer", base_path, rows, out_dir, cfg, scratch_dir, head, launch)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import shutil
 
 from soda.io import InputError, atomic_path, read_jsonl, require_keys
-from soda.params import FclTrain, Generation
+from soda.params import FclTrain, Generation, Launch
 from soda.io import read_rows, with_teacher_langs
 from soda.train import scratch_dir
 from stages import In, Out, StageConfig
@@ -21,6 +21,7 @@ class Config(StageConfig):
     seed: int
     generation: Generation  # rejected student/both: how the CSL model answers
     fcl_train: FclTrain
+    launch: Launch
 
 
 def run(cfg: Config, *, cycle: str, model: In, data: In, questions: In, teacher: In, out: Out) -> dict:
@@ -38,7 +39,7 @@ def run(cfg: Config, *, cycle: str, model: In, data: In, questions: In, teacher:
     if cfg.fcl_train.rejected != "teacher":
         rows, counts = student_rejected(cfg, rows, str(model), data, questions, teacher)
     metrics = train_fcl(str(model), rows, out, {**cfg.section("fcl_train"), "seed": cfg.seed},
-                        scratch_dir("fcl-train", cycle))
+                        scratch_dir("fcl-train", cycle), cfg.section("launch"))
     return {**metrics, **{f"on_policy_{k}": v for k, v in counts.items()}}
 
 

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from soda.feedback import LEVELS, classify, execute, summarize
 from soda.io import InputError, write_jsonl
-from soda.params import Feedback, Generation, ScoreTrain, Teacher
+from soda.params import Feedback, Generation, Launch, ScoreTrain, Teacher
 from soda.io import read_rows, with_teacher_langs
 from soda.train import scratch_dir
 from stages import In, Out, StageConfig
@@ -35,6 +35,7 @@ class Config(StageConfig):
     feedback: Feedback
     teacher: Teacher
     score_train: ScoreTrain  # the recipe of feedback.scorer_update's fine-tuning
+    launch: Launch  # ... and how it runs
 
 
 def run(cfg: Config, *, cycle: str, questions: In, teacher: In, student: In, scorer: In, out: Out) -> dict:
@@ -143,7 +144,8 @@ def update_scorer(cfg: Config, cycle: str, rows: list[dict], answers: list[str],
                          "annotations has a score")
     scratch = Path(scratch_dir("feedback", cycle))
     out = scratch / "scorer"
-    metrics = train_scorer(scorer, examples, out, {**cfg.section("score_train"), "seed": cfg.seed}, scratch, head)
+    metrics = train_scorer(scorer, examples, out, {**cfg.section("score_train"), "seed": cfg.seed}, scratch, head,
+                           cfg.section("launch"))
     write_json(out / "card.json", {**read_json(out / "card.json"), "scoring_format": fmt})
     return str(out), {**metrics, "annotations": len(examples),
                       "annotation_scores": {str(k): counts[k] for k in sorted(counts)}}

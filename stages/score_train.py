@@ -15,7 +15,7 @@ from pathlib import Path
 
 from soda.scoring import collect, sample_questions, split_heldout
 from soda.io import InputError, read_json, write_json, write_jsonl
-from soda.params import Generation, ScoreTrain, Teacher
+from soda.params import Generation, Launch, ScoreTrain, Teacher
 from soda.io import read_rows
 from soda.train import scratch_dir
 from stages import In, Out, StageConfig
@@ -28,6 +28,7 @@ class Config(StageConfig):
     teacher: Teacher
     generation: Generation
     score_train: ScoreTrain
+    launch: Launch
 
 
 def run(cfg: Config, *, questions: In, student: In, scorer_init: In, annotations_out: Out, out: Out) -> dict:
@@ -48,7 +49,7 @@ def run(cfg: Config, *, questions: In, student: In, scorer_init: In, annotations
     if st.head != "generative":  # a score head learns the annotated score, not the annotation's text
         examples = [{"prompt": e["prompt"], "score": r["score"]} for e, r in zip(examples, train)]
     metrics = train_scorer(str(scorer_init), examples, out, {**cfg.section("score_train"), "seed": cfg.seed},
-                           scratch_dir("score-train"), st.head)
+                           scratch_dir("score-train"), st.head, cfg.section("launch"))
     card_path = Path(out) / "card.json"
     write_json(card_path, {**read_json(card_path), "scoring_format": st.format})
     if held:

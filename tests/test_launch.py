@@ -1,0 +1,126 @@
+"""Multi-process training from `dvc repro` (params `launch`, soda/launch.py): csl-train and
+fcl-train in 2 processes, DDP over gloo on CPU, through the dvc.yaml command."""
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+import yaml
+
+from conftest import dvc_repo, merge, sh
+from soda.launch import command, launched
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Up to fcl-train@c1 on a tiny student, no pretraining (init-models trains nothing, so launches nothing).
+# CSL: ~35 rows in batches of 2 on each of 2 processes, 3 epochs: ~27 steps, a checkpoint every 3.
+SMALL = {
+    "world": {"seed_size": 48, "heldout_size": 8, "pretrain_size": 0},
+    "student": {"vocab_size": 512, "hidden_size": 32, "num_layers": 2, "num_heads": 2, "intermediate_size": 64},
+    "pretrain": {"epochs": 0},
+    "csl_train": {"epochs": 3, "batch_size": 2, "save_steps": 3, "logging_steps": 1},
+    "fcl_train": {"epochs": 1, "batch_size": 2, "save_steps": 2, "logging_steps": 1},
+    "launch": {"num_processes": 2},
+    "cycles": {"c1": {"prev": "base"}},
+    "evaluate": {"models": ["base", "c1"]},
+}
+STAGES = ("csl-train@c1", "fcl-train@c1")
+
+
+def test_the_launch_command():
+    assert not launched({"num_processes": 1, "accelerate_config": None})
+    assert launched({"num_processes": 2, "accelerate_config": None})
+    assert launched({"num_processes": 1, "accelerate_config": "soda/configs/accelerate_fsdp.yaml"})
+    ddp = command({"num_processes": 2, "accelerate_config": None}, Path("job.json"))
+    # --multi_gpu, not --cpu: on a CPU-only machine it is DDP over gloo; --cpu runs one process
+    assert ddp[1:3] == ["-m", "accelerate.commands.launch"] and "--multi_gpu" in ddp and "--cpu" not in ddp
+    assert ddp[ddp.index("--num_processes") + 1] == "2" and ddp[-3:] == ["-m", "soda.launch", "job.json"]
+    fsdp = command({"num_processes": 8, "accelerate_config": "soda/configs/accelerate_fsdp.yaml"}, Path("job.json"))
+    assert fsdp[fsdp.index("--config_file") + 1] == "soda/configs/accelerate_fsdp.yaml" and "--multi_gpu" not in fsdp
+
+
+def mlflow_runs(repo: Path, env: dict) -> list[dict]:
+    code = ("import mlflow, json; c = mlflow.MlflowClient();"
+            "runs = mlflow.search_runs(experiment_names=['soda'], output_format='list', order_by=['attributes.start_time ASC']);"
+            "print(json.dumps([{'name': r.info.run_name, 'status': r.info.status, 'params': r.data.params,"
+            " 'metrics': r.data.metrics, 'loss_steps': [m.step for k in ('csl/loss', 'fcl/loss')"
+            " for m in c.get_metric_history(r.info.run_id, k)]} for r in runs]))")
+    return json.loads(sh(sys.executable, "-c", code, cwd=repo, env=env).stdout)
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory):
+    params = merge(yaml.safe_load((ROOT / "params.yaml").read_text()), SMALL)
+    repo, env = dvc_repo(tmp_path_factory.mktemp("soda-launch"), params, tmp_path_factory.mktemp("remote"))
+    done = sh("dvc", "repro", *STAGES, cwd=repo, env=env)
+    return repo, env, done.stdout + done.stderr
+
+
+@pytest.mark.slow
+def test_csl_and_fcl_train_in_two_processes_through_dvc_repro(repo):
+    repo, env, log = repo
+    for kind in ("csl", "fcl"):  # every rank trains
+        for rank in (0, 1):
+            assert f"{kind} rank {rank} of 2: steps 1-" in log, (kind, rank, log[-3000:])
+    for stage in STAGES:
+        name, cycle = stage.split("@")
+        assert json.loads((repo / "metrics" / cycle / f"{name}.json").read_text())["world_size"] == 2
+        run = next(r for r in mlflow_runs(repo, env) if r["name"] == stage)
+        assert run["status"] == "FINISHED" and run["params"]["launch.num_processes"] == "2"
+        assert run["metrics"][f"{name.replace('-', '_')}.world_size"] == 2
+        # rank 0 logged every step into the stage's run, once
+        assert run["loss_steps"] == list(range(1, run["metrics"][f"{name.replace('-', '_')}.steps"] + 1))
+    from soda.modeling import load_model
+
+    for path in ("models/c1/csl", "models/c1/student"):
+        model, tokenizer = load_model(str(repo / path))
+        assert model.num_parameters() > 0 and tokenizer.eos_token_id is not None
+    assert json.loads((repo / "models/c1/student/card.json").read_text())["metrics"]["world_size"] == 2
+    assert json.loads(sh("dvc", "status", "--json", *STAGES, cwd=repo, env=env).stdout) == {}
+
+
+def launched_ranks(repo: Path) -> list[psutil.Process]:
+    """The live processes of a launch in this repository (the launcher and its ranks)."""
+    found = []
+    for p in psutil.process_iter(["cmdline", "status"]):
+        cmd = " ".join(p.info["cmdline"] or [])
+        if p.info["status"] != psutil.STATUS_ZOMBIE and "soda.launch" in cmd and str(repo) in cmd:
+            found.append(p)
+    return found
+
+
+@pytest.mark.slow
+def test_kill_9_of_the_stage_in_two_processes_then_repro_resumes_to_the_same_bytes(repo):
+    """SIGKILL of csl-train's own process (not its ranks) after a checkpoint: the ranks stop with
+    it, and `dvc repro` resumes from the checkpoint and publishes the bytes of the uninterrupted
+    2-process run (fcl-train, downstream, is then not re-run)."""
+    repo, env, _ = repo
+    lock = yaml.safe_load((repo / "dvc.lock").read_text())["stages"]
+    dvc = subprocess.Popen(["dvc", "repro", "-f", "-s", "csl-train@c1"], cwd=repo, env=env, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, text=True)
+    try:
+        for line in dvc.stdout:
+            if " step 7/" in line:  # past the checkpoint of step 6
+                break
+        else:
+            pytest.fail("csl-train ended before step 7")
+        stage = next(p for p in psutil.Process(dvc.pid).children(recursive=True)
+                     if p.cmdline()[1:4] == ["-m", "stages", "csl-train"])
+        stage.send_signal(signal.SIGKILL)
+    finally:
+        dvc.wait(timeout=120)
+    assert dvc.returncode != 0 and not (repo / "models/c1/csl").exists()
+    deadline = time.monotonic() + 60
+    while launched_ranks(repo):
+        assert time.monotonic() < deadline, "the ranks outlived the killed stage"
+        time.sleep(0.5)
+    done = sh("dvc", "repro", *STAGES, cwd=repo, env=env)
+    ran = [line.split("'")[1] for line in done.stdout.splitlines() if line.startswith("Running stage")]
+    assert ran == ["csl-train@c1"], done.stdout
+    assert "'resumed_from': 'checkpoint-" in done.stdout, done.stdout[-3000:]
+    assert yaml.safe_load((repo / "dvc.lock").read_text())["stages"] == lock
