@@ -74,7 +74,7 @@ def test_csl_and_fcl_train_in_two_processes_through_dvc_repro(repo):
         assert run["status"] == "FINISHED" and run["params"]["launch.num_processes"] == "2"
         assert run["metrics"][f"{name.replace('-', '_')}.world_size"] == 2
         # rank 0 logged every step into the stage's run, once
-        assert run["loss_steps"] == list(range(1, run["metrics"][f"{name.replace('-', '_')}.steps"] + 1))
+        assert run["loss_steps"] == list(range(1, int(run["metrics"][f"{name.replace('-', '_')}.steps"]) + 1))
     from soda.modeling import load_model
 
     for path in ("models/c1/csl", "models/c1/student"):
@@ -97,8 +97,8 @@ def launched_ranks(repo: Path) -> list[psutil.Process]:
 @pytest.mark.slow
 def test_kill_9_of_the_stage_in_two_processes_then_repro_resumes_to_the_same_bytes(repo):
     """SIGKILL of csl-train's own process (not its ranks) after a checkpoint: the ranks stop with
-    it, and `dvc repro` resumes from the checkpoint and publishes the bytes of the uninterrupted
-    2-process run (fcl-train, downstream, is then not re-run)."""
+    it, and the stage run again resumes from the checkpoint and publishes the bytes of the
+    uninterrupted 2-process run (fcl-train, downstream, stays up to date)."""
     repo, env, _ = repo
     lock = yaml.safe_load((repo / "dvc.lock").read_text())["stages"]
     dvc = subprocess.Popen(["dvc", "repro", "-f", "-s", "csl-train@c1"], cwd=repo, env=env, stdout=subprocess.PIPE,
@@ -119,8 +119,8 @@ def test_kill_9_of_the_stage_in_two_processes_then_repro_resumes_to_the_same_byt
     while launched_ranks(repo):
         assert time.monotonic() < deadline, "the ranks outlived the killed stage"
         time.sleep(0.5)
-    done = sh("dvc", "repro", *STAGES, cwd=repo, env=env)
-    ran = [line.split("'")[1] for line in done.stdout.splitlines() if line.startswith("Running stage")]
-    assert ran == ["csl-train@c1"], done.stdout
+    # forced again: the cache holds the first run's output, which a plain repro would check out
+    done = sh("dvc", "repro", "-f", "-s", "csl-train@c1", cwd=repo, env=env)
     assert "'resumed_from': 'checkpoint-" in done.stdout, done.stdout[-3000:]
     assert yaml.safe_load((repo / "dvc.lock").read_text())["stages"] == lock
+    assert json.loads(sh("dvc", "status", "--json", *STAGES, cwd=repo, env=env).stdout) == {}
