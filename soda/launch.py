@@ -71,13 +71,15 @@ def run(kind: str, base_path: str, rows: list[dict], out_dir, cfg: dict, scratch
         write_jsonl(Path(tmp) / "rows.jsonl", rows)
         write_json(job, {"kind": kind, "base": base_path, "rows": str(Path(tmp) / "rows.jsonl"), "out": str(out_dir),
                          "cfg": cfg, "scratch_dir": str(scratch_dir), "head": head,
-                         "metrics": str(Path(tmp) / "metrics.json")})
+                         "metrics": str(Path(tmp) / "metrics.json"), "error": str(Path(tmp) / "error.json")})
         env = dict(os.environ)
         if (active := mlflow.active_run()) is not None:  # MLflow's own variables: rank 0 logs into the stage's run
             env.update(MLFLOW_TRACKING_URI=mlflow.get_tracking_uri(), MLFLOW_RUN_ID=active.info.run_id)
         # the ranks' output on stderr: stdout is the stage's report
         done = subprocess.run(command(launch, job), env=env, stdout=sys.stderr,
                               preexec_fn=_die_with_stage if _prctl else None)
+        if (Path(tmp) / "error.json").exists():
+            raise InputError(read_json(Path(tmp) / "error.json"))
         if done.returncode != 0:
             raise RuntimeError(f"{kind} training under accelerate launch failed (exit {done.returncode}); "
                                "the ranks' errors are above")
@@ -89,7 +91,13 @@ def work(job_path: str) -> None:
     from soda.train import finish, prepare
 
     job = read_json(job_path)
-    prepared = prepare(job["kind"], job["base"], read_jsonl(job["rows"]), job["cfg"], job["scratch_dir"], job["head"])
+    try:
+        prepared = prepare(job["kind"], job["base"], read_jsonl(job["rows"]), job["cfg"], job["scratch_dir"], job["head"])
+    except InputError as e:
+        # the stage reports bad input (one line, exit 2); every rank writes it, as the launcher
+        # stops the others when the first fails
+        write_json(job["error"], str(e))
+        sys.exit(1)
     metrics = finish(prepared, job["out"])
     if prepared.trainer.is_world_process_zero():
         write_json(job["metrics"], metrics)

@@ -2,6 +2,7 @@
 fcl-train in 2 processes, DDP over gloo on CPU, through the dvc.yaml command."""
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -14,6 +15,7 @@ import yaml
 
 from conftest import dvc_repo, merge, sh
 from soda.launch import command, launched
+from test_crash import base, workdir, command as stage_command  # noqa: F401 (base: a fixture)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -42,6 +44,19 @@ def test_the_launch_command():
     assert ddp[ddp.index("--num_processes") + 1] == "2" and ddp[-3:] == ["-m", "soda.launch", "job.json"]
     fsdp = command({"num_processes": 8, "accelerate_config": "soda/configs/accelerate_fsdp.yaml"}, Path("job.json"))
     assert fsdp[fsdp.index("--config_file") + 1] == "soda/configs/accelerate_fsdp.yaml" and "--multi_gpu" not in fsdp
+
+
+@pytest.mark.slow
+def test_bad_input_found_in_the_ranks_is_the_stages_one_line_error(base, tmp_path):
+    cwd = workdir(tmp_path / "w", "csl-train")
+    params = yaml.safe_load((cwd / "params.yaml").read_text())
+    params["csl_train"]["lora"] = {"r": 4, "bogus": 1}
+    params["launch"]["num_processes"] = 2
+    (cwd / "params.yaml").write_text(yaml.safe_dump(params))
+    done = subprocess.run(stage_command("csl-train", base), cwd=cwd, capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=600)
+    assert done.returncode == 2 and done.stderr.splitlines()[-1].startswith("error: lora: "), done.stderr[-3000:]
+    assert not (cwd / "models").exists() and not (cwd / "metrics.json").exists()
 
 
 def mlflow_runs(repo: Path, env: dict) -> list[dict]:
