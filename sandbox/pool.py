@@ -110,9 +110,14 @@ class Slot:
             raise SandboxUnavailable(f"sandbox zygote failed to start (exit {self.proc.wait()})")
 
     def run(self, job: Job) -> Result:
-        zy.send(self.req_w, {"code": job.code, "lang": job.lang, "tests": job.tests,
+        # The tests follow the request as raw bytes (see sandbox/zygote.py); only "tests" mode runs them.
+        tests = (job.tests or "").encode("utf-8", "surrogatepass") if job.mode == "tests" else b""
+        zy.send(self.req_w, {"code": job.code, "lang": job.lang, "tests_bytes": len(tests),
                              "timeout_s": float(job.timeout_s), "memory_mb": int(job.memory_mb),
                              "mode": job.mode, "cache": warm.ensure(job.lang)})
+        view = memoryview(tests)
+        while view:
+            view = view[os.write(self.req_w, view):]
         reply = zy._recv(self.rep_r)
         if reply is None:
             raise SandboxUnavailable("sandbox zygote died")
