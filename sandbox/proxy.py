@@ -54,7 +54,8 @@ VOLATILE = frozenset({list, dict, set, bytearray, collections.deque, collections
                       collections.defaultdict})
 _VALUES = _SCALARS | VOLATILE | {complex, tuple, frozenset, range, slice, type(Ellipsis), type(NotImplemented),
                                  decimal.Decimal, fractions.Fraction, datetime.date, datetime.datetime,
-                                 datetime.time, datetime.timedelta, datetime.timezone}
+                                 datetime.time, datetime.timedelta, datetime.timezone,
+                                 pickle.PickleBuffer}  # numpy's arrays' bytes, pickled as bytes
 _VIEWS = {type({}.keys()): "keys", type({}.values()): "values", type({}.items()): "items",
           type(collections.OrderedDict().keys()): "keys", type(collections.OrderedDict().values()): "values",
           type(collections.OrderedDict().items()): "items"}
@@ -103,6 +104,7 @@ def _is_numpy(obj) -> bool:
         return False
     t = type(obj)
     return (t is np.ndarray or isinstance(obj, np.dtype) or isinstance(obj, np.generic) and t.__module__ == "numpy"
+            or obj is np.ndarray or obj is np.dtype
             or isinstance(obj, type) and issubclass(obj, np.generic) and obj.__module__ == "numpy"
             or t in (types.FunctionType, types.BuiltinFunctionType)
             and (getattr(obj, "__module__", None), obj.__name__) in _NUMPY_FUNCTIONS)
@@ -181,6 +183,11 @@ class Peer:
         self.remotes: dict[int, Remote] = {}
         self.standins: dict[int, type] = {}
         self.pending: dict[int, BaseException] = {}  # raised by an iterator after a batch
+        # The mutable containers among the arguments of the calls in progress (requests), and
+        # of the call whose reply is being sent (serving): the reply carries them back, so
+        # that what the call did to them is done to the caller's own.
+        self.originals: list[list] = []
+        self.sending: dict[int, int] | None = None
         self.namespace: dict | None = None  # the solution's globals (solution side)
         self.seen: dict = {}  # what the tests last got of each global (solution side)
         self.on_dirty = None  # (tests side) called with the globals to fetch again
@@ -197,6 +204,9 @@ class Peer:
         t = type(obj)
         if t in _REMOTES and obj._peer is self:
             return ("mine", obj._id)
+        if self.sending and id(obj) in self.sending:
+            k = self.sending.pop(id(obj))  # its contents once: it may contain itself
+            return ("orig", k, _contents(obj))
         if t in _VALUES:
             return None
         if t is types.ModuleType:
@@ -244,6 +254,9 @@ class Peer:
                 cls = RemoteIter if "i" in pid[2] else RemoteFn if "c" in pid[2] else Remote
                 remote = self.remotes[pid[1]] = cls(self, pid[1], "v" in pid[2])
             return remote
+        if kind == "orig" and len(pid) == 3 and self.originals and type(pid[1]) is int \
+                and 0 <= pid[1] < len(self.originals[-1]):
+            return _refill(self.originals[-1][pid[1]], pid[2])
         if kind == "v" and len(pid) == 2 and type(pid[1]) in _VALUES:
             return pid[1]
         if kind == "mod" and len(pid) == 3 and type(pid[1]) is str and type(pid[2]) is int:
@@ -315,23 +328,24 @@ class Peer:
     def request(self, op: str, args: tuple, kwargs: dict | None = None):
         """Apply `op` to the other side's objects (args[0] is one); serve its callbacks meanwhile."""
         _flush()
-        self.send(("q", op, args, kwargs or {}))
-        while True:
-            msg = self._recv_reply()
-            if msg[0] == "q":
-                self.serve(msg)
-                continue
-            if msg[0] not in ("v", "x") or len(msg) != 4 or type(msg[3]) is not list:
-                raise ProtocolError("malformed reply")
-            if msg[3] and self.on_dirty is not None:
-                self.on_dirty(msg[3])
-            if msg[0] == "x":
-                raise self._raised(msg[1], msg[2])
-            if op == "call" and type(msg[2]) is list:
-                for i, back in msg[2]:
-                    if type(i) is int and 0 < i < len(args):
-                        _update_in_place(args[i], back)
-            return msg[1]
+        kwargs = kwargs or {}
+        self.send(("q", op, args, kwargs))
+        self.originals.append(_containers((args[1:], kwargs)) if op == "call" else [])
+        try:
+            while True:
+                msg = self._recv_reply()
+                if msg[0] == "q":
+                    self.serve(msg)
+                    continue
+                if msg[0] not in ("v", "x") or len(msg) != 4 or type(msg[3]) is not list:
+                    raise ProtocolError("malformed reply")
+                if msg[3] and self.on_dirty is not None:
+                    self.on_dirty(msg[3])
+                if msg[0] == "x":
+                    raise self._raised(msg[1], msg[2])
+                return msg[1]
+        finally:
+            self.originals.pop()
 
     def _recv_reply(self):
         msg = self.recv()
@@ -340,6 +354,8 @@ class Peer:
         return msg
 
     def _raised(self, e, text) -> BaseException:
+        if type(text) is tuple:
+            text = text[0]
         if not isinstance(e, BaseException):
             return ProtocolError("malformed exception")
         if type(text) is str and self.guard:
@@ -348,6 +364,7 @@ class Peer:
 
     def serve(self, msg) -> None:
         """Answer one request of the other side."""
+        originals = []
         try:
             if len(msg) != 4 or msg[1] not in _OPS or type(msg[2]) is not tuple or not msg[2] \
                     or type(msg[3]) is not dict:
@@ -355,21 +372,27 @@ class Peer:
             _, op, args, kwargs = msg
             if self.guard:
                 self._check(op, args, kwargs)
+            originals = _containers((args[1:], kwargs)) if op == "call" else []
             if op == "next":
                 value = self._next(args[0], 1 if self.guard else args[1])
             elif op == "global":
                 value = self.namespace[args[0]]
             else:
                 value = _OPS[op](*args, **kwargs)
-            back = [[i, a] for i, a in enumerate(args) if i and _volatile(type(a))] if op == "call" else None
-            reply = ("v", value, back, self._dirty())
+            reply = ("v", value, originals, self._dirty())
         except BaseException as e:  # noqa: BLE001 - raised on the other side
             reply = ("x", e, _traceback_text(e), self._dirty())
+            if originals:  # what the call did to its arguments before it raised
+                reply = ("x", e, (reply[2], originals), reply[3])
         _flush()
         try:
+            self.sending = {id(o): k for k, o in enumerate(originals)}
             self.send(reply)
         except Exception as e:  # noqa: BLE001 - a value that can't be sent is an error there
+            self.sending = None
             self.send(("x", TypeError(f"{type(e).__name__}: {e}"[:2000]), None, []))
+        finally:
+            self.sending = None
 
     def _check(self, op: str, args: tuple, kwargs: dict) -> None:
         """What the solution may do with the tests' objects."""
@@ -425,35 +448,50 @@ def _flush() -> None:
     pyrun._flush()
 
 
-def _update_in_place(sent, back) -> None:
-    """Make the tests' argument what the solution left it, keeping the identity of the
-    containers inside it."""
-    t = type(sent)
-    if t is not type(back) or not _volatile(t):
-        return
-    if t not in VOLATILE:  # a numpy array
-        if sent.shape == back.shape and sent.dtype == back.dtype:
-            sent[...] = back
-    elif t is list and len(sent) == len(back):
-        for i, (a, b) in enumerate(zip(sent, back)):
-            if _volatile(type(a)) and type(a) is type(b):
-                _update_in_place(a, b)
-            else:
-                sent[i] = b
-    elif t is list or t is bytearray:
-        sent[:] = back
-    elif t is set or t is collections.deque:
-        sent.clear()
-        (sent.update if t is set else sent.extend)(back)
-    else:  # the dicts
-        inner = {k: v for k, v in sent.items() if _volatile(type(v))}
-        sent.clear()
-        for k, v in back.items():
-            old = inner.get(k)
-            if old is not None and type(old) is type(v):
-                _update_in_place(old, v)
-                v = old
-            dict.__setitem__(sent, k, v)
+def _containers(values) -> list:
+    """The mutable containers in `values`, depth first: the same order on both sides."""
+    found, seen, stack = [], set(), [values]
+    while stack:
+        v = stack.pop()
+        t = type(v)
+        if (isinstance(v, tuple) or _volatile(t)) and id(v) not in seen:
+            seen.add(id(v))
+            if _volatile(t):
+                found.append(v)
+                if t is set or t not in VOLATILE:  # a set holds nothing mutable; an array is a leaf
+                    continue
+            items = v.values() if isinstance(v, dict) else v
+            stack.extend([x for x in items if type(x) not in _SCALARS])
+    return found
+
+
+def _contents(obj):
+    t = type(obj)
+    if t is bytearray:
+        return bytes(obj)
+    if isinstance(obj, dict):
+        return list(obj.items())
+    return list(obj) if t in VOLATILE else obj.copy()
+
+
+def _refill(obj, contents):
+    """The caller's container `obj`, made what the call left it."""
+    t = type(obj)
+    if t is bytearray and type(contents) is bytes or t is list and type(contents) is list:
+        obj[:] = contents
+    elif (t is set or t is collections.deque) and type(contents) is list:
+        obj.clear()
+        (obj.update if t is set else obj.extend)(contents)
+    elif isinstance(obj, dict) and type(contents) is list and all(type(kv) is tuple and len(kv) == 2
+                                                                  for kv in contents):
+        obj.clear()
+        for k, v in contents:
+            obj[k] = v
+    elif t not in VOLATILE and type(contents) is t and contents.shape == obj.shape and contents.dtype == obj.dtype:
+        obj[...] = contents
+    else:
+        raise ProtocolError("malformed argument")
+    return obj
 
 
 # -- references ----------------------------------------------------------------------------

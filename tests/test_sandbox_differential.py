@@ -234,9 +234,23 @@ def test_the_solutions_death_is_not_swallowed_by_a_bare_except(pool, solution, t
 
 
 def test_the_tests_objects_are_out_of_the_solutions_reach(pool):
-    # A callable the tests lend can be called, not opened: no globals, frames or modules.
-    for probe in ("fn.__globals__", "fn.__code__", "fn.__class__", "getattr(fn, '__builtins__')",
-                  "fn.gi_frame", "vars(fn)"):
+    # A callable or generator the tests lend can be called or iterated, not opened: no
+    # globals, code, closure, frame or module of the tests' process.
+    for probe in ("fn.__globals__", "fn.__code__", "fn.__closure__", "fn.gi_frame", "fn.gi_frame.f_globals",
+                  "getattr(fn, '__builtins__')", "vars(fn)", "fn.__self__"):
         code = f"def f(fn):\n    try:\n        {probe}\n    except Exception:\n        return 'refused'\n    return 'reached'\n"
         r = pool.run(Job(code, tests="assert f(lambda: 1) == 'refused'\nassert f((i for i in 'x')) == 'refused'\n"))
         assert r.passed, (probe, r.stderr[-2000:])
+
+
+@pytest.mark.parametrize("when", ["names", "reply"])
+def test_a_forged_pickle_runs_nothing_in_the_tests_process(pool, when):
+    # The solution writes its own message on its pipe to the tests: a pickle that would call
+    # exec there. The tests' side refuses the name; nothing runs.
+    forge = ("import os, pickle, struct\nclass X:\n    def __reduce__(self):\n"
+             "        return (exec, (\"print('pwned')\\nraise SystemExit(0)\",))\n"
+             "def forge():\n    body = pickle.dumps(('v', X(), [], []), 5)\n"
+             "    os.write(1000, struct.pack('>I', len(body)) + body)\n    os._exit(0)\n")
+    code = forge + ("forge()\n" if when == "names" else "def f(x):\n    forge()\n")
+    r = pool.run(Job(code, tests="assert f(1) == 2\n"))
+    assert r.status == "fail" and "pwned" not in r.stdout, r
