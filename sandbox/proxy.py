@@ -32,11 +32,9 @@ from __future__ import annotations
 
 import builtins
 import collections
-import datetime
-import decimal
-import fractions
+import importlib
 import io
-import numbers
+import opcode
 import operator
 import os
 import pickle
@@ -53,17 +51,19 @@ _SCALARS = frozenset({type(None), bool, int, float, str, bytes})
 VOLATILE = frozenset({list, dict, set, bytearray, collections.deque, collections.OrderedDict, collections.Counter,
                       collections.defaultdict})
 _VALUES = _SCALARS | VOLATILE | {complex, tuple, frozenset, range, slice, type(Ellipsis), type(NotImplemented),
-                                 decimal.Decimal, fractions.Fraction, datetime.date, datetime.datetime,
-                                 datetime.time, datetime.timedelta, datetime.timezone,
                                  pickle.PickleBuffer}  # numpy's arrays' bytes, pickled as bytes
+# More of them, in modules that the zygote does not load (each megabyte it holds slows every
+# fork): a value of one exists only where its module is loaded, and the receiver imports it.
+_LAZY = frozenset({("decimal", "Decimal"), ("fractions", "Fraction"), ("datetime", "date"),
+                   ("datetime", "datetime"), ("datetime", "time"), ("datetime", "timedelta"),
+                   ("datetime", "timezone")})
 _VIEWS = {type({}.keys()): "keys", type({}.values()): "values", type({}.items()): "items",
           type(collections.OrderedDict().keys()): "keys", type(collections.OrderedDict().values()): "values",
           type(collections.OrderedDict().items()): "items"}
 # Base types a program's subclass of them is sent as (a str subclass that equals anything
 # arrives as the str it holds); a namedtuple or an enum member is handled before.
 _PLAIN = (bool, int, float, complex, str, bytes, bytearray, tuple, collections.OrderedDict, collections.Counter,
-          collections.defaultdict, dict, frozenset, set, list, collections.deque, decimal.Decimal,
-          fractions.Fraction)
+          collections.defaultdict, dict, frozenset, set, list, collections.deque)
 
 # What a pickle may name: values of these types are plain data whatever their arguments.
 _GLOBALS = {("builtins", t.__name__): t for t in (
@@ -71,25 +71,28 @@ _GLOBALS = {("builtins", t.__name__): t for t in (
 _GLOBALS.update({("builtins", n): v for n, v in vars(builtins).items()
                  if isinstance(v, type) and issubclass(v, BaseException)})
 _GLOBALS.update({("builtins", "Ellipsis"): Ellipsis, ("builtins", "NotImplemented"): NotImplemented})
-_GLOBALS.update({(m.__name__, t.__name__): t for m, t in (
-    (collections, collections.deque), (collections, collections.OrderedDict), (collections, collections.Counter),
-    (collections, collections.defaultdict), (decimal, decimal.Decimal), (fractions, fractions.Fraction),
-    (datetime, datetime.date), (datetime, datetime.datetime), (datetime, datetime.time),
-    (datetime, datetime.timedelta), (datetime, datetime.timezone))})
+_GLOBALS.update({("collections", t.__name__): t for t in (
+    collections.deque, collections.OrderedDict, collections.Counter, collections.defaultdict)})
 _GLOBAL_TYPES = frozenset(v for v in _GLOBALS.values() if isinstance(v, type))
 _NUMPY_FUNCTIONS = {("numpy._core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "scalar"),
                     ("numpy._core.numeric", "_frombuffer"), ("numpy.core.multiarray", "_reconstruct"),
                     ("numpy.core.multiarray", "scalar"), ("numpy.core.numeric", "_frombuffer")}
 
 
+def _lazy(t: type) -> bool:
+    """Whether t is one of the _LAZY value types."""
+    module, name = getattr(t, "__module__", None), getattr(t, "__name__", None)
+    return (module, name) in _LAZY and getattr(sys.modules.get(module), name, None) is t
+
+
 def _global(module: str, name: str):
     if (module, name) in _GLOBALS:
         return _GLOBALS[module, name]
+    if (module, name) in _LAZY:
+        return getattr(importlib.import_module(module), name)
     if (module, name) in _NUMPY_FUNCTIONS or module == "numpy":
         # Only when the other side sent a numpy value: then numpy is installed, and the one
         # module imported here is numpy (with the module the name is in).
-        import importlib  # noqa: PLC0415
-
         np = importlib.import_module("numpy")
         value = getattr(importlib.import_module(module), name, None)
         if (module, name) in _NUMPY_FUNCTIONS or value is np.ndarray or value is np.dtype or (
@@ -124,9 +127,14 @@ def _plain(v):
             if base is collections.defaultdict:
                 return collections.defaultdict(v.default_factory, v)
             return base(v)
-    if isinstance(v, numbers.Integral):
+    for module, name in (("decimal", "Decimal"), ("fractions", "Fraction")):
+        base = getattr(sys.modules.get(module), name, None)
+        if base is not None and isinstance(v, base):
+            return base(v)
+    numbers = sys.modules.get("numbers")  # a number type registers there
+    if numbers is not None and isinstance(v, numbers.Integral):
         return int(v)
-    if isinstance(v, numbers.Real):
+    if numbers is not None and isinstance(v, numbers.Real):
         return float(v)
     return None
 
@@ -150,7 +158,7 @@ def _read_exact(fd: int, n: int) -> bytes | None:
 class _Pickler(pickle.Pickler):
     def __init__(self, file, peer: "Peer") -> None:
         super().__init__(file, 5)
-        self.peer = peer
+        self.peer, self.buffer = peer, file
 
     def persistent_id(self, obj):
         return None if type(obj) in _SCALARS else self.peer._pid(obj)
@@ -191,6 +199,7 @@ class Peer:
         self.namespace: dict | None = None  # the solution's globals (solution side)
         self.seen: dict = {}  # what the tests last got of each global (solution side)
         self.on_dirty = None  # (tests side) called with the globals to fetch again
+        self._pickler: _Pickler | None = None
 
     # -- encoding --------------------------------------------------------------------------
     def lend(self, obj) -> int:
@@ -207,7 +216,7 @@ class Peer:
         if self.sending and id(obj) in self.sending:
             k = self.sending.pop(id(obj))  # its contents once: it may contain itself
             return ("orig", k, _contents(obj))
-        if t in _VALUES:
+        if t in _VALUES or _lazy(t):
             return None
         if t is types.ModuleType:
             return ("mod", str(obj.__name__), self.lend(obj))
@@ -215,7 +224,7 @@ class Peer:
             home = obj.__dict__.get("_soda_home")
             if type(home) in _REMOTES and home._peer is self:
                 return ("mine", home._id)
-            if obj in _GLOBAL_TYPES:
+            if obj in _GLOBAL_TYPES or _lazy(obj):
                 return None
             if issubclass(obj, BaseException):
                 base = next(b for b in obj.__bases__ if issubclass(b, BaseException))
@@ -257,7 +266,7 @@ class Peer:
         if kind == "orig" and len(pid) == 3 and self.originals and type(pid[1]) is int \
                 and 0 <= pid[1] < len(self.originals[-1]):
             return _refill(self.originals[-1][pid[1]], pid[2])
-        if kind == "v" and len(pid) == 2 and type(pid[1]) in _VALUES:
+        if kind == "v" and len(pid) == 2 and (type(pid[1]) in _VALUES or _lazy(type(pid[1]))):
             return pid[1]
         if kind == "mod" and len(pid) == 3 and type(pid[1]) is str and type(pid[2]) is int:
             # The tests get their own process's module of that name if it is loaded: no
@@ -295,14 +304,27 @@ class Peer:
 
     # -- messages --------------------------------------------------------------------------
     def send(self, msg) -> None:
-        buf = io.BytesIO()
-        buf.write(b"\0\0\0\0")
-        _Pickler(buf, self).dump(msg)
+        # One pickler for the peer, a fresh one if a program's code sends while it pickles.
+        pickler, self._pickler = self._pickler, None
+        if pickler is None:
+            pickler = _Pickler(io.BytesIO(), self)
+        buf = pickler.buffer
+        try:
+            buf.seek(0)
+            buf.truncate()
+            buf.write(b"\0\0\0\0")
+            pickler.clear_memo()
+            pickler.dump(msg)
+        finally:
+            self._pickler = pickler
         data = buf.getbuffer()
-        struct.pack_into(">I", data, 0, len(data) - 4)
-        view = memoryview(data)
-        while view:
-            view = view[os.write(self.wfd, view):]
+        try:
+            struct.pack_into(">I", data, 0, len(data) - 4)
+            view = memoryview(data)
+            while view:
+                view = view[os.write(self.wfd, view):]
+        finally:
+            data.release()
 
     def recv(self):
         """The next message; None at the end of the pipe; ProtocolError if it is malformed."""
@@ -434,6 +456,18 @@ class Peer:
 
 
 _MISSING = object()
+_REBINDING = frozenset(opcode.opmap[name] for name in ("STORE_GLOBAL", "DELETE_GLOBAL"))
+
+
+def _rebinds(code: types.CodeType) -> bool:
+    """Whether code of the solution may rebind its module's globals once it has run: a
+    `global` statement in a function, or a use of globals()/vars()/a module's __dict__."""
+    if {"globals", "vars", "__dict__", "modules", "setattr"} & set(code.co_names):
+        return True
+    raw = code.co_code
+    if any(raw[i] in _REBINDING for i in range(0, len(raw), 2)):
+        return True
+    return any(isinstance(c, types.CodeType) and _rebinds(c) for c in code.co_consts)
 
 
 def _traceback_text(e: BaseException) -> str:
@@ -627,10 +661,13 @@ def serve(code: str, namespace: dict, requests: int, replies: int) -> None:
     """Execute the solution, send its names, then answer the tests' requests until they end."""
     peer = Peer(requests, replies, guard=False)
     try:
-        exec(compile(code, "<solution>", "exec"), namespace)
-        peer.namespace = namespace
-        peer.seen = dict(namespace)
-        msg = ("names", {k: v for k, v in namespace.items() if not k.startswith("__")})
+        module = compile(code, "<solution>", "exec")
+        exec(module, namespace)
+        names = {k: v for k, v in namespace.items() if not k.startswith("__")}
+        static = not any(_volatile(type(v)) for v in names.values()) and not _rebinds(module)
+        if not static:
+            peer.namespace, peer.seen = namespace, dict(namespace)
+        msg = ("names", names, static)
     except BaseException as e:  # noqa: BLE001 - the tests' side turns it into the verdict
         msg = ("x", e, _traceback_text(e), [])
     _flush()
@@ -698,11 +735,13 @@ class Solution(Peer):
         msg = self._call(self._recv_reply)
         if msg[0] == "x" and len(msg) == 4:
             raise self._raised(msg[1], msg[2])
-        if msg[0] != "names" or len(msg) != 2 or type(msg[1]) is not dict:
+        if msg[0] != "names" or len(msg) != 3 or type(msg[1]) is not dict:
             self._end(SolutionEnded("the solution process broke the tests' protocol"))
-        names = self.names = _Names(msg[1])
-        names._solution, names._stale = self, set()
-        names.update(__name__="__main__", __builtins__=builtins)
+        names = {"__name__": "__main__", "__builtins__": builtins}
+        if not msg[2]:  # globals that may change: a dict whose lookups can miss (slower)
+            names = self.names = _Names(names)
+            names._solution, names._stale = self, set()
+        names.update(msg[1])
         return names
 
     def fetch(self, name: str):
