@@ -21,22 +21,16 @@ environment, cwd, umask, signal handlers and timers, warning filters), while any
 (a module imported, a module's attribute set, a thread or process left, gc turned off) and
 any timeout retire the server: the next job gets a fresh one, forked from the zygote.
 
-The tests see the solution's top-level names as proxies: a call sends the arguments to the
-solution process and gets back plain values (None, bool, int, float, complex, str, bytes,
-list, tuple, dict, set, frozenset; an iterator comes back as one over its items), or a
-reference to an object that is not plain data, which the tests can call, index, iterate or
-pass back. The tests' own comparisons therefore run in the tests server on builtin values:
-an object whose `__eq__` is always true, or a str subclass that says it equals anything,
-compares as the plain value it holds. A module the solution returns is the server's own
-module of that name if the server has it loaded, else a reference: no name from the solution
-makes the server import anything. The solution process holds only its two pipes to the
-tests server: it cannot see the server (another pid namespace and uid, hidden /proc), nor
-the verdict channel. The only way the solution can affect the verdict is by the values it
-returns; exiting or dying before the tests finish is a failure.
-
-Not carried across: arguments mutated deep inside (a list sorted in place comes back, the
-lists inside it are copied), functions the tests pass to the solution (refused), identity
-of values (`is` between two results). Benchmarks' tests (assert f(x) == y) need none of it.
+The tests see the solution's top-level names through the protocol of sandbox/proxy.py:
+values of known types travel by value with their types, anything else is a reference the
+tests can call, index, iterate, ask attributes of or pass back (and the solution can call
+back into what the tests lend it). The tests' own comparisons run in the tests server: an
+object whose `__eq__` is always true, or a str subclass that says it equals anything, is not
+equal to the tests' values. The solution process holds only its two pipes to the tests
+server: it cannot see the server (another pid namespace and uid, hidden /proc), nor the
+verdict channel. The only way the solution can affect the verdict is by what it returns;
+exiting, dying or raising KeyboardInterrupt before the tests finish is a failure, even if
+the tests' bare `except:` catches it.
 
 Without tests ("runs" mode, or no tests given) the program runs alone and its own exit is
 its verdict, sent on a private pipe with a per-run nonce: there is nothing to forge.

@@ -174,7 +174,7 @@ def _pairs() -> list[tuple[str, str]]:
 
 
 PLAIN = textwrap.dedent("""
-    import json, os, signal, sys
+    import json, os, resource, signal, sys
     pairs, verdicts = json.load(sys.stdin), []
     for solution, tests in pairs:
         pid = os.fork()
@@ -182,7 +182,8 @@ PLAIN = textwrap.dedent("""
             fd = os.open(os.devnull, os.O_WRONLY)
             os.dup2(fd, 1)
             os.dup2(fd, 2)
-            signal.alarm(10)
+            resource.setrlimit(resource.RLIMIT_CPU, (10, 11))  # as the sandbox's timeout_s: CPU time
+            signal.alarm(60)
             try:
                 exec(compile(solution + "\\n" + tests, "<plain>", "exec"), {"__name__": "__main__"})
             except BaseException:
