@@ -200,6 +200,7 @@ class Peer:
         self.seen: dict = {}  # what the tests last got of each global (solution side)
         self.on_dirty = None  # (tests side) called with the globals to fetch again
         self._pickler: _Pickler | None = None
+        self.marked = False  # (tests side) the message being read names objects of the tests
 
     # -- encoding --------------------------------------------------------------------------
     def lend(self, obj) -> int:
@@ -219,7 +220,9 @@ class Peer:
         if t in _VALUES or _lazy(t):
             return None
         if t is types.ModuleType:
-            return ("mod", str(obj.__name__), self.lend(obj))
+            # The tests lend no module (its attributes could be set by a pickle's BUILD): the
+            # solution gets its own of that name.
+            return ("mod", str(obj.__name__), -1 if self.guard else self.lend(obj))
         if isinstance(obj, type):
             home = obj.__dict__.get("_soda_home")
             if type(home) in _REMOTES and home._peer is self:
@@ -256,6 +259,9 @@ class Peer:
             raise ProtocolError("malformed reference")
         kind = pid[0]
         if kind == "mine" and len(pid) == 2 and type(pid[1]) is int and 0 <= pid[1] < len(self.lent):
+            if self.guard:
+                self.marked = True
+                return _Lent(pid[1])
             return self.lent[pid[1]]
         if kind == "r" and len(pid) == 3 and type(pid[1]) is int and type(pid[2]) is str:
             remote = self.remotes.get(pid[1])
@@ -272,6 +278,8 @@ class Peer:
             # The tests get their own process's module of that name if it is loaded: no
             # name from the solution makes the tests' side import anything.
             module = sys.modules.get(pid[1])
+            if module is None and pid[2] < 0 and not self.guard:
+                module = importlib.import_module(pid[1])
             return module if module is not None else self._load(("r", pid[2], ""))
         if kind == "view" and len(pid) == 3 and type(pid[2]) is list:
             if pid[1] == "keys":
@@ -289,6 +297,8 @@ class Peer:
             return cls
         if kind == "nt" and len(pid) == 5 and type(pid[4]) is tuple:
             home, name, fields, values = pid[1:]
+            if type(home) is _Lent:
+                home = self.lent[home.k]
             if isinstance(home, type):  # one of ours, come back
                 return tuple.__new__(home, values)
             if type(home) in _REMOTES and type(fields) is tuple and all(type(f) is str for f in fields) \
@@ -337,8 +347,11 @@ class Peer:
         body = _read_exact(self.rfd, size)
         if body is None:
             return None
+        self.marked = False
         try:
             msg = _Unpickler(io.BytesIO(body), self).load()
+            if self.marked:
+                msg = _unmark(msg, self.lent, set())
         except ProtocolError:
             raise
         except Exception as e:  # noqa: BLE001 - anything a crafted pickle makes the unpickler raise
@@ -482,6 +495,54 @@ def _flush() -> None:
     pyrun._flush()
 
 
+class _Lent:
+    """(tests side) One of the tests' objects, where a pickle from the solution names it: inert
+    while the pickle is built (no state, attribute, item or call can be applied to the
+    object through it, as BUILD, APPENDS or REDUCE would), then replaced by the object."""
+
+    __slots__ = ("k",)
+
+    def __init__(self, k: int) -> None:
+        object.__setattr__(self, "k", k)
+
+    def __setattr__(self, name, value):
+        raise ProtocolError("a pickle may not change the tests' objects")
+
+    __setstate__ = __setattr__
+
+
+def _unmark(v, lent: list, seen: set):
+    """v with the _Lent in it replaced by the tests' objects (in the containers a value can
+    be made of; elsewhere they stay inert)."""
+    t = type(v)
+    if t is _Lent:
+        return lent[v.k]
+    if t in _SCALARS or id(v) in seen:
+        return v
+    seen.add(id(v))
+    if isinstance(v, tuple):
+        items = [_unmark(x, lent, seen) for x in v]
+        return v if all(a is b for a, b in zip(items, v)) else tuple.__new__(t, items)
+    if t is list or t is collections.deque:
+        items = [_unmark(x, lent, seen) for x in v]
+        v.clear()
+        v.extend(items)
+    elif t is set or t is frozenset:
+        items = [_unmark(x, lent, seen) for x in v]
+        if t is frozenset:
+            return frozenset(items)
+        v.clear()
+        v.update(items)
+    elif isinstance(v, dict) and t in VOLATILE:
+        items = [(_unmark(k, lent, seen), _unmark(x, lent, seen)) for k, x in v.items()]
+        v.clear()
+        for k, x in items:
+            v[k] = x
+    elif isinstance(v, BaseException):
+        v.args = _unmark(v.args, lent, seen)
+    return v
+
+
 def _containers(values) -> list:
     """The mutable containers in `values`, depth first: the same order on both sides."""
     found, seen, stack = [], set(), [values]
@@ -619,40 +680,51 @@ def _unary(op):
     return lambda self: self._do(op)
 
 
+# Arithmetic and ordering go to the other side only between two of its objects: a value of
+# this side never reaches it as an operand (`abs(f(x) - expected) < 1e-6` must not hand the
+# solution the expected value); an int or str enum member computes as the value it stands for.
 def _binary(op):
-    return lambda self, other: self._do(op, other)
+    def method(self, other):
+        if type(other) in _REMOTES and other._peer is self._peer:
+            return self._do(op, other)
+        return _OPS[op](self._do("plain"), other) if self._plain_eq else NotImplemented
+    return method
 
 
 def _reflected(op):
-    return lambda self, other: self._peer.request(op, (other, self))
+    def method(self, other):
+        if type(other) in _REMOTES and other._peer is self._peer:
+            return self._peer.request(op, (other, self))
+        return _OPS[op](other, self._do("plain")) if self._plain_eq else NotImplemented
+    return method
 
 
 _OPS = {"call": lambda f, *a, **k: f(*a, **k), "getattr": getattr, "setattr": setattr, "delattr": delattr,
         "getitem": operator.getitem, "setitem": operator.setitem, "delitem": operator.delitem,
         "contains": lambda obj, item: item in obj, "iter": iter, "next": None, "global": None,
         "eq": operator.eq, "plain": _plain, "isinstance": isinstance, "issubclass": issubclass,
-        "format": format, "divmod": divmod, "round": round}
+        "format": format, "round": round}
 for _name in ("len", "bool", "hash", "repr", "str", "int", "float", "complex", "abs"):
     _OPS[_name] = getattr(builtins, _name)
     setattr(Remote, f"__{_name}__", _unary(_name))
 for _name in ("neg", "pos", "invert", "index"):
     _OPS[_name] = getattr(operator, _name)
     setattr(Remote, f"__{_name}__", _unary(_name))
-for _name in ("getitem", "setitem", "delitem", "contains", "divmod", "round"):
+for _name in ("getitem", "setitem", "delitem", "contains", "round"):
     setattr(Remote, f"__{_name}__", lambda self, *a, _op=_name: self._do(_op, *a))
 for _name in ("lt", "le", "gt", "ge"):
     _OPS[_name] = getattr(operator, _name)
     setattr(Remote, f"__{_name}__", _binary(_name))
-for _name in ("add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "matmul", "lshift", "rshift", "and",
-              "or", "xor"):
-    _OPS[_name] = getattr(operator, _name if _name not in ("and", "or") else _name + "_")
+for _name in ("add", "sub", "mul", "truediv", "floordiv", "mod", "divmod", "pow", "matmul", "lshift", "rshift",
+              "and", "or", "xor"):
+    _OPS[_name] = divmod if _name == "divmod" else getattr(operator, _name if _name not in ("and", "or") else _name + "_")
     setattr(Remote, f"__{_name}__", _binary(_name))
     setattr(Remote, f"__r{_name}__", _reflected(_name))
 Remote.__hash__ = _unary("hash")  # __eq__ set above would make it None
 _REMOTES = frozenset({Remote, RemoteFn, RemoteIter})
 # What the solution may ask of the tests' objects (see Peer._check).
 _PEER_OPS = frozenset({"call", "next", "eq", "iter", "len", "getitem", "contains", "bool", "hash", "repr", "str", "lt",
-                       "le", "gt", "ge", "getattr", "format"})
+                       "le", "gt", "ge", "getattr", "format", "plain"})
 
 
 # -- the solution's process ----------------------------------------------------------------

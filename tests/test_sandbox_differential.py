@@ -255,3 +255,27 @@ def test_a_forged_pickle_runs_nothing_in_the_tests_process(pool, when):
     code = forge + ("forge()\n" if when == "names" else "def f(x):\n    forge()\n")
     r = pool.run(Job(code, tests="assert f(1) == 2\n"))
     assert r.status == "fail" and "pwned" not in r.stdout, r
+
+
+@pytest.mark.parametrize("tests", [
+    "assert abs(f(1) - 0.5) < 1e-6\n", "assert f(1) - 0.5 == 0\n", "assert not f(1) < 0.5 and not f(1) > 0.5\n",
+    "assert 0.5 - f(1) == 0\n", "assert f(1) == 0.5\n", "assert [f(1)] == [0.5]\n",
+])
+def test_the_tests_values_never_reach_the_solution_as_operands(pool, tests):
+    # An object that takes whatever it is compared or subtracted with and says "equal".
+    code = ("class Cheat:\n    def __sub__(self, o):\n        return 0\n    __rsub__ = __sub__\n"
+            "    def __abs__(self):\n        return 0\n    def __eq__(self, o):\n        return True\n"
+            "    def __lt__(self, o):\n        return False\n    __gt__ = __lt__\n    __hash__ = object.__hash__\n"
+            "def f(x):\n    return Cheat()\n")
+    assert pool.run(Job(code, tests=tests)).status == "fail"
+
+
+def test_a_forged_pickle_cannot_change_what_the_tests_lent(pool):
+    # A reply that BUILDs state into the tests' function (its defaults): refused.
+    code = ("import os, struct\ndef f(fn):\n"
+            "    body = (b'\\x80\\x05(\\x8c\\x01v\\x8c\\x04mineK' + bytes([object.__getattribute__(fn, '_id')])"
+            " + b'\\x86QN}\\x8c\\x0c__defaults__K\\x05\\x85s\\x86b]]t.')\n"
+            "    os.write(1000, struct.pack('>I', len(body)) + body)\n    import time\n    time.sleep(5)\n")
+    r = pool.run(Job(code, tests="def g(x=1):\n    return x\ntry:\n    f(g)\nexcept BaseException:\n    pass\n"
+                                 "assert g() == 5\n"))
+    assert r.status == "fail" and "protocol" in r.reason, r
