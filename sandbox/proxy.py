@@ -771,9 +771,10 @@ class SolutionExit(BaseException):
 
 class _Names(dict):
     """The tests' globals: a name of the solution that it rebound or may have changed since
-    is fetched again when the tests read it."""
+    is fetched again when the tests read it, unless the tests bound it themselves: the
+    solution can't replace the tests' own names (their helpers, their expected values)."""
 
-    __slots__ = ("_solution", "_stale")
+    __slots__ = ("_solution", "_stale", "_given")
 
     def __contains__(self, name) -> bool:
         if dict.__contains__(self, name):
@@ -788,9 +789,14 @@ class _Names(dict):
         if name not in self._stale:
             raise KeyError(name)
         self._stale.discard(name)
-        value = self._solution.fetch(name)
+        value = self._given[name] = self._solution.fetch(name)
         self[name] = value
         return value
+
+    def invalidate(self, name: str) -> None:
+        if dict.get(self, name, _MISSING) is self._given.get(name, self._stale) or not dict.__contains__(self, name):
+            self.pop(name, None)
+            self._stale.add(name)
 
 
 class Solution(Peer):
@@ -812,7 +818,7 @@ class Solution(Peer):
         names = {"__name__": "__main__", "__builtins__": builtins}
         if not msg[2]:  # globals that may change: a dict whose lookups can miss (slower)
             names = self.names = _Names(names)
-            names._solution, names._stale = self, set()
+            names._solution, names._stale, names._given = self, set(), dict(msg[1])
         names.update(msg[1])
         return names
 
@@ -823,8 +829,7 @@ class Solution(Peer):
         if self.names is not None:
             for name in dirty:
                 if type(name) is str:
-                    self.names.pop(name, None)
-                    self.names._stale.add(name)
+                    self.names.invalidate(name)
 
     def request(self, op: str, args: tuple, kwargs: dict | None = None):
         return self._call(lambda: super(Solution, self).request(op, args, kwargs))

@@ -279,3 +279,14 @@ def test_a_forged_pickle_cannot_change_what_the_tests_lent(pool):
     r = pool.run(Job(code, tests="def g(x=1):\n    return x\ntry:\n    f(g)\nexcept BaseException:\n    pass\n"
                                  "assert g() == 5\n"))
     assert r.status == "fail" and "protocol" in r.reason, r
+
+
+def test_the_solution_cannot_replace_the_tests_own_names(pool):
+    # A solution whose globals change (so the tests' names are refreshed) naming the tests'
+    # expected value and helper as changed: the tests keep theirs.
+    code = ("import sys\ng = {}\nclass Cheat:\n    def __eq__(self, o):\n        return True\n    __hash__ = object.__hash__\n"
+            "def f(x):\n    global expected, check\n    expected, check = Cheat(), lambda v: True\n    g[x] = x\n"
+            "    return Cheat()\n")
+    tests = "def check(v):\n    return v == expected\nexpected = 2\nassert check(f(1))\n"
+    assert pool.run(Job(code, tests=tests)).status == "fail"
+    assert pool.run(Job(code.replace("return Cheat()", "return 2"), tests=tests)).passed
