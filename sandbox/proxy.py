@@ -10,22 +10,27 @@ arithmetic to its owner. References go both ways: the tests may give the solutio
 a generator or an object of their own, and the solution calls back into them.
 
 The solution is hostile, so the tests' side
-- unpickles with an allow-list of classes (`_GLOBALS`): a pickle from the solution can only
-  build values of those types and references; no name from the solution imports a module or
-  calls anything else in the tests' process;
+- unpickles with an allow-list of classes (`_GLOBALS`, `_LAZY`, numpy's): a pickle from the
+  solution can only build values of those types and references; no name from the solution
+  imports a module (but numpy and the stdlib modules of `_LAZY`) or calls anything else in
+  the tests' process; where it names an object the tests lent, the unpickler sees an inert
+  marker (`_Lent`): no state, item or call can be applied to the tests' object through it;
 - lets the solution do only a few things with the references it was given (`_PEER_OPS`): call
   them, iterate them, index them, and read public attributes of objects of the tests' own
-  classes; never reach a function's globals, a frame, a module;
-- never asks the solution whether one of its objects equals one of the tests' values: `==`
-  between a reference and a value is identity (or the plain value an int/str enum member
-  stands for), so an object whose `__eq__` is always true is not equal to the expected value.
-  Between two of the solution's own objects `==` is the solution's answer, as in one process.
+  classes; never reach a function's globals, a frame, a module (the tests lend none);
+- never hands one of its values to the solution as an operand of a comparison or of
+  arithmetic: `==` between a reference and a value is identity (or the plain value an
+  int/str enum member stands for), and so is ordering or `-`, so an object whose `__eq__` is
+  always true, or whose `__sub__` and `__abs__` give 0, does not pass `f(x) == y` or
+  `abs(f(x) - y) < 1e-6`. Between two of the solution's own objects the answer is the
+  solution's, as in one process;
+- lets the solution refresh only the global names the tests got from it.
 
 What the solution does to the arguments of a call (a list sorted in place, a dict filled)
-is written back into the tests' objects, deep; module globals the solution rebinds or may
-have mutated are fetched again when the tests next read them. The solution's death, exit or
-KeyboardInterrupt is sticky: the tests' bare `except:` may catch it, but the verdict is the
-failure it stands for.
+is done to the tests' own containers, with identity and nesting kept; module globals the
+solution rebinds or may have mutated are fetched again when the tests next read them. The
+solution's death, exit or KeyboardInterrupt is sticky: the tests' bare `except:` may catch
+it, but the verdict is the failure it stands for.
 """
 
 from __future__ import annotations
