@@ -370,7 +370,7 @@ class Peer:
         _flush()
         kwargs = kwargs or {}
         self.send(("q", op, args, kwargs))
-        self.originals.append(_containers((args[1:], kwargs)) if op == "call" else [])
+        self.originals.append(_containers((args[1:], *kwargs.values())) if op == "call" else [])
         try:
             while True:
                 msg = self._recv_reply()
@@ -412,7 +412,7 @@ class Peer:
             _, op, args, kwargs = msg
             if self.guard:
                 self._check(op, args, kwargs)
-            originals = _containers((args[1:], kwargs)) if op == "call" else []
+            originals = _containers((args[1:], *kwargs.values())) if op == "call" else []
             if op == "next":
                 value = self._next(args[0], 1 if self.guard else args[1])
             elif op == "global":
