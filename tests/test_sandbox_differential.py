@@ -140,6 +140,15 @@ KINDS: list[tuple[str, list[str]]] = [
      ["try:\n    f({n})\n    ok = {m} <= 5\nexcept ValueError as e:\n    ok = e.args == ('big', {m})\nassert ok",
       "try:\n    g({n})\nexcept Bad as e:\n    assert e.args == ({m},)\nelse:\n    assert False",
       "try:\n    g({n})\nexcept LookupError as e:\n    assert str(e) == '{m}'", "try:\n    g({n})\nexcept Exception as e:\n    assert type(e) is Bad and isinstance(e, KeyError) and {n} == {m}"]),
+    ("def f(xs):\n    return sorted(xs), min(xs), max(xs, key=lambda o: o.w)\n",
+     ["class W:\n    def __init__(self, w):\n        self.w = w\n    def __lt__(self, o):\n        return self.w < o.w\n"
+      "ws = [W(3), W({n}), W(1)]\ns, lo, hi = f(ws)\nassert [w.w for w in s] == sorted([3, {m}, 1]) and lo is ws[2] and hi.w == max(3, {m})"]),
+    ("def f(n):\n    def add(x):\n        return x + n\n    return add, {{(i, -i): [i] for i in range(n)}}, {{i % 3 for i in range(n)}}\n",
+     ["assert f({n})[0](1) == {m} + 1", "assert f({n})[1][(1, -1)] == [1] and len(f({n})[1]) == {m}",
+      "assert f({n})[2] == {{0, 1, 2}} and {n} == {m}", "assert list(map(f({n})[0], [0, 1])) == [{m}, {m} + 1]"]),
+    ("def f(n):\n    for i in range(n):\n        if i == 3:\n            raise ValueError(i)\n        yield i\n",
+     ["try:\n    out = list(f({n}))\nexcept ValueError as e:\n    out = e.args\nassert out == ((3,) if {m} > 3 else list(range({m})))",
+      "g = f({n})\nassert [next(g) for _ in range(3)] == [0, 1, 2] and {n} == {m}"]),
     # arguments changed in place, globals that change
     ("def f(xs, d):\n    xs.sort()\n    xs[0].append(len(xs)) if xs and isinstance(xs[0], list) else None\n    d['n'] = len(xs)\n",
      ["xs = [[{n}], [0]]\nfirst = xs[0]\nd = {{}}\nf(xs, d)\nassert xs == [[0, 2], [{m}]] and d == {{'n': 2}} and xs[0] is first or {n} < 0",
