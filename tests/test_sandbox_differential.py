@@ -153,6 +153,8 @@ KINDS: list[tuple[str, list[str]]] = [
     ("def f(xs, d):\n    xs.sort()\n    xs[0].append(len(xs)) if xs and isinstance(xs[0], list) else None\n    d['n'] = len(xs)\n",
      ["xs = [[{n}], [0]]\nfirst = xs[0]\nd = {{}}\nf(xs, d)\nassert xs == [[0, 2], [{m}]] and d == {{'n': 2}} and xs[0] is first or {n} < 0",
       "xs = [3, {n}, 1]\nd = {{'a': 1}}\nf(xs, d)\nassert xs == sorted([3, {m}, 1]) and d == {{'a': 1, 'n': 3}}"]),
+    ("count = 0\ndef f(n):\n    global count\n    for i in range(n):\n        count += 1\n        yield i\n",
+     ["g = f({n})\nnext(g)\nnext(g)\nassert count == 2 and {n} == {m}", "assert list(f({n})) == list(range({m})) and count == {m}"]),
     ("calls = 0\nlog = []\ndef f(n):\n    global calls, made\n    calls += 1\n    log.append(n)\n    made = n\n    return calls\n",
      ["f({n})\nf(1)\nassert calls == 2 and log == [{m}, 1]", "assert f({n}) == 1 and made == {m}",
       "assert calls == 0 and log == []\nf({n})\nassert log[-1] == {m}", "f({n})\nassert 'made' in globals() and made == {m}"]),
