@@ -98,7 +98,10 @@ class Slot:
         code_root = _code_root()  # before the jail is set up: it shows the cache that holds it
         cmd = _jail_prefix() + [
             sys.executable, "-I", "-S", "-c",
-            f"import sys; sys.path.insert(0, {str(code_root)!r}); from sandbox.zygote import main; main(sys.argv[1:])",
+            # -S: no site (a smaller interpreter forks faster), so the packages a solution may import
+            # are this interpreter's (a venv's, which `python -I -S` would not find by itself).
+            f"import sys; sys.path.insert(0, {str(code_root)!r}); sys.path += {site.getsitepackages()!r}; "
+            "from sandbox.zygote import main; main(sys.argv[1:])",
             str(uid), str(req_r), str(rep_w), str(SLOT_TMP_MB), str(cpu)]
         self.proc = subprocess.Popen(cmd, pass_fds=(req_r, rep_w), env={"PATH": zy.ENV["PATH"]},
                                      stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)

@@ -588,11 +588,8 @@ def main(argv: list[str]) -> None:
     # 50-300 us on a virtual machine. Runs of other slots use the other CPUs.
     os.sched_setaffinity(0, {cpu})
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the pool stops us by closing the pipe
-    # Started with -S (no site: a smaller interpreter forks faster); solutions may still
-    # import installed packages, but .pth hooks are not run.
-    import site  # noqa: PLC0415
-
-    sys.path += [p for p in site.getsitepackages() if p not in sys.path]
+    # Started with -S (no site: a smaller interpreter forks faster); the pool put the installed
+    # packages on sys.path, but .pth hooks are not run.
     jail.enter_private_world(tmp_mb)
     for name in (*PRELOAD, "sandbox.langs"):
         __import__(name)
