@@ -96,6 +96,9 @@ def run_compiled(zygote, req: dict, workdir: str) -> dict:
     if missing:
         return {"status": "env-error", "reason": f"{lang}: toolchain not installed: {', '.join(missing)} "
                 "(run sandbox/setup.sh)"}
+    if "refuse" in recipe:  # tests that would run nothing: an empty run is no pass
+        return {"status": "fail", "error_class": None, "reason": recipe["refuse"], "stdout": "", "stderr": "",
+                "cpu_s": 0.0, "wall_s": 0.0, "exit_code": None}
     cache = req.get("cache") or ""  # built by the pool (sandbox/warm.py) when the language has one
     for name, text in recipe["files"].items():
         path = os.path.join(workdir, name)
@@ -328,13 +331,18 @@ def recipe_ts(code, tests, memory_mb):
 
 
 # The Go tests' harness, in the file compiled first: its variable is the first one initialised
-# (before any init() or variable of the program), under a name made up per run.
+# (before any init() or variable of the program), under names made up per run. The runner's
+# arguments are fixed here, not taken from os.Args (which an init() can change), and the
+# verdict needs every test of the tests file to have run to its end without failing: a test
+# counts from a Cleanup that only testing's own runner calls, so neither a flag changed
+# behind the runner's back ("no tests to run") nor a solution calling a test itself is a pass.
 GO_HARNESS = """\
 package PACKAGE
 
 import (
 \t"fmt"
 \t"os"
+\t"sync"
 \t"testing"
 )
 
@@ -346,35 +354,110 @@ var sodaNonceID = func() string {
 \treturn string(b[:n])
 }()
 
+var sodaSeenID = map[string]bool{}
+var sodaSeenLockID sync.Mutex
+
+func sodaMarkID(t *testing.T, name string) {
+\tt.Cleanup(func() {
+\t\tif !t.Failed() {
+\t\t\tsodaSeenLockID.Lock()
+\t\t\tsodaSeenID[name] = true
+\t\t\tsodaSeenLockID.Unlock()
+\t\t}
+\t})
+}
+
 func TestMain(m *testing.M) {
+\tos.Args = []string{os.Args[0], "-test.paniconexit0", "-test.count=1"}
 \tcode := m.Run()
-\tif code == 0 {
+\tsodaSeenLockID.Lock()
+\tran := len(sodaSeenID)
+\tsodaSeenLockID.Unlock()
+\tif code == 0 && ran == TESTS {
 \t\tfmt.Fprintf(os.NewFile(VERDICT_FD, "verdict"), "{\\"nonce\\": \\"%s\\", \\"ok\\": true}\\n", sodaNonceID)
+\t} else if code == 0 {
+\t\tfmt.Fprintf(os.Stderr, "sandbox: %d of TESTS tests ran\\n", ran)
+\t\tcode = 1
 \t}
 \tos.Exit(code)
 }
 """
+GO_TEST_FUNC = re.compile(r"^func\s+(Test\w*)\s*\(\s*(\w+)\s+\*testing\.T\s*\)\s*\{", re.M)
+GO_IMPORTS = re.compile(r"^import\s*(?:\(([^)]*)\)|((?:[\w.]+\s+)?\"[^\"]+\"))", re.M)
+# Packages that tests without their own import block may use, by the name they use them by.
+GO_TEST_PACKAGES = {"testing": "testing", "assert": "github.com/stretchr/testify/assert", "fmt": "fmt",
+                    "math": "math", "strings": "strings", "reflect": "reflect", "sort": "sort", "strconv": "strconv",
+                    "errors": "errors", "bytes": "bytes", "regexp": "regexp", "unicode": "unicode", "time": "time",
+                    "rand": "math/rand", "md5": "crypto/md5", "utf8": "unicode/utf8", "big": "math/big"}
+
+
+def _go_uncommented(source: str) -> str:
+    return re.sub(r"//[^\n]*|/\*.*?\*/", "", source, flags=re.S)
+
+
+def _go_blank_unused_imports(code: str) -> str:
+    """The solution with the imports it doesn't use made blank: in a file of its own, away from
+    the tests, the imports it carries for them (HumanEval-X's test_setup) would not compile."""
+    body = _go_uncommented(GO_IMPORTS.sub("", code))
+
+    def spec(m: re.Match) -> str:
+        alias, path = m.group(1), m.group(2)
+        name = alias or path.rsplit("/", 1)[-1]
+        if name in ("_", ".") or re.search(rf"\b{re.escape(name)}\s*\.", body):
+            return m.group(0)
+        return f'_ "{path}"'
+
+    return GO_IMPORTS.sub(lambda m: re.sub(r'(?:(\w+)\s+)?"([^"]+)"', spec, m.group(0)), code)
+
+
+def _go_tests_file(tests: str, package: str, run_id: str) -> tuple[str, int]:
+    """The tests as a file of their own: their own imports, so that no name they use comes from
+    the solution (a package-level `assert` of the solution is a compile error beside them), and
+    each test marked when it starts. Returns (file, number of tests)."""
+    names = []
+
+    def mark(m: re.Match) -> str:
+        names.append(m.group(1))
+        t = m.group(2) if m.group(2) != "_" else "sodaT"
+        head = m.group(0) if t == m.group(2) else m.group(0).replace("_", t, 1)
+        return f'{head} sodaMark{run_id}({t}, "{m.group(1)}");'
+
+    marked = GO_TEST_FUNC.sub(mark, tests)
+    if not re.search(r"^package\s+\w+", tests, re.M):
+        body = _go_uncommented(tests)
+        used = [p for name, p in GO_TEST_PACKAGES.items() if re.search(rf"(?<![\w.]){name}\s*\.", body)]
+        imports = "import (\n" + "".join(f'\t"{p}"\n' for p in used) + ")\n" if used else ""
+        marked = f"package {package}\n\n{imports}\n{marked}"
+    return marked, len(set(names))
 
 
 def recipe_go(code, tests, memory_mb):
-    source = code + "\n" + (tests or "")
     env = {"GO111MODULE": "off", "GOPATH": "/usr/share/gocode", "GOCACHE": "{cache}/go-build",
            "GOFLAGS": "-buildvcs=false", "GOTOOLCHAIN": "local", "CGO_ENABLED": "0"}
+    common = {"tools": ["go"], "env": env, "headroom_mb": GO_HEADROOM_MB}
+    package = re.search(r"^package\s+(\w+)", code, re.M)
+    if tests and GO_TEST_FUNC.search(tests) and package and not re.search(r"^func\s+TestMain\s*\(", tests, re.M):
+        # Three files of the package, the harness's first; -test.paniconexit0 (fixed in the
+        # harness) makes os.Exit(0) inside a test a failure, the harness's TestMain one
+        # anywhere else (init() included).
+        run_id = os.urandom(8).hex()
+        tests_file, count = _go_tests_file(tests, package.group(1), run_id)
+        harness = (GO_HARNESS.replace("PACKAGE", package.group(1)).replace("NONCE_FD", str(NONCE_FD))
+                   .replace("VERDICT_FD", str(VERDICT_FD)).replace("TESTS", str(count)).replace("ID", run_id))
+        files = {"0soda_test.go": harness, "1solution_test.go": _go_blank_unused_imports(code),
+                 "2tests_test.go": tests_file}
+        return {**common, "files": files, "guarded": True,
+                "compile": ["go", "test", "-c", "-o", "prog.test", "."], "run": ["./prog.test"]}
+    source = code + "\n" + (tests or "")
+    if tests and not re.search(r"^func\s+(Test\w*|main)\s*\(", tests, re.M):
+        return {**common, "refuse": "the tests define no test to run"}
     if re.search(r"^func\s+Test\w*\s*\(\s*\w+\s+\*testing\.T\s*\)", source, re.M):
-        # A `go test` file; -test.paniconexit0 makes os.Exit(0) inside a test a failure, and
-        # the harness's TestMain one anywhere else (init() included). Tests with their own
-        # TestMain keep it, unguarded.
-        files = {"main_test.go": source}
-        package = re.search(r"^package\s+(\w+)", source, re.M)
-        guarded = bool(tests) and package is not None and not re.search(r"^func\s+TestMain\s*\(", source, re.M)
-        if guarded:
-            files["0soda_test.go"] = GO_HARNESS.replace("PACKAGE", package.group(1)).replace(
-                "NONCE_FD", str(NONCE_FD)).replace("VERDICT_FD", str(VERDICT_FD)).replace("ID", os.urandom(8).hex())
-        return {"tools": ["go"], "files": files, "env": env, "headroom_mb": GO_HEADROOM_MB, "guarded": guarded,
+        # Tests with a TestMain of their own keep it, unguarded.
+        return {**common, "files": {"main_test.go": source}, "guarded": False,
                 "compile": ["go", "test", "-c", "-o", "prog.test", "."],
                 "run": ["./prog.test", "-test.paniconexit0", "-test.count=1"]}
-    return {"tools": ["go"], "files": {"main.go": source}, "env": env, "headroom_mb": GO_HEADROOM_MB,
-            "compile": ["go", "build", "-o", "prog", "main.go"], "run": ["./prog"]}
+    return {**common, "files": {"main.go": source}, "compile": ["go", "build", "-o", "prog", "main.go"],
+            "run": ["./prog"]}
 
 
 RECIPES = {"c": recipe_c, "cpp": recipe_cpp, "java": recipe_java, "js": recipe_js, "ts": recipe_ts,
