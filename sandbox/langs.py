@@ -166,7 +166,7 @@ def _compile_java(zygote, recipe: dict, workdir: str, cache: str, timeout_s: flo
     sources = {name: text for name, text in recipe["files"].items() if name.endswith(".java")}
     start = time.monotonic()
     try:
-        ok, diagnostics, classes, cpu = zygote.javac(cache).compile(sources, timeout_s)
+        ok, diagnostics, classes, shadows, cpu = zygote.javac(cache).compile(sources, timeout_s)
     except javac.CompileTimeout:
         zygote.drop_javac()
         return {"status": "timeout", "reason": "compilation: time limit exceeded or compiler out of memory",
@@ -175,6 +175,14 @@ def _compile_java(zygote, recipe: dict, workdir: str, cache: str, timeout_s: flo
               "exit_code": 0 if ok else 1, "error_class": None}
     if not ok:
         return _compile_error(result, diagnostics, mode)
+    tests = recipe.get("tests") or ""
+    shadowing = sorted(name for name in shadows if re.search(rf"\b{name}\b", tests)
+                       and not re.search(rf"\b(?:class|interface|enum|record)\s+{name}\b", tests))
+    if shadowing:
+        # The tests mean the JDK's class (imported on demand, or java.lang's): the solution's
+        # would stand in for it, e.g. an Arrays.asList that returns an empty list.
+        return {**result, "status": "fail", "reason": f"the solution declares {', '.join(shadowing)}, which "
+                "would shadow the JDK class of that name that the tests use"}
     for name, data in classes.items():
         path = os.path.join(workdir, *name.split(".")) + ".class"
         os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -277,12 +285,37 @@ def recipe_cpp(code, tests, memory_mb):
 
 
 def _java_classes(source: str) -> tuple[str, str]:
-    """(file name's class, class holding main) for a Java program."""
+    """(file name's class, class holding main) for a Java program: top-level classes only (a
+    nested class declared before main does not hold it)."""
     public = re.search(r"\bpublic\s+(?:final\s+|abstract\s+)*class\s+(\w+)", source)
     main_at = re.search(r"\bstatic\s+void\s+main\s*\(", source)
-    classes = [m for m in re.finditer(r"\bclass\s+(\w+)", source) if not main_at or m.start() < main_at.start()]
+    depth = _brace_depths(source)
+    classes = [m for m in re.finditer(r"\bclass\s+(\w+)", source)
+               if depth[m.start()] == 0 and (not main_at or m.start() < main_at.start())]
     main = classes[-1].group(1) if classes else "Main"
     return (public.group(1) if public else main), main
+
+
+def _brace_depths(source: str) -> list[int]:
+    """Brace depth at each character, braces in comments and literals not counted."""
+    depths, depth, i, n = [0] * (len(source) + 1), 0, 0, len(source)
+    while i < n:
+        j = i + 1
+        if source.startswith("//", i):
+            j = n if source.find("\n", i) == -1 else source.find("\n", i)
+        elif source.startswith("/*", i):
+            j = n if source.find("*/", i + 2) == -1 else source.find("*/", i + 2) + 2
+        elif source[i] in "\"'":
+            while j < n and source[j] not in (source[i], "\n"):
+                j += 2 if source[j] == "\\" else 1
+            j = min(j + 1, n)
+        depths[i:j] = [depth] * (j - i)
+        if source[i] == "{":
+            depth += 1
+        elif source[i] == "}":
+            depth = max(depth - 1, 0)
+        i = j
+    return depths
 
 
 def recipe_java(code, tests, memory_mb):
@@ -293,7 +326,7 @@ def recipe_java(code, tests, memory_mb):
     # -ea: tests written with `assert` (MultiPL-E) must be able to fail.
     run = ["java", "-ea", f"-Xmx{memory_mb}m", f"-XX:MaxDirectMemorySize={memory_mb}m", "-Xss8m", *jvm,
            "-cp", ".:{cache}", *(["SodaHarness", str(NONCE_FD), str(VERDICT_FD)] if tests else []), main_class]
-    return {"tools": ["javac", "java"], "files": {f"{file_class}.java": source}, "guarded": bool(tests),
+    return {"tools": ["javac", "java"], "files": {f"{file_class}.java": source}, "guarded": bool(tests), "tests": tests,
             "headroom_mb": RUNTIME_HEADROOM_MB, "compile": ["javac", *(f"-J{o}" for o in jvm), "-nowarn", "-d", ".", f"{file_class}.java"],
             "run": run}
 
