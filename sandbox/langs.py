@@ -101,10 +101,7 @@ def run_compiled(zygote, req: dict, workdir: str) -> dict:
                 "cpu_s": 0.0, "wall_s": 0.0, "exit_code": None}
     cache = req.get("cache") or ""  # built by the pool (sandbox/warm.py) when the language has one
     for name, text in recipe["files"].items():
-        path = os.path.join(workdir, name)
-        with open(path, "w", encoding="utf-8", errors="replace") as f:
-            f.write(text)
-        os.chown(path, zygote.uid, zygote.uid)
+        _write(zygote, workdir, name, text)
     env = {k: v.replace("{cache}", cache) for k, v in recipe.get("env", {}).items()}
 
     built = _compile(zygote, recipe, req, workdir, env, cache)
@@ -139,7 +136,14 @@ def _compile(zygote, recipe: dict, req: dict, workdir: str, env: dict, cache: st
     timeout_s = max(COMPILE_TIMEOUT_S, req["timeout_s"])
     if req["lang"] == "java" and cache:
         return _compile_java(zygote, recipe, workdir, cache, timeout_s, req["mode"])
-    argv = [a.replace("{cache}", cache) for a in recipe["compile"]]
+    if "preprocess" in recipe:
+        return _compile_c_apart(zygote, recipe, req, workdir, env, cache, timeout_s)
+    return _compile_step(zygote, recipe["compile"], req, workdir, env, cache, timeout_s, recipe)
+
+
+def _compile_step(zygote, argv, req, workdir, env, cache, timeout_s, recipe, messages=None) -> dict:
+    """One confined compiler run: its outcome, or the job's Result (a dict with status) if it failed."""
+    argv = [a.replace("{cache}", cache) for a in argv]
     built = zygote.spawn(workdir, _exec(argv, env), timeout_s=timeout_s,
                          memory_mb=COMPILE_MEMORY_MB + recipe.get("headroom_mb", 0))
     if built["exit"] == 0:
@@ -148,7 +152,50 @@ def _compile(zygote, recipe: dict, req: dict, workdir: str, env: dict, cache: st
     status = _raw_status(built, {"timeout_s": timeout_s, "mode": "tests"})
     if status["status"] == "timeout":
         return {**result, "status": "timeout", "reason": "compilation: " + status["reason"]}
-    return _compile_error(result, built["stderr"] + built["stdout"], req["mode"])
+    return _compile_error(result, (messages or (lambda m: m))(built["stderr"]) + built["stdout"], req["mode"])
+
+
+def _compile_c_apart(zygote, recipe, req, workdir, env, cache, timeout_s) -> dict:
+    """C/C++ with tests: the solution preprocessed alone, then the tests after the same system
+    headers, then the two preprocessed units compiled as one with the harness (_c_family)."""
+    ext, run_id = recipe["ext"], recipe["run_id"]
+    out = "i" if ext == "c" else "ii"
+    not_headers = lambda m: "".join(ln for ln in m.splitlines(keepends=True) if not re.match(r"(\.+|!|x) ", ln))
+    steps = []
+    solution = _compile_step(zygote, [*recipe["preprocess"], f"sol.{ext}", "-o", f"sol.{out}"], req, workdir, env,
+                             cache, timeout_s, recipe, not_headers)
+    steps.append(solution)
+    if "status" not in solution:
+        marker = f"soda_tests_{run_id}"
+        includes = "".join(f'#include "{h}"\n' for h in _c_headers(solution["stderr"]))
+        _write(zygote, workdir, f"tests.{ext}", f'{includes}#pragma {marker}\n#line 1 "tests"\n{recipe["tests_source"]}')
+        tests = _compile_step(zygote, [*recipe["preprocess"], f"tests.{ext}", "-o", f"tests.{out}"], req, workdir,
+                              env, cache, timeout_s, recipe, not_headers)
+        steps.append(tests)
+        if "status" not in tests:
+            with open(os.path.join(workdir, f"tests.{out}"), encoding="utf-8", errors="replace") as f:
+                part = _c_tests_part(f.read(), marker, run_id, ext == "cpp")
+            with open(os.path.join(workdir, f"sol.{out}"), encoding="utf-8", errors="replace") as f:
+                unit = f.read()
+            if part is None:
+                return {**_base(tests), "status": "sandbox-error", "error_class": None,
+                        "reason": "the tests' preprocessed text has no marker"}
+            _write(zygote, workdir, f"prog.{out}", unit + "\n" + part)
+            _write(zygote, workdir, f"soda_harness.{ext}", recipe["harness"])
+            steps.append(_compile_step(zygote, recipe["compile"], req, workdir, env, cache, timeout_s, recipe))
+    # The run must not find the tests' text in its dir.
+    for name in os.listdir(workdir):
+        if name != "prog":
+            os.unlink(os.path.join(workdir, name))
+    cpu, wall = sum(s["cpu_s"] for s in steps), sum(s["wall_s"] for s in steps)
+    return {**steps[-1], "cpu_s": cpu, "wall_s": wall}
+
+
+def _write(zygote, workdir: str, name: str, text: str) -> None:
+    path = os.path.join(workdir, name)
+    with open(path, "w", encoding="utf-8", errors="replace") as f:
+        f.write(text)
+    os.chown(path, zygote.uid, zygote.uid)
 
 
 def _compile_error(result: dict, messages: str, mode: str) -> dict:
@@ -200,35 +247,125 @@ def _exec(argv: list[str], env: dict):
 
 # The C/C++ harness, a translation unit of its own linked first: its .preinit_array entry
 # runs before any constructor of the program, and its statics are out of the program's names.
+# It calls no function the program could define in its place (read, write, exit): raw system
+# calls. The tests' failure paths (assert's __assert_fail, exit, abort) are renamed to its
+# functions under names made up per run (see _c_tests_part), which the solution cannot name.
 C_HARNESS = """\
 #include <stdio.h>
-#include <unistd.h>
+#include <sys/syscall.h>
 static char soda_nonce[64];
+static long soda_sys(long n, long a, long b, long c) {
+#if defined(__x86_64__)
+  long r;
+  __asm__ volatile ("syscall" : "=a"(r) : "a"(n), "D"(a), "S"(b), "d"(c) : "rcx", "r11", "memory");
+  return r;
+#elif defined(__aarch64__)
+  register long x8 __asm__("x8") = n, x0 __asm__("x0") = a, x1 __asm__("x1") = b, x2 __asm__("x2") = c;
+  __asm__ volatile ("svc 0" : "+r"(x0) : "r"(x8), "r"(x1), "r"(x2) : "memory");
+  return x0;
+#else
+#error "sandbox: no raw system calls for this architecture"
+#endif
+}
+static void soda_put(int fd, const char *s) {
+  long n = 0, w;
+  while (s && s[n]) n++;
+  while (n > 0 && (w = soda_sys(SYS_write, fd, (long)s, n)) > 0) { s += w; n -= w; }
+}
+__attribute__((noreturn)) static void soda_end(int code) { for (;;) soda_sys(SYS_exit_group, code, 0, 0); }
+static void soda_verdict(void) {
+  if (!soda_nonce[0]) return;
+  soda_put(VERDICT_FD, "{\\"nonce\\": \\"");
+  soda_put(VERDICT_FD, soda_nonce);
+  soda_put(VERDICT_FD, "\\", \\"ok\\": true}\\n");
+}
 static void soda_take_nonce(int argc, char **argv, char **envp) {
-  ssize_t n = read(NONCE_FD, soda_nonce, sizeof soda_nonce - 1);
+  long n = soda_sys(SYS_read, NONCE_FD, (long)soda_nonce, sizeof soda_nonce - 1);
   soda_nonce[n > 0 ? n : 0] = 0;
-  close(NONCE_FD);
+  soda_sys(SYS_close, NONCE_FD, 0, 0);
 }
 __attribute__((section(".preinit_array"), used)) static void (*soda_preinit)(int, char **, char **) = soda_take_nonce;
-int soda_tests_main(ARGS);
+#ifdef __cplusplus
+extern "C" {
+#endif
+/* glibc's message, then abort()'s status (128 + SIGABRT) */
+__attribute__((noreturn)) void soda_assert_fail_ID(const char *expr, const char *file, unsigned line, const char *fn) {
+  char num[16], *p = num + sizeof num;
+  *--p = 0;
+  do *--p = (char)('0' + line % 10); while (line /= 10);
+  soda_put(2, "prog: "); soda_put(2, file); soda_put(2, ":"); soda_put(2, p); soda_put(2, ": ");
+  soda_put(2, fn); soda_put(2, ": Assertion `"); soda_put(2, expr); soda_put(2, "' failed.\\n");
+  soda_end(134);
+}
+__attribute__((noreturn)) void soda_abort_ID(void) { soda_end(134); }
+/* the tests' exit(0) ends them as returning 0 from main does */
+__attribute__((noreturn)) void soda_exit_ID(int code) {
+  fflush(NULL);
+  if (code == 0) soda_verdict();
+  soda_end(code & 255);
+}
+#ifdef __cplusplus
+}
+#endif
+int soda_tests_main_ID(ARGS);
 int main(int argc, char **argv) {
-  int rc = soda_tests_main(CALL);
+  int rc = soda_tests_main_ID(CALL);
   fflush(stdout);
-  if (rc == 0 && soda_nonce[0]) dprintf(VERDICT_FD, "{\\"nonce\\": \\"%s\\", \\"ok\\": true}\\n", soda_nonce);
+  if (rc == 0) soda_verdict();
   return rc;
 }
 """
+# Their declarations, in the tests' preprocessed part (no directives there).
+C_HARNESS_DECLS = ("__attribute__((noreturn)) void soda_assert_fail_ID(const char *, const char *, unsigned, const char *);\n"
+                   "__attribute__((noreturn)) void soda_abort_ID(void);\n__attribute__((noreturn)) void soda_exit_ID(int);\n")
+# The tests' calls that end a failing run, and the harness's functions that replace them.
+C_FAILURE_CALLS = re.compile(r"(?<![\w.>:])(?:std\s*::\s*)?\b(__assert_fail|abort|exit|_Exit|quick_exit)\b(?=\s*\()")
+C_LINE_MARKER = re.compile(r'^#\s*\d+\s+"((?:[^"\\]|\\.)*)"')
 
 
-def _c_family(code: str, tests: str | None, ext: str) -> tuple[dict, bool]:
-    """Source for C/C++: the tests' main() is renamed and called from the harness's main()."""
-    if not tests or not re.search(r"\bmain\s*\(", tests):
-        return {f"prog.{ext}": code + "\n" + (tests or "")}, False
+def _c_family(code: str, tests: str | None, ext: str) -> dict:
+    """Files and stages of a C/C++ program. With tests, the solution and the tests are
+    preprocessed apart (stages "solution", then "tests" once the solution's headers are known)
+    and compiled as one preprocessed unit: no macro of the solution (NDEBUG, a macro for assert
+    or __assert_fail, one for a name the tests use) reaches the tests' text, which is not on
+    disk while the solution is preprocessed (it can't #include them)."""
+    if not tests:
+        return {"files": {f"prog.{ext}": code}, "guarded": False}
+    if not re.search(r"\bmain\s*\(", tests):
+        return {"refuse": "the tests define no main() to run"}
+    run_id = os.urandom(8).hex()
     no_args = re.search(r"\bmain\s*\(\s*(void)?\s*\)", tests) is not None
     harness = (C_HARNESS.replace("NONCE_FD", str(NONCE_FD)).replace("VERDICT_FD", str(VERDICT_FD))
-               .replace("ARGS", "void" if no_args else "int, char **").replace("CALL", "" if no_args else "argc, argv"))
-    return {f"soda_harness.{ext}": harness,
-            f"prog.{ext}": code + "\n#define main soda_tests_main\n" + _return_at_end_of_main(tests)}, True
+               .replace("ARGS", "void" if no_args else "int, char **").replace("CALL", "" if no_args else "argc, argv")
+               .replace("ID", run_id))
+    return {"files": {f"sol.{ext}": code}, "guarded": True, "run_id": run_id, "harness": harness,
+            "tests_source": f"#define main soda_tests_main_{run_id}\n" + _return_at_end_of_main(tests)}
+
+
+def _c_tests_part(preprocessed: str, marker: str, run_id: str, cpp: bool) -> str | None:
+    """The tests' own lines of their preprocessed unit (after the marker), their failure calls
+    renamed to the harness's; None if the marker is missing."""
+    at = preprocessed.find(f"\n#pragma {marker}\n")
+    if at == -1:
+        return None
+    decls = C_HARNESS_DECLS.replace("ID", run_id)
+    out, in_tests = ['extern "C" {\n' + decls + "}\n" if cpp else decls], False
+    for line in preprocessed[at:].splitlines(keepends=True)[2:]:
+        m = C_LINE_MARKER.match(line)
+        if m:
+            in_tests = m.group(1) == "tests"
+        elif in_tests:
+            line = C_FAILURE_CALLS.sub(lambda c: {"__assert_fail": "soda_assert_fail_", "abort": "soda_abort_"}.get(
+                c.group(1), "soda_exit_") + run_id, line)
+        out.append(line)
+    return "".join(out)
+
+
+def _c_headers(messages: str) -> list[str]:
+    """The system headers the solution included itself (gcc -H, depth 1): the tests are
+    preprocessed after the same ones, so that they see the same standard macros. Only files
+    under /usr: nothing the solution wrote or chose outside the system's headers."""
+    return [m.group(1) for m in re.finditer(r"^\. (/usr/\S+)$", messages, re.M) if "/../" not in m.group(1)]
 
 
 def _return_at_end_of_main(tests: str) -> str:
@@ -257,31 +394,37 @@ def _return_at_end_of_main(tests: str) -> str:
     return tests
 
 
-def _sources(files: dict) -> list[str]:
-    return sorted(files)  # soda_harness.* first, so that its .preinit_array entry runs first
-
-
 def _libs(source: str) -> list[str]:
     # OpenSSL's digests are what solutions reach for (HumanEval-X's string_to_md5).
     return ["-lm"] + (["-lcrypto"] if re.search(r"#\s*include\s*<openssl/", source) else [])
 
 
 def recipe_c(code, tests, memory_mb):
-    files, guarded = _c_family(code, tests, "c")
-    return {"tools": ["gcc"], "files": files, "guarded": guarded,
-            "compile": ["gcc", "-std=gnu11", "-O1", "-o", "prog", *_sources(files), *_libs(files["prog.c"])],
-            "run": ["./prog"]}
+    family = _c_family(code, tests, "c")
+    libs = _libs(code + (tests or ""))
+    if "harness" not in family:
+        return {"tools": ["gcc"], **family, "compile": ["gcc", "-std=gnu11", "-O1", "-o", "prog", "prog.c", *libs],
+                "run": ["./prog"]}
+    cc = ["gcc", "-std=gnu11", "-O1"]
+    return {"tools": ["gcc"], **family, "ext": "c", "run": ["./prog"],
+            "preprocess": [*cc, "-E", "-H"],
+            "compile": [*cc, "-o", "prog", "soda_harness.c", "prog.i", *libs]}
 
 
 def recipe_cpp(code, tests, memory_mb):
     from sandbox import warm  # noqa: PLC0415 - only zygotes that serve C++ load it (see zygote.PRELOAD)
 
-    files, guarded = _c_family(code, tests, "cpp")
+    family = _c_family(code, tests, "cpp")
+    libs = _libs(code + (tests or ""))
     # The precompiled header holds the usual standard headers; its flags must match these.
-    return {"tools": ["g++"], "files": files, "guarded": guarded,
-            "compile": ["g++", *warm.CPP_FLAGS, "-include", "{cache}/soda.h", "-o", "prog", *_sources(files),
-                        *_libs(files["prog.cpp"])],
-            "run": ["./prog"]}
+    # Preprocessed, a unit names it in a pragma (-fpch-preprocess) and the compiler loads it.
+    pch = ["-include", "{cache}/soda.h"]
+    if "harness" not in family:
+        return {"tools": ["g++"], **family, "run": ["./prog"],
+                "compile": ["g++", *warm.CPP_FLAGS, *pch, "-o", "prog", "prog.cpp", *libs]}
+    return {"tools": ["g++"], **family, "ext": "cpp", "run": ["./prog"],
+            "preprocess": ["g++", *warm.CPP_FLAGS, *pch, "-fpch-preprocess", "-E", "-H"],
+            "compile": ["g++", *warm.CPP_FLAGS, "-o", "prog", "soda_harness.cpp", "prog.ii", *libs]}
 
 
 def _java_classes(source: str) -> tuple[str, str]:
