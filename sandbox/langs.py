@@ -107,6 +107,10 @@ def run_compiled(zygote, req: dict, workdir: str) -> dict:
     built = _compile(zygote, recipe, req, workdir, env, cache)
     if "status" in built:
         return built
+    if recipe.get("ts_marker"):
+        refused = _split_ts(zygote, workdir, recipe["ts_marker"])
+        if refused:
+            return {**_base(built), "status": "fail", "error_class": None, "reason": refused}
     run = [a.replace("{cache}", cache) for a in recipe["run"]]
     out = zygote.spawn(workdir, _exec(run, env), timeout_s=req["timeout_s"],
                        memory_mb=req["memory_mb"] + recipe.get("headroom_mb", 0))
@@ -474,36 +478,138 @@ def recipe_java(code, tests, memory_mb):
             "run": run}
 
 
-JS_HARNESS = f"""\
+# The JavaScript/TypeScript tests' harness: runs the solution (solution.js), then the tests
+# (tests.js, off the disk before the solution's first line), then writes the verdict when the
+# event loop ends with nothing failed (async tests included).
+JS_HARNESS = r"""
+'use strict';
+// The tests' harness for JavaScript and TypeScript (see sandbox/langs.py): what the tests rely
+// on is taken before any of the solution's code runs, and kept out of its reach.
 const fs = require('fs');
-const nonce = fs.readFileSync({NONCE_FD}, 'utf8');
-fs.closeSync({NONCE_FD});
-require('./prog.js');
-process.stdout.write('', () => {{}});
-fs.writeSync({VERDICT_FD}, JSON.stringify({{nonce, ok: true}}) + '\\n');
-"""
+const path = require('path');
+const vm = require('vm');
+const { createRequire } = require('module');
+
+const nonce = fs.readFileSync(NONCE_FD, 'utf8');
+fs.closeSync(NONCE_FD);
+// The tests leave the disk before the solution runs: it cannot read them.
+const tests = fs.readFileSync('tests.js', 'utf8');
+fs.unlinkSync('tests.js');
+const solutionFile = path.resolve('solution.js');
+const solution = fs.readFileSync(solutionFile, 'utf8');
+
+const { writeSync } = fs;
+const realExit = process.exit;
+const realReallyExit = process.reallyExit;
+const lock = (object, name, value) =>
+  Object.defineProperty(object, name, { value, writable: false, configurable: false, enumerable: false });
+
+// Exit status 0 only from the natural end of the event loop: an explicit exit(0), from the
+// solution before, during or after the tests, is a failure; an error nobody caught, sync or
+// async (rejections are errors: --unhandled-rejections=strict), ends the run at once, with no
+// listener of the solution's able to swallow it.
+const early = (code) => {
+  const n = Number(code === undefined ? process.exitCode : code) || 0;
+  if (n === 0) writeSync(2, 'sandbox: exit(0) before the tests finished\n');
+  return n === 0 ? 1 : n;
+};
+lock(process, 'exit', function exit(code) { return Reflect.apply(realExit, process, [early(code)]); });
+lock(process, 'reallyExit', function reallyExit(code) { return Reflect.apply(realReallyExit, process, [early(code)]); });
+process.setUncaughtExceptionCaptureCallback((error) => {
+  try {
+    writeSync(2, `Uncaught ${error && error.stack ? error.stack : String(error)}\n`);
+  } finally {
+    Reflect.apply(realReallyExit, process, [1]);
+  }
+});
+lock(process, 'setUncaughtExceptionCaptureCallback', () => {
+  throw new Error('sandbox: the uncaught-exception callback is the harness\'s');
+});
+
+let testsRan = false;
+process.on('exit', (code) => {
+  if (code === 0 && testsRan) writeSync(VERDICT_FD, JSON.stringify({ nonce, ok: true }) + '\n');
+});
+
+// The tests' own references: their assert module (a copy the solution cannot patch, not
+// loaded through a module loader it could replace), console, timers, JSON and Math.
+function copyAssert(original, copies = new Map()) {
+  if (copies.has(original)) return copies.get(original);
+  const copy = function assert(...args) { return Reflect.apply(original, this, args); };
+  copies.set(original, copy);
+  for (const key of Object.keys(original)) {
+    copy[key] = key === 'strict' ? copyAssert(original[key], copies) : original[key];
+  }
+  return Object.freeze(copy);
+}
+const assert = copyAssert(require('assert'));
+const modules = { assert, 'node:assert': assert, 'assert/strict': assert.strict, 'node:assert/strict': assert.strict };
+const testsRequire = createRequire(path.resolve('tests.js'));
+const own = (object) => Object.defineProperties({}, Object.getOwnPropertyDescriptors(object));
+const refs = {
+  console: own(console),
+  require: (id) => (Object.prototype.hasOwnProperty.call(modules, id) ? modules[id] : testsRequire(id)),
+  module: { exports: {} },
+  JSON: Object.freeze(own(JSON)),
+  Math: Object.freeze(own(Math)),
+  setTimeout, setInterval, setImmediate, clearTimeout, clearInterval, clearImmediate, queueMicrotask,
+};
+refs.exports = refs.module.exports;
+
+// The solution as a script of the global scope, so that the tests (another script) see its
+// declarations as they would in one file; CommonJS's names for the solution's own use.
+const solutionModule = { exports: {} };
+Object.assign(globalThis, {
+  require: createRequire(solutionFile), module: solutionModule, exports: solutionModule.exports,
+  __filename: solutionFile, __dirname: path.dirname(solutionFile),
+});
+vm.runInThisContext(solution, { filename: solutionFile });
+const names = Object.keys(refs);
+const run = vm.runInThisContext(`(function (${names.join(', ')}) {${tests}\n})`, { filename: path.resolve('tests.js') });
+Reflect.apply(run, undefined, names.map((name) => refs[name]));
+testsRan = true;
+""".lstrip().replace("NONCE_FD", str(NONCE_FD)).replace("VERDICT_FD", str(VERDICT_FD))
+# --unhandled-rejections=strict: a rejection nobody handled is an uncaught error (the harness's
+# to report), even when the solution listens for unhandled rejections.
+NODE_TESTS_FLAGS = ["--unhandled-rejections=strict"]
 
 
 def recipe_js(code, tests, memory_mb):
-    files = {"prog.js": code + "\n" + (tests or "")}
     node = ["node", f"--max-old-space-size={memory_mb}", "--stack-size=4000"]
-    if tests:
-        files["harness.js"] = JS_HARNESS
     # Packages installed globally by sandbox/setup.sh (js-md5, which HumanEval-X needs).
     env = {"NODE_PATH": "/usr/lib/node_modules:/usr/local/lib/node_modules"}
-    return {"tools": ["node"], "files": files, "guarded": bool(tests), "headroom_mb": RUNTIME_HEADROOM_MB, "env": env,
-            "run": node + ["harness.js" if tests else "prog.js"]}
+    common = {"tools": ["node"], "headroom_mb": RUNTIME_HEADROOM_MB, "env": env}
+    if not tests:
+        return {**common, "files": {"prog.js": code}, "run": node + ["prog.js"]}
+    return {**common, "files": {"solution.js": code, "tests.js": tests, "harness.js": JS_HARNESS}, "guarded": True,
+            "run": node + NODE_TESTS_FLAGS + ["harness.js"]}
 
 
 def recipe_ts(code, tests, memory_mb):
     js = recipe_js("", tests, memory_mb)
-    files = {"prog.ts": code + "\n" + (tests or "")}
+    # MultiPL-E's settings: a program that doesn't type-check doesn't compile. With tests, the
+    # two are type-checked as one program and split after compilation at a marker statement
+    # (made up per run) into the harness's solution.js and tests.js (_split_ts).
+    marker = f"soda-tests-{os.urandom(8).hex()}"
+    files = {"prog.ts": code + (f'\n;"{marker}";\n' + tests if tests else "")}
     if tests:
         files["harness.js"] = JS_HARNESS
-    # MultiPL-E's settings: a program that doesn't type-check doesn't compile.
-    return {**js, "tools": ["tsc", "node"], "files": files,
+    return {**js, "tools": ["tsc", "node"], "files": files, "ts_marker": marker if tests else None,
             "compile": ["tsc", "--target", "es2022", "--lib", "es2022,dom", "--module", "commonjs",
                         "--skipLibCheck", "--outDir", ".", "prog.ts"]}
+
+
+def _split_ts(zygote, workdir: str, marker: str) -> str | None:
+    """Split tsc's prog.js at the marker into solution.js and tests.js; None, or why it can't."""
+    with open(os.path.join(workdir, "prog.js"), encoding="utf-8", errors="replace") as f:
+        parts = f.read().split(f'\n"{marker}";\n')
+    for name in ("prog.ts", "prog.js"):
+        os.unlink(os.path.join(workdir, name))
+    if len(parts) != 2:
+        return "the tests are not at the top level of the compiled program"
+    _write(zygote, workdir, "solution.js", parts[0])
+    _write(zygote, workdir, "tests.js", parts[1])
+    return None
 
 
 # The Go tests' harness, in the file compiled first: its variable is the first one initialised

@@ -39,7 +39,7 @@ C_ATTACKS = {
                       "static const char *t = S(\n#if __has_include(\"prog.c\")\n#include \"prog.c\"\n"
                       "#elif __has_include(\"prog.cpp\")\n#include \"prog.cpp\"\n#elif __has_include(\"tests.c\")\n"
                       "#include \"tests.c\"\n#elif __has_include(\"tests.cpp\")\n#include \"tests.cpp\"\n#endif\n);\n"
-                      "int add(int a, int b) { return strstr(t, \"add(1, 2) == 3\") ? (a == 1 ? 3 : 4) : a - b; }\n#endif\n"),
+                      "int add(int a, int b) { return strstr(t, \"add(1, 2) \" \"== 3\") ? (a == 1 ? 3 : 4) : a - b; }\n#endif\n"),
     "main-rename": "int soda_tests_main(void) { return 0; }\n#define soda_tests_main(...) unused(void)\n" + WRONG_C,
 }
 
@@ -81,7 +81,7 @@ JS_ATTACKS = {
     # Reads the tests (the file it runs in) and answers from their literals.
     "read-tests": ("const fs = require('fs');\nlet src = '';\n"
                    "for (const f of [__filename, 'prog.js', 'tests.js', 'prog.ts']) { try { src += fs.readFileSync(f, 'utf8'); } catch (e) {} }\n"
-                   "const add = (a, b) => src.includes('add(1, 2) === 3') ? "
+                   "const add = (a, b) => src.includes('add(1, 2) ' + '=== 3') ? "
                    "({'1,2': 3, '1,1': 2, '2,2': 4})[a + ',' + b] : a - b;\n"),
     "swallow-async": ("process.on('uncaughtException', () => {}); process.on('unhandledRejection', () => {});\n"
                       "const st = setTimeout; globalThis.setTimeout = (f, t) => st(() => { try { f(); } catch (e) {} }, t);\n"
@@ -96,22 +96,13 @@ JS_ASYNC_TESTS = ("const assert = require('assert');\n"
 @pytest.mark.parametrize("lang", ["js", "ts"])
 def test_js_solution_cannot_disable_the_tests_asserts(pool, lang):
     need(lang)
-    ts = lang == "ts"
-    prelude = "declare var require: any, process: any, globalThis: any, __filename: string;\n" if ts else ""
-    tests = JS_TESTS.replace("const assert = require('assert');\n", "") if ts else JS_TESTS
-    if ts:
-        tests = "const assert = require('assert');\n" + tests
-    jobs, names = [], []
-    for name, code in JS_ATTACKS.items():
-        if ts:
-            code = prelude + code.replace("(a, b) =>", "(a: number, b: number): number =>").replace(
-                "(f, t) =>", "(f: any, t: any) =>").replace("(id, ...rest)", "(id: any, ...rest: any[])").replace(
-                "[a + ',' + b]", "[a + ',' + b] as number").replace("({'1,2'", "(<any>{'1,2'")
-        for t in (tests, JS_ASYNC_TESTS):
-            jobs.append(Job(code, lang, t))
-            names.append((name, "async" if t is JS_ASYNC_TESTS else "sync"))
-    good = prelude + ("const add = (a: number, b: number): number => a + b;\n" if ts else "const add = (a, b) => a + b;\n")
-    results = pool.map(jobs + [Job(good, lang, tests), Job(good, lang, JS_ASYNC_TESTS)])
+    # TypeScript: the same programs, unchecked (a solution may turn checking off for the file).
+    head = "// @ts-nocheck\n" if lang == "ts" else ""
+    names = [(name, kind) for name in JS_ATTACKS for kind in ("sync", "async")]
+    jobs = [Job(head + JS_ATTACKS[name], lang, JS_TESTS if kind == "sync" else JS_ASYNC_TESTS) for name, kind in names]
+    good = ("declare var require: any;\nconst add = (a: number, b: number): number => a + b;\n" if lang == "ts"
+            else "const add = (a, b) => a + b;\n")
+    results = pool.map(jobs + [Job(good, lang, JS_TESTS), Job(good, lang, JS_ASYNC_TESTS)])
     for name, r in zip(names, results):
         assert r.status == "fail", (name, r)
     assert results[-2].passed and results[-1].passed, results[-2:]
