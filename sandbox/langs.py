@@ -89,9 +89,12 @@ def python_result(out: dict, req: dict) -> dict:
 def run_compiled(zygote, req: dict, workdir: str) -> dict:
     import shutil  # noqa: PLC0415 - not in the zygote's image, which every Python run copies (see zygote.PRELOAD)
 
-    lang, mode = req["lang"], req["mode"]
+    lang, mode, code = req["lang"], req["mode"], req["code"]
     tests = req.get("tests") if mode == "tests" else None
-    recipe = RECIPES[lang](req["code"], tests, req["memory_mb"])
+    if tests and lang != "java":  # Java's tests stay in the solution's class (MultiPL-E)
+        closers = LEADING_CLOSERS.match(tests).group(0)
+        code, tests = code + "\n" + closers, tests[len(closers):]
+    recipe = RECIPES[lang](code, tests, req["memory_mb"])
     missing = [tool for tool in recipe["tools"] if shutil.which(tool, path=ENV_PATH) is None]
     if missing:
         return {"status": "env-error", "reason": f"{lang}: toolchain not installed: {', '.join(missing)} "
@@ -131,6 +134,11 @@ def run_compiled(zygote, req: dict, workdir: str) -> dict:
         return {**result, "status": "memory", "error_class": None, "reason": "out of memory"}
     return {**result, "error_class": None, **_raw_status(out, req)}
 
+
+
+# MultiPL-E's tests open by closing the function its prompt leaves open ("}"): those lines
+# are the solution's end, and go with it where the solution and the tests are built apart.
+LEADING_CLOSERS = re.compile(r"\A(?:[ \t]*\}?[ \t]*;?[ \t]*\r?\n)*")
 
 
 def _compile(zygote, recipe: dict, req: dict, workdir: str, env: dict, cache: str) -> dict:
