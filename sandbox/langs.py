@@ -1,19 +1,37 @@
 """Per-language recipes: how a job becomes confined processes, and how outcomes become a Result.
 
 Runs inside the zygote. Python runs in the forked interpreter itself (sandbox/pyrun.py). The
-other languages write the program (code, then tests) into the run dir, compile it in one
-confined process and run it in another. When tests are given, the tests' entry point is
-wrapped by a small harness that writes the run's nonce on the verdict channel only once the
-tests returned, so that exit(0) from the solution before, during or instead of the tests (a
-Go init()) is not a pass. The harness reads the nonce from a pipe (zygote.NONCE_FD) before any
-of the program's own code runs (C: .preinit_array of its own translation unit, which runs
-before constructors; Go: the first package variable initialised; Java and JS: before the
-program's classes or module load) and keeps it where the program cannot name it (a static
-of another translation unit, a local, a closure, an identifier made up per run).
+other languages write the program into the run dir, compile it in confined processes and run
+it in another. When tests are given, a small harness writes the run's nonce on the verdict
+channel only once the tests ended well, so that exit(0) from the solution before, during or
+instead of the tests (a Go init()) is not a pass. The harness reads the nonce from a pipe
+(zygote.NONCE_FD) before any of the program's own code runs (C: .preinit_array of its own
+translation unit, which runs before constructors; Go: the first package variable initialised;
+Java and JS: before the program's classes or scripts load) and keeps it where the program
+cannot name it (a static of another translation unit, a local, a closure, an identifier made
+up per run).
 
-Limit: these programs share their process with the harness, so one that scans its own
-memory (C pointers, /proc/self/mem) could still find the nonce; only Python tests, which
-run in a process of their own (the slot's tests server), are out of the solution's reach entirely.
+What the tests rely on is theirs, not the solution's (issue 35):
+- C/C++: solution and tests are preprocessed apart (no macro of the solution reaches the
+  tests) and compiled as one unit; the tests' assert, exit and abort call the harness under
+  names made up per run, and the harness makes raw system calls only (no libc function the
+  solution could define in its place). The tests' text is not on disk while the solution is
+  preprocessed, nor when it runs.
+- JS/TS: the solution and the tests are two scripts of the global scope; the tests are read
+  into memory and deleted before the solution's first line, and get their own assert module,
+  console, timers, JSON and Math, taken beforehand. Exit status 0 only comes from the event
+  loop's natural end: an explicit exit(0) fails, and errors (sync, async, rejections) end the
+  run through a callback the solution cannot replace.
+- Go: the tests are a file of their own with their own imports; the runner's arguments are
+  fixed in the harness's TestMain and every test of the tests must have run and passed.
+- Java: a class of the solution that shadows a JDK class the tests use is refused.
+Tests that would run nothing (no main, no Go test) fail.
+
+Limits: these programs share their process with the harness (and, in JS, with the tests'
+text), so one that scans its own memory (C pointers, /proc/self/mem) could still find the
+nonce or the tests; in JS and C++, a solution can also change what the tests' own operations
+do (built-in prototypes, operator overloads). Only Python tests, which run in a process of
+their own (the slot's tests server), are out of the solution's reach entirely.
 """
 
 from __future__ import annotations
