@@ -525,6 +525,9 @@ const solutionFile = path.resolve('solution.js');
 const solution = fs.readFileSync(solutionFile, 'utf8');
 
 const { writeSync } = fs;
+const { apply, ownKeys } = Reflect;
+const { getOwnPropertyDescriptor, hasOwn, is } = Object;
+const { runInThisContext } = vm;
 const realExit = process.exit;
 const realReallyExit = process.reallyExit;
 const lock = (object, name, value) =>
@@ -539,29 +542,79 @@ const early = (code) => {
   if (n === 0) writeSync(2, 'sandbox: exit(0) before the tests finished\n');
   return n === 0 ? 1 : n;
 };
-lock(process, 'exit', function exit(code) { return Reflect.apply(realExit, process, [early(code)]); });
-lock(process, 'reallyExit', function reallyExit(code) { return Reflect.apply(realReallyExit, process, [early(code)]); });
+lock(process, 'exit', function exit(code) { return apply(realExit, process, [early(code)]); });
+lock(process, 'reallyExit', function reallyExit(code) { return apply(realReallyExit, process, [early(code)]); });
 process.setUncaughtExceptionCaptureCallback((error) => {
   try {
     writeSync(2, `Uncaught ${error && error.stack ? error.stack : String(error)}\n`);
   } finally {
-    Reflect.apply(realReallyExit, process, [1]);
+    apply(realReallyExit, process, [1]);
   }
 });
 lock(process, 'setUncaughtExceptionCaptureCallback', () => {
   throw new Error('sandbox: the uncaught-exception callback is the harness\'s');
 });
 
+// The language's built-ins, as the tests' own operations use them: a solution that changes
+// one (Array.prototype.toJSON makes every JSON.stringify of an array alike, a global `let
+// JSON` stands in for JSON) fails, checked when the tests' synchronous part returns and at exit.
+const BUILTINS = ['Object', 'Function', 'Array', 'Number', 'Boolean', 'String', 'Symbol', 'BigInt', 'Math', 'JSON',
+  'Reflect', 'Promise', 'Map', 'Set', 'WeakMap', 'WeakSet', 'RegExp', 'Date', 'Error', 'TypeError', 'RangeError',
+  'ArrayBuffer', 'DataView', 'Uint8Array', 'Int32Array', 'Float64Array', 'Proxy'];
+const watched = [globalThis, Object.getPrototypeOf(Uint8Array.prototype),
+  Object.getPrototypeOf([][Symbol.iterator]()), Object.getPrototypeOf(Object.getPrototypeOf([][Symbol.iterator]()))];
+const labels = ['globalThis', '%TypedArray%.prototype', '%ArrayIteratorPrototype%', '%IteratorPrototype%'];
+for (const name of BUILTINS) {
+  watched.push(globalThis[name]);
+  labels.push(name);
+  if (typeof globalThis[name] === 'function' && globalThis[name].prototype) {
+    watched.push(globalThis[name].prototype);
+    labels.push(`${name}.prototype`);
+  }
+}
+const part = (d, k) => (hasOwn(d, k) ? d[k] : undefined);
+const recorded = [];
+for (const object of watched) {
+  const keys = object === globalThis ? BUILTINS : ownKeys(object);
+  recorded.push([object, keys.length, keys.map((k) => [k, getOwnPropertyDescriptor(object, k)])]);
+}
+const builtinsNow = `[${BUILTINS.join(', ')}]`;
+function changedBuiltin() {
+  for (let i = 0; i < recorded.length; i++) {
+    // Indexing only: destructuring would call the (maybe changed) array iterator.
+    const object = recorded[i][0], count = recorded[i][1], entries = recorded[i][2];
+    if (object !== globalThis && ownKeys(object).length !== count) return labels[i];
+    for (let j = 0; j < entries.length; j++) {
+      const key = entries[j][0], was = entries[j][1];
+      const now = getOwnPropertyDescriptor(object, key);
+      if (!now || !is(part(now, 'value'), part(was, 'value')) || part(now, 'get') !== part(was, 'get') ||
+          part(now, 'set') !== part(was, 'set')) return `${labels[i]}.${String(key)}`;
+    }
+  }
+  const seen = runInThisContext(builtinsNow);
+  for (let i = 0; i < BUILTINS.length; i++) if (seen[i] !== recorded[0][2][i][1].value) return BUILTINS[i];
+  return null;
+}
+function checkBuiltins() {
+  const changed = changedBuiltin();
+  if (changed !== null) {
+    writeSync(2, `sandbox: the program changed the built-in ${changed}, which the tests use\n`);
+    apply(realReallyExit, process, [1]);
+  }
+}
+
 let testsRan = false;
 process.on('exit', (code) => {
-  if (code === 0 && testsRan) writeSync(VERDICT_FD, JSON.stringify({ nonce, ok: true }) + '\n');
+  if (code !== 0 || !testsRan) return;
+  checkBuiltins();
+  writeSync(VERDICT_FD, '{"nonce": "' + nonce + '", "ok": true}\n');
 });
 
 // The tests' own references: their assert module (a copy the solution cannot patch, not
 // loaded through a module loader it could replace), console, timers, JSON and Math.
 function copyAssert(original, copies = new Map()) {
   if (copies.has(original)) return copies.get(original);
-  const copy = function assert(...args) { return Reflect.apply(original, this, args); };
+  const copy = function assert(...args) { return apply(original, this, args); };
   copies.set(original, copy);
   for (const key of Object.keys(original)) {
     copy[key] = key === 'strict' ? copyAssert(original[key], copies) : original[key];
@@ -592,7 +645,8 @@ Object.assign(globalThis, {
 vm.runInThisContext(solution, { filename: solutionFile });
 const names = Object.keys(refs);
 const run = vm.runInThisContext(`(function (${names.join(', ')}) {${tests}\n})`, { filename: path.resolve('tests.js') });
-Reflect.apply(run, undefined, names.map((name) => refs[name]));
+apply(run, undefined, names.map((name) => refs[name]));
+checkBuiltins();
 testsRan = true;
 """.lstrip().replace("NONCE_FD", str(NONCE_FD)).replace("VERDICT_FD", str(VERDICT_FD))
 # --unhandled-rejections=strict: a rejection nobody handled is an uncaught error (the harness's

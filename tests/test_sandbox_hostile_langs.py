@@ -70,6 +70,10 @@ def test_c_tests_keep_their_macros_and_exit_codes(pool):
 
 JS_TESTS = ("const assert = require('assert');\n"
             "console.assert(add(1, 2) === 3);\nassert.deepEqual([add(1, 1)], [2]);\nassert.strictEqual(add(2, 2), 4);\n")
+# HumanEval-X's style: comparisons through JSON.stringify, console.assert shimmed.
+JS_JSON_TESTS = ("console.assert = (c, ...m) => { if (!c) throw new Error('Assertion failed: ' + m.join(' ')); };\n"
+                 "console.assert(JSON.stringify([add(1, 1)]) === JSON.stringify([2]));\n"
+                 "console.assert(JSON.stringify([add(2, 2)]) === JSON.stringify([4]));\n")
 JS_WRONG = "const add = (a, b) => a - b;\n"
 JS_ATTACKS = {
     "console-setter": ("Object.defineProperty(console, 'assert', {get: () => () => {}, set: () => {}});\n"
@@ -86,6 +90,9 @@ JS_ATTACKS = {
     "swallow-async": ("process.on('uncaughtException', () => {}); process.on('unhandledRejection', () => {});\n"
                       "const st = setTimeout; globalThis.setTimeout = (f, t) => st(() => { try { f(); } catch (e) {} }, t);\n"
                       "process.setUncaughtExceptionCaptureCallback = () => {};\n" + JS_WRONG),
+    # Changes what the tests' own comparisons do: every array stringifies alike.
+    "builtin-prototype": "Array.prototype.toJSON = function () { return 0; };\n" + JS_WRONG,
+    "global-lexical": "const JSON = {stringify: () => ''};\n" + JS_WRONG,
     "exit-emit": ("setTimeout(() => { process.emit('exit', 0); process.exit(0); }, 0);\n" + JS_WRONG),
 }
 JS_ASYNC_TESTS = ("const assert = require('assert');\n"
@@ -98,14 +105,15 @@ def test_js_solution_cannot_disable_the_tests_asserts(pool, lang):
     need(lang)
     # TypeScript: the same programs, unchecked (a solution may turn checking off for the file).
     head = "// @ts-nocheck\n" if lang == "ts" else ""
-    names = [(name, kind) for name in JS_ATTACKS for kind in ("sync", "async")]
-    jobs = [Job(head + JS_ATTACKS[name], lang, JS_TESTS if kind == "sync" else JS_ASYNC_TESTS) for name, kind in names]
+    kinds = {"sync": JS_TESTS, "async": JS_ASYNC_TESTS, "json": JS_JSON_TESTS}
+    names = [(name, kind) for name in JS_ATTACKS for kind in kinds]
+    jobs = [Job(head + JS_ATTACKS[name], lang, kinds[kind]) for name, kind in names]
     good = ("declare var require: any;\nconst add = (a: number, b: number): number => a + b;\n" if lang == "ts"
             else "const add = (a, b) => a + b;\n")
-    results = pool.map(jobs + [Job(good, lang, JS_TESTS), Job(good, lang, JS_ASYNC_TESTS)])
+    results = pool.map(jobs + [Job(good, lang, tests) for tests in kinds.values()])
     for name, r in zip(names, results):
         assert r.status == "fail", (name, r)
-    assert results[-2].passed and results[-1].passed, results[-2:]
+    assert all(r.passed for r in results[-3:]), results[-3:]
 
 
 GO_TESTS = "func TestAdd(t *testing.T) { assert.New(t).Equal(3, add(1, 2)) }\n"
