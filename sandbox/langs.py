@@ -214,8 +214,8 @@ def _compile_c_apart(zygote, recipe, req, workdir, env, cache, timeout_s) -> dic
             _write(zygote, workdir, f"soda_harness.{ext}", recipe["harness"])
             steps.append(_compile_step(zygote, recipe["compile"], req, workdir, env, cache, timeout_s, recipe))
     # The run must not find the tests' text in its dir.
-    for name in os.listdir(workdir):
-        if name != "prog":
+    for name in (f"sol.{ext}", f"sol.{out}", f"tests.{ext}", f"tests.{out}", f"prog.{out}", f"soda_harness.{ext}"):
+        if os.path.exists(os.path.join(workdir, name)):
             os.unlink(os.path.join(workdir, name))
     cpu, wall = sum(s["cpu_s"] for s in steps), sum(s["wall_s"] for s in steps)
     return {**steps[-1], "cpu_s": cpu, "wall_s": wall}
