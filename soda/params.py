@@ -72,18 +72,11 @@ class Scorer(Section):
 
 
 class Backend(Section):
-    """How an LLM is called: the teacher's or the student's and scorer's (`generation`)."""
+    """What an LLM is and how it is asked: the teacher's or the student's and scorer's (`generation`).
+    How it is reached and run is `runtime` (Connection), which changes no output."""
     backend: str
     model: Optional[str]
-    base_url: Optional[str]
-    api_key_env: str
     endpoint: Literal["chat", "completions"]
-    concurrency: PosInt
-    timeout_s: Pos
-    max_retries: NonNegInt
-    batch_size: PosInt
-    device: Optional[str]
-    tensor_parallel_size: PosInt
     max_new_tokens: PosInt
 
 
@@ -92,12 +85,48 @@ class Teacher(Backend):
     temperature: NonNeg
     prompts: Literal["paper", "detailed"]  # the prompt set (soda/prompts.py)
     lang: Optional[str]  # null: each question's own (its row's, else the language the teacher answers in)
+    reference_timeout_s: Pos
+
+
+class ScorerTokens(Section):
+    full: PosInt
+    compact: PosInt
 
 
 class Generation(Backend):
     backend: Literal["hf", "vllm", "openai"]
     student_prompt: Literal["paper", "compact"]  # how the student is shown a question (soda.prompts.student_prompt)
-    cache_dir: Optional[str]  # the call and verdict cache: changes no output, so no stage depends on it
+    scorer_max_new_tokens: ScorerTokens
+
+
+class Connection(Section):
+    """How one LLM is reached and run: no output depends on it."""
+    base_url: Optional[str]
+    api_key_env: str
+    concurrency: PosInt
+    timeout_s: Pos
+    max_retries: NonNegInt
+    batch_size: PosInt
+    device: Optional[str]
+    tensor_parallel_size: PosInt
+
+
+class Mlflow(Section):
+    tracking_uri: Optional[str]  # null: sqlite:///<repo root>/mlflow.db; MLFLOW_TRACKING_URI overrides
+    experiment: str
+
+
+class Runtime(Section):
+    """Settings that change no output: every stage reads them, no stage depends on them (dvc.yaml)."""
+    teacher: Connection
+    generation: Connection
+    cache_dir: Optional[str]
+    mlflow: Mlflow
+
+    @property
+    def cache_path(self) -> Path | None:
+        """cache_dir resolved from the workspace, so that queued dvc experiments (run in copies) share it."""
+        return workspace_path(self.cache_dir) if self.cache_dir else None
 
 
 class BenchmarkSources(Section):
@@ -124,13 +153,12 @@ class Decontaminate(BenchmarkSources):
 
 class TeacherGenerate(Section):
     fcl_fraction: Fraction
+    timeout_s: Pos
 
 
-class Train(Section):
-    """Every setting that reaches a trainer (no preset hides one)."""
-    epochs: Pos
-    lr: Pos
-    batch_size: PosInt
+class TrainShared(Section):
+    """The `train` section: the training settings the four training sections share; a key set in
+    one of them wins there (see `resolve`)."""
     grad_accum: PosInt
     max_length: Annotated[int, Field(ge=2)]
     scheduler: str
@@ -141,6 +169,13 @@ class Train(Section):
     lora: Optional[dict]
     logging_steps: PosInt
     save_steps: PosInt
+
+
+class Train(TrainShared):
+    """Every setting that reaches a trainer (no preset hides one): a training section completed from `train`."""
+    epochs: Pos
+    lr: Pos
+    batch_size: PosInt
 
 
 class Pretrain(Train):
@@ -236,15 +271,11 @@ class Cycle(Section):
     prev: str
 
 
-class Mlflow(Section):
-    tracking_uri: Optional[str]  # null: sqlite:///<repo root>/mlflow.db; MLFLOW_TRACKING_URI overrides
-    experiment: str
-
-
 class Params(Section):
     seed: NonNegInt
     world: World
     student: Student
+    train: TrainShared
     pretrain: Pretrain
     scorer: Scorer
     teacher: Teacher
@@ -258,7 +289,7 @@ class Params(Section):
     evolve: Evolve
     evaluate: Evaluate
     cycles: dict[str, Cycle] = Field(min_length=1)
-    mlflow: Mlflow
+    runtime: Runtime
 
     @model_validator(mode="after")
     def _chain(self):
@@ -300,20 +331,27 @@ def _message(error: dict) -> str:
     return f"{where}: {error['msg'].lower()}, got {value!r}"
 
 
+TRAINING = ("pretrain", "csl_train", "fcl_train", "score_train")
+
+
+def resolve(params: dict) -> dict:
+    """params with each training section completed from `train` (the section's own keys win):
+    what a stage gets, and MLflow logs, is every setting of its trainer."""
+    if not isinstance(params.get("train"), dict):
+        return params  # validation names the missing section
+    return {**params, **{name: {**params["train"], **params[name]} for name in TRAINING
+                         if isinstance(params.get(name), dict)}}
+
+
 def validate(params: dict) -> dict:
-    """The params as plain data, after checking them against `Params` (first error raised)."""
+    """The params as plain data, training sections completed from `train` (`resolve`), after
+    checking them against `Params` (first error raised)."""
+    params = resolve(params)
     try:
         Params.model_validate(params)
     except ValidationError as e:
         raise InputError(f"params: {_message(e.errors(include_url=False)[0])}") from None
     return params
-
-
-def cycle_order(cycles: dict) -> list[str]:
-    """Cycles from first to last (by chain depth)."""
-    def depth(name):
-        return 0 if name == "base" else 1 + depth(cycles[name]["prev"])
-    return sorted(cycles, key=depth)
 
 
 def repo_root() -> Path:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from soda.decontaminate import clean
 from soda.decontaminate import read_questions, write_report
-from soda.io import InputError, require_keys, write_jsonl
+from soda.io import InputError, write_jsonl
 from soda.params import Decontaminate
 from stages import In, Out, StageConfig
 
@@ -17,10 +17,7 @@ class Config(StageConfig):
 def run(cfg: Config, *, questions: In, heldout: In, benchmarks: In, out: Out, report_jsonl: Out, report_csv: Out) -> dict:
     # Non-UTF-8 bytes in a question are repaired and counted by decontaminate, not fatal.
     rows = read_questions(questions)
-    if not rows:
-        raise InputError(f"{questions}: the question set is empty")
-    require_keys(rows, ("id", "question"), str(questions))
-    result = clean(rows, cfg.section("decontaminate"), heldout, benchmarks)
+    result = clean(rows, cfg.decontaminate, heldout, benchmarks)
     if not result.clean:
         raise InputError(f"{questions}: every question was removed by decontamination")
     write_report(result, report_jsonl, report_csv)

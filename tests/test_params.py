@@ -4,7 +4,7 @@ import pytest
 import yaml
 
 from soda.io import InputError
-from soda.params import cycle_order, load_params, validate
+from soda.params import load_params, validate
 
 BASE = yaml.safe_load(open("params.yaml"))
 
@@ -25,6 +25,9 @@ def test_committed_params_are_valid():
 
 @pytest.mark.parametrize("path,value,message", [
     ("csl_train.lr_typo", 0.1, "unknown key csl_train.lr_typo"),
+    ("train.lr_typo", 0.1, "unknown key train.lr_typo"),
+    ("teacher.base_url", "http://x", "unknown key teacher.base_url"),  # a runtime key: runtime.teacher.base_url
+    ("runtime.generation.concurrency", 0, "runtime.generation.concurrency: input should be greater than or equal to 1"),
     ("evolve.ratio", [1, 1], "evolve.ratio must be three"),
     ("evolve.ratio", [0, 0, 0], "evolve.ratio must be three"),
     ("evolve.ratio", [1, -1, 2], "evolve.ratio.1: input should be greater than or equal to 0"),
@@ -59,7 +62,8 @@ def test_bad_params_name_the_key(path, value, message):
         validate(with_change(path, value))
 
 
-@pytest.mark.parametrize("path", ["evolve", "feedback.max_questions", "csl_train.warmup_ratio", "mlflow"])
+@pytest.mark.parametrize("path", ["evolve", "feedback.max_questions", "train.warmup_ratio", "csl_train.lr", "runtime",
+                                  "runtime.teacher.base_url"])
 def test_a_missing_section_or_key_is_named(path):
     params = copy.deepcopy(BASE)
     *parents, last = path.split(".")
@@ -80,5 +84,9 @@ def test_missing_and_malformed_files(tmp_path):
         load_params(bad)
 
 
-def test_cycle_order_follows_prev_not_names():
-    assert cycle_order({"z": {"prev": "base"}, "a": {"prev": "z"}}) == ["z", "a"]
+def test_a_training_section_is_completed_from_train_and_its_own_keys_win():
+    params = with_change("train.max_length", 128)
+    params["csl_train"]["max_length"] = 512  # what `dvc exp run -S ++csl_train.max_length=512` writes
+    resolved = validate(params)
+    assert resolved["csl_train"]["max_length"] == 512 and resolved["fcl_train"]["max_length"] == 128
+    assert resolved["pretrain"]["lora"] is None and "epochs" not in resolved["train"]
