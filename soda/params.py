@@ -388,8 +388,10 @@ def load_params(path: str | os.PathLike = "params.yaml") -> dict:
 
 
 def override_flags(path: str | os.PathLike) -> list[str]:
-    """`-S section.key=value` for each leaf of a params fragment (e.g. soda/configs/paper.yaml),
-    for `dvc exp run`: the fragment's settings then show in `dvc exp show` like any other param."""
+    """`-S ++section.key=value` for each leaf of a params fragment (e.g. soda/configs/paper.yaml),
+    for `dvc exp run`: the fragment's settings then show in `dvc exp show` like any other param.
+    `++` sets a key params.yaml does not list too (a training section's override of `train`),
+    which plain `-S` refuses; a mistyped key is then soda's error ("unknown key"), not dvc's."""
     fragment = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
 
     def leaves(node, prefix):
@@ -399,7 +401,7 @@ def override_flags(path: str | os.PathLike) -> list[str]:
         else:
             yield prefix, node
 
-    return [f"-S={key}={yaml.safe_dump(value, default_flow_style=True).strip().removesuffix('...').strip()}"
+    return [f"-S=++{key}={yaml.safe_dump(value, default_flow_style=True).strip().removesuffix('...').strip()}"
             for key, value in leaves(fragment, "")]
 
 
