@@ -67,9 +67,10 @@ def test_the_teacher_generate_stage_on_the_released_seed(released, tmp_path):
     questions, srv = released
     (tmp_path / "seed.jsonl").write_text("".join(json.dumps(q) + "\n" for q in questions))
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
-    params["teacher"].update(backend="openai", model="teacher", base_url=srv.url)
+    params["teacher"].update(backend="openai", model="teacher")
+    params["runtime"]["teacher"]["base_url"] = srv.url
     params["teacher_generate"]["fcl_fraction"] = FCL_FRACTION
-    params["generation"]["cache_dir"] = str(tmp_path / "cache")
+    params["runtime"]["cache_dir"] = str(tmp_path / "cache")
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
     cmd = command("teacher-generate", "params.yaml", cycle="c1", questions="seed.jsonl", teacher_out="c1/teacher.jsonl",
                   csl_out="c1/csl.jsonl", fcl_out="c1/fcl.jsonl", metrics="m.json")

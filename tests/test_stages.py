@@ -159,8 +159,9 @@ def test_evolve_new_questions_inherit_the_language_their_teacher_answered_in(tmp
     (tmp_path / "heldout.jsonl").write_text(json.dumps({"id": "h1", "question": "Count vowels in a word.",
                                                         "tests": "assert True"}) + "\n")
     with OpenAIServer(["t"], respond=respond) as srv:
-        params["teacher"].update(backend="openai", model="t", base_url=srv.url)
-        params["generation"]["cache_dir"] = None
+        params["teacher"].update(backend="openai", model="t")
+        params["runtime"]["teacher"]["base_url"] = srv.url
+        params["runtime"]["cache_dir"] = None
         params["evolve"]["num_new"] = 4
         cfg = evolve.Config.from_params(validate(params))
         metrics = evolve.run(cfg, cycle="c1", questions=tmp_path / "q.jsonl", teacher=tmp_path / "teacher.jsonl",
@@ -223,7 +224,7 @@ def test_feedback_audit_shows_what_a_perfect_scorer_would_classify(tmp_path, par
     cfg = feedback.Config.from_params(validate(params))
     verdicts = execute(rows, answers, 5.0, mode=mode)
     # a scorer that says 0 to everything: passing answers medium, failing ones hard
-    out_rows = [{**v, "score": 0.0, "level": classify(v["passed"], 0.0, cfg.section("feedback"))} for v in verdicts]
+    out_rows = [{**v, "score": 0.0, "level": classify(v["passed"], 0.0, cfg.feedback)} for v in verdicts]
     got = feedback.audit(cfg, out_rows, feedback.annotate(cfg, rows, answers, [0, 1, 2]))
     assert got["oracle_levels"] == {lvl: oracle.count(lvl) for lvl in ("easy", "medium", "hard", "unclassified")}
     assert got["levels"] == {lvl: [r["level"] for r in out_rows].count(lvl) for lvl in ("easy", "medium", "hard", "unclassified")}

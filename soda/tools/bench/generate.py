@@ -109,9 +109,9 @@ def stage_reruns(tmp: Path, model: str, questions: list[dict]) -> dict:
     from soda.io import write_jsonl
     tmp.mkdir(parents=True, exist_ok=True)
     params = load_params(ROOT / "params.yaml")
-    params["teacher"].update(backend="hf", model=model, max_new_tokens=256, temperature=0.0, batch_size=32,
-                             prompts=PROMPTS)
-    params["generation"]["cache_dir"] = str(tmp / "cache")
+    params["teacher"].update(backend="hf", model=model, max_new_tokens=256, temperature=0.0, prompts=PROMPTS)
+    params["runtime"]["teacher"]["batch_size"] = 32
+    params["runtime"]["cache_dir"] = str(tmp / "cache")
     (tmp / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     write_jsonl(tmp / "questions.jsonl", questions)
     env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{tmp / 'mlflow.db'}"}
