@@ -13,13 +13,19 @@ each other:
 The tests server lives as long as the slot, so a run costs one fork, not two: a fork and
 exit of the interpreter is most of a short run's cost (HumanEval on 2 cores: 133 tasks/s with
 a tests process forked for every run, against 213/s for one process running the solution and
-its tests together). The solution process is forked from the zygote, so no job's tests can
-change what a later solution sees; and no job's tests may change what a later job's tests
-see: each runs in a fresh namespace, in the run's directory, and afterwards what is cheap to
-put back is put back (builtins, sys.argv/path/streams, recursion and int-digit limits,
-environment, cwd, umask, signal handlers and timers, warning filters), while anything else
-(a module imported, a module's attribute set, a thread or process left, gc turned off) and
-any timeout retire the server: the next job gets a fresh one, forked from the zygote.
+its tests together). The solution process is forked from the zygote, which never holds a
+byte of any job's tests (it splices them from the pool's pipe to the server's), so no
+solution can find its tests in its own memory, and no job's tests can change what a later
+solution sees. No job's tests may change what a later job's tests see either: each runs in a
+fresh namespace, in the run's directory, and afterwards what is cheap to put back is put
+back (builtins, sys.argv/path/streams/meta_path, trace and profile functions, recursion,
+int-digit and switch-interval limits, resource limits, environment, cwd, umask, signal
+handlers, timers and wakeup fd, warning filters, gc thresholds, the random module's state,
+which is seeded afresh as in a new process), while anything else (a module imported, an
+attribute of a module, of a class or of a module-level object set, an audit hook added, a
+function's code or defaults replaced, an fd, thread or process left, gc turned off, a hard
+resource limit lowered) and any timeout retire the server: the next job gets a fresh one,
+forked from the zygote.
 
 The tests see the solution's top-level names as proxies: a call sends the arguments to the
 solution process and gets back plain values (None, bool, int, float, complex, str, bytes,
@@ -38,8 +44,11 @@ Not carried across: arguments mutated deep inside (a list sorted in place comes 
 lists inside it are copied), functions the tests pass to the solution (refused), identity
 of values (`is` between two results). Benchmarks' tests (assert f(x) == y) need none of it.
 
-Without tests ("runs" mode, or no tests given) the program runs alone and its own exit is
-its verdict, sent on a private pipe with a per-run nonce: there is nothing to forge.
+Without tests ("runs" mode, or no tests given) the program runs alone and its verdict is its
+exit status as the zygote sees it (0 after a clean end, as plain execution; 1 after an
+exception, a signal or a limit otherwise): nothing inside the run is a verdict, so there is
+nothing to forge. The class and message of an exception come on a pipe, as details of a
+failure only.
 Exceptions are reported by class name so that the fault taxonomy (SyntaxError, NameError,
 TypeError, AssertionError, ...) can be checked.
 """
@@ -111,9 +120,13 @@ def _flush() -> None:
         pass
 
 
-def _report(fd: int, nonce: str, verdict: dict) -> None:
+def _report(fd: int, verdict: dict) -> None:
+    """Details for the zygote, then the exit status that is the verdict."""
     _flush()
-    os.write(fd, (json.dumps({"nonce": nonce, **verdict}) + "\n").encode())
+    try:
+        os.write(fd, (json.dumps(verdict) + "\n").encode())
+    except OSError:  # the program closed it: the exit status still tells
+        pass
     os._exit(0 if verdict["ok"] else 1)
 
 
@@ -149,8 +162,8 @@ def _cap_recursion() -> None:
     sys.setrecursionlimit = setrecursionlimit
 
 
-def run(code: str, mode: str, result_fd: int, nonce: str) -> None:
-    """Execute the program alone and report; never returns (the process ends with os._exit)."""
+def run(code: str, mode: str, details_fd: int) -> None:
+    """Execute the program alone and exit as it ended; never returns (os._exit)."""
     sys.argv = ["solution.py"]
     _cap_recursion()
     _on_cpu_limit()
@@ -163,7 +176,13 @@ def run(code: str, mode: str, result_fd: int, nonce: str) -> None:
                    "reason": None if clean else f"exit status {e.code!r}"}
     except BaseException as e:  # noqa: BLE001 - every exception is a verdict
         verdict = _error_verdict(e, mode)
-    _report(result_fd, nonce, verdict)
+    threading = sys.modules.get("threading")
+    if threading is not None:  # as the interpreter does at exit: a thread still working is not done
+        try:
+            threading._shutdown()
+        except BaseException:  # noqa: BLE001 - the program's own end decides
+            pass
+    _report(details_fd, verdict)
 
 
 def serve(code: str, requests: int, replies: int) -> None:
@@ -179,11 +198,12 @@ def serve(code: str, requests: int, replies: int) -> None:
 def tests_server(sock) -> None:
     """Run each job's tests against its solution process; never returns.
 
-    A job comes on `sock` as a framed JSON message ({"tests", "memory_mb", "cwd"}) carrying
-    four fds (the run's stdout and stderr, the pipes to and from the solution process); the
-    reply is {"verdict", "cpu_s", "retire"}, the verdict None when the solution process ended
-    before the tests did (the zygote, which reaps it, knows how), retire true when the tests
-    changed the interpreter in a way that is not put back (the zygote replaces the server).
+    A job comes on `sock` as a framed JSON message ({"job", "memory_mb", "cwd"}) carrying
+    five fds (the run's stdout and stderr, the pipes to and from the solution process, a pipe
+    of the tests' text); the reply is {"job", "verdict", "cpu_s", "retire"}, the verdict None
+    when the solution process ended before the tests did (the zygote, which reaps it, knows
+    how), retire true when the tests changed the interpreter in a way that is not put back
+    (the zygote replaces the server).
     """
     import socket  # noqa: PLC0415 - loaded by the zygote already
 
@@ -191,16 +211,18 @@ def tests_server(sock) -> None:
     state = _Interpreter()
     while True:
         try:
-            head, fds, _, _ = socket.recv_fds(sock, 4, 4)
-            if not head or len(fds) != 4:
+            head, fds, _, _ = socket.recv_fds(sock, 4, 5)
+            if not head or len(fds) != 5:
                 os._exit(0)  # the zygote is gone
             if len(head) < 4:
                 head += sock.recv(4 - len(head), socket.MSG_WAITALL)
             body = sock.recv(int.from_bytes(head, "big"), socket.MSG_WAITALL)
             task = json.loads(body)
+            out_fd, err_fd, requests, replies, tests_fd = fds
+            with open(tests_fd, "rb") as f:
+                tests = f.read().decode("utf-8", "surrogatepass")
         except (OSError, ValueError):
             os._exit(0)
-        out_fd, err_fd, requests, replies = fds
         os.dup2(out_fd, 1)
         os.dup2(err_fd, 2)
         os.close(out_fd)
@@ -211,39 +233,78 @@ def tests_server(sock) -> None:
         if task["memory_mb"]:
             resource.setrlimit(resource.RLIMIT_AS, (task["memory_mb"] * 1024 * 1024, resource.RLIM_INFINITY))
         cpu = _cpu()
-        verdict = _run_tests(Solution(requests, replies), task["tests"])
+        verdict = _run_tests(Solution(requests, replies), tests)
         _flush()
         cpu = _cpu() - cpu
         for fd in (requests, replies):
             os.close(fd)
         retire = not state.restore()
-        sock.sendall(zygote.frame({"verdict": verdict, "cpu_s": cpu, "retire": retire}))
+        sock.sendall(zygote.frame({"job": task["job"], "verdict": verdict, "cpu_s": cpu, "retire": retire}))
+
+
+# sys attributes the tests may set that are put back by name; every other one must be as it was.
+SYS_PUT_BACK = ("stdin", "stdout", "stderr", "displayhook", "excepthook", "breakpointhook", "unraisablehook",
+                "argv", "path", "meta_path", "path_hooks")
+# Function attributes whose change the interpreter reports to audit hooks (a class's or a
+# module's attributes are compared instead: setting them is not audited).
+AUDITED_FUNCTION_ATTRS = ("__code__", "__defaults__", "__kwdefaults__")
 
 
 class _Interpreter:
     """What a job's tests may change in the tests server's interpreter, so that no job's tests
     change the next job's verdict: what is cheap to put back is put back; anything else that
-    changed (a module imported or one's attributes set, a thread or child process left,
-    garbage collection off) retires the server, and the next job gets a fresh one."""
+    changed (see the module's docstring) retires the server, and the next job gets a fresh
+    one. Built once per server, after which it is the reference state."""
 
     def __init__(self) -> None:
+        import gc  # noqa: PLC0415 - loaded with the interpreter
+        import random  # noqa: PLC0415 - in zygote.PRELOAD
+        import warnings  # noqa: PLC0415 - loaded with the interpreter
+
         self.builtins = dict(builtins.__dict__)
         self.names = set(sys.modules)
         self.modules = {name: (m, dict(vars(m))) for name, m in sys.modules.items()
                         if name not in ("builtins", "sys") and isinstance(getattr(m, "__dict__", None), dict)}
-        self.sys = {name: getattr(sys, name) for name in ("stdin", "stdout", "stderr", "displayhook", "excepthook")}
+        self.sys = {name: getattr(sys, name) for name in SYS_PUT_BACK}
+        self.sys_rest = {k: v for k, v in vars(sys).items() if k not in SYS_PUT_BACK}
         self.argv, self.path = list(sys.argv), list(sys.path)
+        self.meta_path, self.path_hooks = list(sys.meta_path), list(sys.path_hooks)
+        # Classes of Python code (those of C code are immutable) and module-level objects:
+        # their attributes, as a module's.
+        self.objects = [(c, dict(vars(c))) for c in _heap_types()]
+        functions = set()
+        for m, names in self.modules.values():
+            for v in names.values():
+                if isinstance(v, types.FunctionType):
+                    functions.add(id(v))
+                elif not isinstance(v, (type, types.ModuleType)) and isinstance(getattr(v, "__dict__", None), dict):
+                    self.objects.append((v, dict(vars(v))))
+        for c, names in self.objects:
+            functions.update(id(v) for v in names.values() if isinstance(v, types.FunctionType))
         self.recursion_limit = sys.getrecursionlimit()
         self.int_digits = sys.get_int_max_str_digits()
+        self.switch_interval = sys.getswitchinterval()
+        self.gc = gc.get_threshold(), gc.get_debug()
+        self.limits = {res: resource.getrlimit(res) for res in _rlimits()}
         self.environ = dict(os.environ)
         self.cwd = os.getcwd()
         self.umask = os.umask(0o022)
         os.umask(self.umask)
         self.handlers = {sig: signal.getsignal(sig) for sig in signal.valid_signals()
                          if sig not in (signal.SIGKILL, signal.SIGSTOP) and signal.getsignal(sig) is not None}
-        import warnings  # noqa: PLC0415 - loaded with the interpreter
-
         self.warnings = list(warnings.filters)
+        self.seed = random.seed  # the module's generator, seeded afresh for each job
+        self.fds = _fds()
+        # An audit hook can't be removed, and these changes can't be seen otherwise: hooks see
+        # sys.addaudithook (ours first, as it is the first) and function attributes being set.
+        hooked = self.hooked = []
+
+        def hook(event: str, args: tuple) -> None:
+            if event == "sys.addaudithook" or (event == "object.__setattr__" and id(args[0]) in functions
+                                               and args[1] in AUDITED_FUNCTION_ATTRS):
+                hooked.append(event)
+
+        sys.addaudithook(hook)
 
     def restore(self) -> bool:
         """Put back what the tests changed; False if something can't be put back."""
@@ -251,13 +312,19 @@ class _Interpreter:
         import gc  # noqa: PLC0415
         import warnings  # noqa: PLC0415
 
+        sys.settrace(None)
+        sys.setprofile(None)
         builtins.__dict__.clear()
         builtins.__dict__.update(self.builtins)
         for name, value in self.sys.items():
             setattr(sys, name, value)
         sys.argv, sys.path[:] = list(self.argv), self.path
+        sys.meta_path[:], sys.path_hooks[:] = self.meta_path, self.path_hooks
         sys.setrecursionlimit(self.recursion_limit)
         sys.set_int_max_str_digits(self.int_digits)
+        sys.setswitchinterval(self.switch_interval)
+        gc.set_threshold(*self.gc[0])
+        gc.set_debug(self.gc[1])
         if os.environ != self.environ:
             os.environ.clear()
             os.environ.update(self.environ)
@@ -265,20 +332,56 @@ class _Interpreter:
         os.umask(self.umask)
         for timer in (signal.ITIMER_REAL, signal.ITIMER_VIRTUAL, signal.ITIMER_PROF):
             signal.setitimer(timer, 0)  # signal.alarm() too
+        signal.set_wakeup_fd(-1)
         for sig, handler in self.handlers.items():
             if signal.getsignal(sig) is not handler:
                 signal.signal(sig, handler)
         if warnings.filters != self.warnings:
             warnings.filters[:] = self.warnings
             warnings._filters_mutated()
-        resource.setrlimit(resource.RLIMIT_AS, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
-        clean = gc.isenabled() and _thread._count() == 0 and not _children()
+        clean = not self.hooked
+        for res, limit in self.limits.items():
+            if resource.getrlimit(res) != limit:
+                try:
+                    resource.setrlimit(res, limit)
+                except (OSError, ValueError):  # a hard limit lowered
+                    clean = False
+        self.seed()
+        if _fds() != self.fds:
+            gc.collect()  # files the tests left to the collector (in a cycle with their functions)
+        clean = clean and gc.isenabled() and _thread._count() == 0 and not _children() and _fds() == self.fds
         gc.enable()
         try:
             return clean and sys.modules.keys() == self.names and all(
-                sys.modules[name] is m and vars(m) == before for name, (m, before) in self.modules.items())
+                sys.modules[name] is m and vars(m) == before for name, (m, before) in self.modules.items()) and all(
+                vars(o) == before for o, before in self.objects) and {
+                k: v for k, v in vars(sys).items() if k not in SYS_PUT_BACK} == self.sys_rest
         except Exception:  # noqa: BLE001 - a value the tests set that can't even be compared
             return False
+
+
+IMMUTABLE_TYPE = 1 << 8  # Py_TPFLAGS_IMMUTABLETYPE
+
+
+def _heap_types() -> list[type]:
+    """Every class whose attributes can be set (defined in Python, not C)."""
+    found, todo, seen = [], [object], set()
+    while todo:
+        for c in type.__subclasses__(todo.pop()):
+            if id(c) not in seen:
+                seen.add(id(c))
+                todo.append(c)
+                if not c.__flags__ & IMMUTABLE_TYPE:
+                    found.append(c)
+    return found
+
+
+def _rlimits() -> list[int]:
+    return [getattr(resource, name) for name in dir(resource) if name.startswith("RLIMIT_")]
+
+
+def _fds() -> set[str]:
+    return set(os.listdir("/proc/self/fd"))
 
 
 def _children() -> bool:

@@ -36,7 +36,7 @@ from soda.io import dumps
 from soda.params import load_params
 from stages import command
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 REAL = ROOT.parent / "shared" / "sodacoder-samples" / "pairwise_data.json"
 # The tiny teacher learns the prompt set that names the language, without system messages.
 PROMPTS = "detailed"

@@ -37,7 +37,7 @@ import yaml
 from soda.tools.bench.openai_server import OpenAIServer, Weather
 from stages import command
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def questions(n: int, seed: int = 0) -> list[dict]:
