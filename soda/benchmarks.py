@@ -83,8 +83,8 @@ def load_benchmark(name: str, cfg: dict) -> list[dict]:
     return items
 
 
-def load_selected(cfg: BenchmarkSources, heldout_path: str, section: str, student_prompt: str = "compact",
-                  root: str | Path = ".") -> tuple[list[dict], dict[str, str]]:
+def load_selected(cfg: BenchmarkSources, heldout_path: str, section: str, student_prompt: str,
+                  root: str | Path) -> tuple[list[dict], dict[str, str]]:
     """Items of every benchmark a params section selects (`benchmarks`, `paths` relative to
     `root`, `skip_missing`), and {benchmark: reason} for the ones skipped. A source that cannot
     be loaded is an error naming `section`, unless `skip_missing` lists it: then it is skipped

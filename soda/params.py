@@ -97,6 +97,7 @@ class Generation(Backend):
     backend: Literal["hf", "vllm", "openai"]
     student_prompt: Literal["paper", "compact"]  # how the student is shown a question (soda.prompts.student_prompt)
     scorer_max_new_tokens: ScorerTokens
+    scorer_max_length: Annotated[int, Field(ge=2)]
 
 
 class Connection(Section):
@@ -156,6 +157,13 @@ class TeacherGenerate(Section):
     timeout_s: Pos
 
 
+class Lora(Section):
+    r: PosInt
+    alpha: Pos
+    dropout: Fraction
+    target_modules: str | list[str] = Field(min_length=1)
+
+
 class TrainShared(Section):
     """The `train` section: the training settings the four training sections share; a key set in
     one of them wins there (see `resolve`)."""
@@ -166,7 +174,7 @@ class TrainShared(Section):
     weight_decay: NonNeg
     bf16: bool
     gradient_checkpointing: bool
-    lora: Optional[dict]
+    lora: Optional[Lora]
     logging_steps: PosInt
     save_steps: PosInt
 

@@ -74,7 +74,7 @@ def score(scorer_path: str, questions: list[dict], codes: list[str], gen: Genera
         from soda.score_head import predict
 
         values = predict(scorer_path, head, prompts, batch_size=runtime.generation.batch_size,
-                         device=runtime.generation.device)
+                         max_length=gen.scorer_max_length, device=runtime.generation.device)
         return [ScoreParse(None, v, None) for v in values]
     backend = backend_for(scorer_path, gen, runtime)
     outs = backend.generate(prompts, n=1, temperature=0.0, max_new_tokens=getattr(gen.scorer_max_new_tokens, fmt),

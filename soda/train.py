@@ -53,18 +53,14 @@ def resolve_cfg(cfg: Train, seed: int, kind: str) -> dict:
     return {**cfg.model_dump(include=keys), "seed": seed}
 
 
-def lora_config(cfg: dict):
-    if not cfg["lora"]:
+def lora_config(lora: dict | None):
+    """peft's LoraConfig from a `lora` setting (soda.params.Lora, every field given); None: full fine-tuning."""
+    if lora is None:
         return None
     from peft import LoraConfig
 
-    opts = dict(cfg["lora"])
-    r = opts.pop("r", 16)
-    try:
-        return LoraConfig(r=r, lora_alpha=opts.pop("alpha", 2 * r), lora_dropout=opts.pop("dropout", 0.0),
-                          target_modules=opts.pop("target_modules", "all-linear"), task_type="CAUSAL_LM", **opts)
-    except TypeError as e:
-        raise InputError(f"lora: {e}") from None
+    return LoraConfig(r=lora["r"], lora_alpha=lora["alpha"], lora_dropout=lora["dropout"],
+                      target_modules=lora["target_modules"], task_type="CAUSAL_LM")
 
 
 def trainer_args(config_cls, cfg: dict, output_dir: Path, **extra):
@@ -316,7 +312,7 @@ def prepare(kind: str, base_path: str, rows: list[dict], cfg: Train, seed: int, 
     run_dir = Path(scratch_dir) / f"{kind}-{run_hash[:16]}"
     set_seed(cfg["seed"])  # a new score head or adapter is drawn from the global RNG: seeded, or each run differs
     model, tokenizer = load_model(base_path) if head == "generative" else load_head_model(base_path, head)
-    peft = lora_config(cfg)
+    peft = lora_config(cfg["lora"])
     callbacks = [StepLog(kind, cfg["logging_steps"])]
     if head != "generative":
         dataset, stats = head_dataset(tokenizer, rows, head, cfg["max_length"])

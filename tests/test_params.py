@@ -54,6 +54,10 @@ def test_committed_params_are_valid():
     ("feedback.timeout_s", 0, "feedback.timeout_s: input should be greater than 0"),
     ("csl_train.lr", float("nan"), "csl_train.lr must be a finite number"),
     ("world.seed_size", True, "world.seed_size: input should be a valid integer"),
+    # LoRA: every setting given (no peft default decides one), none unknown
+    ("train.lora", {"r": 4, "alpha": 8.0, "dropout": 0.0}, "missing key train.lora.target_modules"),
+    ("csl_train.lora", {"r": 4, "alpha": 8.0, "dropout": 0.0, "target_modules": "all-linear", "bias": "all"},
+     "unknown key csl_train.lora.bias"),
     # a copy of the student (or a HF model) has its size already
     ("scorer.hidden_size", 256, "scorer.hidden_size: a scorer size is for init 'pretrained' or 'scratch' only"),
 ])
