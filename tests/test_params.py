@@ -94,3 +94,38 @@ def test_a_training_section_is_completed_from_train_and_its_own_keys_win():
     resolved = validate(params)
     assert resolved["csl_train"]["max_length"] == 512 and resolved["fcl_train"]["max_length"] == 128
     assert resolved["pretrain"]["lora"] is None and "epochs" not in resolved["train"]
+
+
+def sections(model=None):
+    """Every params section model, Params included."""
+    from soda.params import Section
+
+    for sub in (model or Section).__subclasses__():
+        yield sub
+        yield from sections(sub)
+
+
+def test_every_key_has_one_short_description():
+    from soda.params import described
+
+    for model in sections():
+        for name, field in model.model_fields.items():
+            assert field.description and len(field.description) <= 120, f"{model.__name__}.{name}"
+    keys = [key for key, _, _ in described(BASE)]
+    assert "runtime.teacher.base_url" in keys and "train.lora" in keys and "csl_train.epochs" in keys
+
+
+def test_the_params_table_in_docs_is_generated_from_params_yaml():
+    from pathlib import Path
+
+    from soda.params import params_table, with_table
+
+    doc = Path("docs/params.md").read_text(encoding="utf-8")
+    assert doc == with_table(doc, params_table("params.yaml")), "run `soda params table`"
+
+
+def test_params_yaml_describes_no_key():
+    """A key's description lives in soda/params.py alone: params.yaml has a pointer per section at most."""
+    lines = open("params.yaml").read().splitlines()
+    commented = [line for line in lines if "#" in line and not line.startswith("#")]
+    assert all(not line.startswith(" ") for line in commented), commented

@@ -13,7 +13,7 @@ import torch.nn.functional as F
 
 from soda.io import InputError
 from soda.modeling import build_tokenizer, init_model, load_model, save_model
-from soda.params import FclTrain, Lora, load_params, validate
+from soda.params import FclTrain, load_params, validate
 from soda.prompts import render, student_prompt
 from soda.train import finish, prepare, resolve_cfg, train_csl, train_fcl, train_scorer
 
@@ -28,6 +28,11 @@ FCL = [{"id": f"q{i}", "prompt": student_prompt(q), "chosen": c, "rejected": f}
        for i, (q, c, f) in enumerate(zip(QUESTIONS, CORRECT, FAULTY))]
 FAST = FclTrain.model_validate({**load_params(ROOT / "params.yaml")["fcl_train"], "epochs": 1, "batch_size": 4,
                                  "logging_steps": 1, "lr": 1e-2})
+
+
+def fast(change: dict) -> FclTrain:
+    """FAST with `change`, validated as a stage's settings are (3 epochs are 3.0: the same run hash in every process)."""
+    return FclTrain.model_validate({**FAST.model_dump(), **change})
 
 
 @pytest.fixture(scope="module")
@@ -90,7 +95,7 @@ def test_scorer_mask_on_real_annotations(base, tmp_path):
     tok = build_tokenizer([r["prompt"] + r["completion"] for r in rows], vocab_size=1024)
     save_model(init_model(tok, hidden_size=32, num_layers=1, num_heads=2, intermediate_size=64), tok, tmp_path / "m", {})
     max_length = 1024
-    p = prepare("scorer", str(tmp_path / "m"), rows, FAST.model_copy(update={"max_length": max_length}), 0, tmp_path)
+    p = prepare("scorer", str(tmp_path / "m"), rows, fast({"max_length": max_length}), 0, tmp_path)
     stats = p.stats
     kept = [r for r in rows if len(tok(r["prompt"])["input_ids"]) < max_length]
     too_long = [r for r in kept if len(tok(r["prompt"])["input_ids"] + tok(r["completion"], add_special_tokens=False)["input_ids"]) + 1 > max_length]
@@ -120,7 +125,7 @@ def sequence_logp(model, tok, prompt: str, completion: str) -> torch.Tensor:
 
 def test_dpo_loss_is_eq2_by_hand(base, tmp_path):
     beta = 0.3
-    p = prepare("fcl", base, FCL, FAST.model_copy(update={"beta": beta}), 0, tmp_path)
+    p = prepare("fcl", base, FCL, fast({"beta": beta}), 0, tmp_path)
     policy, ref, tok = p.trainer.model, p.trainer.ref_model, p.tokenizer
     with torch.no_grad():  # move the policy away from the reference so the log-ratios are not zero
         for param in policy.parameters():
@@ -145,7 +150,7 @@ def test_dpo_plus_sft_adds_the_chosen_solutions_token_nll(base, tmp_path):
     rows = FCL[:3]
     losses = {}
     for loss in (["sigmoid"], ["sigmoid", "sft"]):
-        p = prepare("fcl", base, FCL, FAST.model_copy(update={"loss": loss}), 0, tmp_path / "-".join(loss))
+        p = prepare("fcl", base, FCL, fast({"loss": loss}), 0, tmp_path / "-".join(loss))
         torch.manual_seed(0)
         with torch.no_grad():
             for param in p.trainer.model.parameters():
@@ -220,7 +225,7 @@ def test_overlong_examples_are_truncated_and_counted(base, tmp_path):
     long_prompt = {"prompt": CSL[1]["prompt"] * 30, "completion": CORRECT[1]}
     tok = load_model(base)[1]
     fits = max(len(tok(r["prompt"] + r["completion"])["input_ids"]) for r in CSL + [{**r, "completion": r["rejected"]} for r in FCL]) + 1
-    cfg = FAST.model_copy(update={"max_length": fits + 4})
+    cfg = fast({"max_length": fits + 4})
     p = prepare("csl", base, CSL[2:6] + [long_completion, long_prompt], cfg, 0, tmp_path / "s")
     assert p.stats["truncated"] == 1 and p.stats["dropped"] == 1 and p.stats["examples"] == 5
     assert max(len(ex["input_ids"]) for ex in p.trainer.train_dataset) == fits + 4
@@ -236,16 +241,16 @@ def test_bad_input(base, tmp_path):
     with pytest.raises(InputError, match=r"row 2 .*'rejected'"):
         train_fcl(base, [FCL[0], {"prompt": "p", "chosen": "c"}], tmp_path / "o", FAST, 0, tmp_path / "s")
     with pytest.raises(InputError, match="max_length"):
-        train_scorer(base, [{"prompt": "x " * 100, "completion": "y"}], tmp_path / "o", FAST.model_copy(update={"max_length": 8}), 0, tmp_path / "s",
+        train_scorer(base, [{"prompt": "x " * 100, "completion": "y"}], tmp_path / "o", fast({"max_length": 8}), 0, tmp_path / "s",
                      "generative", "full")
     # most prompts too long for max_length: a wrong setting, not a scorer trained on the few left
     overlong = [{"prompt": "x " * 100, "completion": "y"}] * 3 + [{"prompt": "x", "completion": "y"}] * 2
     with pytest.raises(InputError, match="3 of 5 examples .* max_length=8"):
-        train_scorer(base, overlong, tmp_path / "o", FAST.model_copy(update={"max_length": 8}), 0, tmp_path / "s",
+        train_scorer(base, overlong, tmp_path / "o", fast({"max_length": 8}), 0, tmp_path / "s",
                      "generative", "full")
     with pytest.raises(InputError, match="3 of 5 examples .* max_length=8"):
         train_fcl(base, [{"prompt": r["prompt"], "chosen": "a", "rejected": "b"} for r in overlong], tmp_path / "o",
-                  FAST.model_copy(update={"max_length": 8}), 0, tmp_path / "s")
+                  fast({"max_length": 8}), 0, tmp_path / "s")
     with pytest.raises(InputError, match="not a model directory"):
         train_csl(str(tmp_path), CSL, tmp_path / "o", FAST, 0, tmp_path / "s")
     assert not (tmp_path / "o").exists()
@@ -291,7 +296,7 @@ def test_killed_run_publishes_the_same_bytes(base, tmp_path, save_steps, killed_
     """kill -9 in epoch 2 or 3, mid-accumulation, then a re-run: the uninterrupted run's model and
     card, byte for byte (data order, RNG, optimizer, scheduler and logged losses all resumed)."""
     # 12 rows in batches of 2, accumulated by 2: 3 steps an epoch, 9 in all.
-    cfg = FAST.model_copy(update={"epochs": 3, "batch_size": 2, "grad_accum": 2, "save_steps": save_steps, "logging_steps": 2,
+    cfg = fast({"epochs": 3, "batch_size": 2, "grad_accum": 2, "save_steps": save_steps, "logging_steps": 2,
            "scheduler": "cosine", "warmup_ratio": 0.2})
     train_csl(base, CSL, tmp_path / "straight", cfg, 0, tmp_path / "s1")
     args = json.dumps([base, CSL, cfg.model_dump(), str(tmp_path / "killed"), str(tmp_path / "s2"), killed_in])
@@ -324,8 +329,8 @@ def test_metrics_logged_to_active_mlflow_run(base, tmp_path):
 
 
 def test_lora_adapter_is_merged_into_a_plain_model(base, tmp_path):
-    lora = Lora(r=4, alpha=8.0, dropout=0.0, target_modules="all-linear")
-    metrics = train_csl(base, CSL, tmp_path / "csl", FAST.model_copy(update={"lora": lora}), 0, tmp_path / "s")
+    lora = {"r": 4, "alpha": 8.0, "dropout": 0.0, "target_modules": "all-linear"}
+    metrics = train_csl(base, CSL, tmp_path / "csl", fast({"lora": lora}), 0, tmp_path / "s")
     assert metrics["steps"] == 3
     trained, _ = load_model(str(tmp_path / "csl"))  # loads as a plain Llama: no adapter files needed
     start, _ = load_model(base)
