@@ -449,8 +449,8 @@ def _section_of(annotation) -> type[Section] | None:
 
 
 def described(node: dict, model: type[Section] = Params, prefix: str = "") -> Iterator[tuple[str, object, str | None]]:
-    """(key path, value, description) of each leaf of a params file, in its order: a section's
-    keys are its fields', a training section's its Train fields' (the same description in each)."""
+    """(key path, value, description) of each leaf of a params file, in the file's order; a key's
+    description is its field's (so a training section's keys share Train's)."""
     for key, value in node.items():
         field = model.model_fields.get(key)
         if field is None:
