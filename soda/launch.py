@@ -12,6 +12,7 @@ metrics back for the stage.
 from __future__ import annotations
 
 import ctypes
+import json
 import os
 import signal
 import socket
@@ -20,14 +21,16 @@ import sys
 import tempfile
 from pathlib import Path
 
+from soda import params
 from soda.io import InputError, read_json, read_jsonl, write_json, write_jsonl
+from soda.params import Launch, Train
 
 
-def launched(launch: dict | None) -> bool:
+def launched(launch: Launch | None) -> bool:
     """Whether a training runs under `accelerate launch`: asked for, and not already one rank of a launch."""
-    if not launch or "RANK" in os.environ:
+    if launch is None or "RANK" in os.environ:
         return False
-    return launch["num_processes"] > 1 or launch["accelerate_config"] is not None
+    return launch.num_processes > 1 or launch.accelerate_config is not None
 
 
 def free_port() -> int:
@@ -37,11 +40,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def command(launch: dict, job: Path) -> list[str]:
-    args = [sys.executable, "-m", "accelerate.commands.launch", "--num_processes", str(launch["num_processes"]),
+def command(launch: Launch, job: Path) -> list[str]:
+    args = [sys.executable, "-m", "accelerate.commands.launch", "--num_processes", str(launch.num_processes),
             "--num_machines", "1", "--main_process_port", str(free_port())]
-    if launch["accelerate_config"] is not None:
-        args += ["--config_file", launch["accelerate_config"]]
+    if launch.accelerate_config is not None:
+        args += ["--config_file", launch.accelerate_config]
     else:
         # --multi_gpu is DDP: NCCL on GPUs, gloo on a CPU-only machine (`--cpu` would run one process).
         # Mixed precision follows the params' bf16 (TrainingArguments), not the launcher.
@@ -58,19 +61,22 @@ def _die_with_stage():
     _prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
-def run(kind: str, base_path: str, rows: list[dict], out_dir, cfg: dict, scratch_dir, head: str, launch: dict) -> dict:
+def run(kind: str, base_path: str, rows: list[dict], out_dir, cfg: Train, seed: int, scratch_dir, head: str,
+        scoring_format: str | None, launch: Launch) -> dict:
     """Train under `accelerate launch` and wait; the metrics are rank 0's."""
     import mlflow
 
-    config = launch["accelerate_config"]
+    config = launch.accelerate_config
     if config is not None and not Path(config).is_file():
         raise InputError(f"launch.accelerate_config: {config}: not found")
     Path(scratch_dir).mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=scratch_dir, prefix="launch-") as tmp:
         job = Path(tmp) / "job.json"
         write_jsonl(Path(tmp) / "rows.jsonl", rows)
+        # the typed settings travel as their class (a soda.params Train) and its fields
         write_json(job, {"kind": kind, "base": base_path, "rows": str(Path(tmp) / "rows.jsonl"), "out": str(out_dir),
-                         "cfg": cfg, "scratch_dir": str(scratch_dir), "head": head,
+                         "settings": type(cfg).__name__, "cfg": cfg.model_dump(mode="json"), "seed": seed,
+                         "scratch_dir": str(scratch_dir), "head": head, "scoring_format": scoring_format,
                          "metrics": str(Path(tmp) / "metrics.json"), "error": str(Path(tmp) / "error.json")})
         env = dict(os.environ)
         if (active := mlflow.active_run()) is not None:  # MLflow's own variables: rank 0 logs into the stage's run
@@ -86,13 +92,22 @@ def run(kind: str, base_path: str, rows: list[dict], out_dir, cfg: dict, scratch
         return read_json(Path(tmp) / "metrics.json")
 
 
+def settings(job: dict) -> Train:
+    """The job's training settings, typed again (and checked again) as the stage had them."""
+    cls = getattr(params, job["settings"])
+    if not (isinstance(cls, type) and issubclass(cls, Train)):
+        raise ValueError(f"launch job: {job['settings']!r} is not a training section")
+    return cls.model_validate_json(json.dumps(job["cfg"]))
+
+
 def work(job_path: str) -> None:
     """One rank's part: the same training as in one process."""
     from soda.train import finish, prepare
 
     job = read_json(job_path)
     try:
-        prepared = prepare(job["kind"], job["base"], read_jsonl(job["rows"]), job["cfg"], job["scratch_dir"], job["head"])
+        prepared = prepare(job["kind"], job["base"], read_jsonl(job["rows"]), settings(job), job["seed"],
+                           job["scratch_dir"], job["head"], job["scoring_format"])
     except InputError as e:
         # the stage reports bad input (one line, exit 2); every rank writes it, as the launcher
         # stops the others when the first fails

@@ -14,7 +14,9 @@ import pytest
 import yaml
 
 from conftest import dvc_repo, merge, sh
-from soda.launch import command, launched
+from soda.io import InputError
+from soda.launch import command, launched, settings
+from soda.params import FclTrain, Launch, Pretrain, ScoreTrain, Train, validate
 from test_crash import base, workdir, command as stage_command  # noqa: F401 (base: a fixture)
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,27 +37,53 @@ STAGES = ("csl-train@c1", "fcl-train@c1")
 
 
 def test_the_launch_command():
-    assert not launched({"num_processes": 1, "accelerate_config": None})
-    assert launched({"num_processes": 2, "accelerate_config": None})
-    assert launched({"num_processes": 1, "accelerate_config": "soda/configs/accelerate_fsdp.yaml"})
-    ddp = command({"num_processes": 2, "accelerate_config": None}, Path("job.json"))
+    one, two = Launch(num_processes=1, accelerate_config=None), Launch(num_processes=2, accelerate_config=None)
+    fsdp = Launch(num_processes=8, accelerate_config="soda/configs/accelerate_fsdp.yaml")
+    assert not launched(one) and not launched(None) and launched(two)
+    assert launched(Launch(num_processes=1, accelerate_config="soda/configs/accelerate_fsdp.yaml"))
+    ddp = command(two, Path("job.json"))
     # --multi_gpu, not --cpu: on a CPU-only machine it is DDP over gloo; --cpu runs one process
     assert ddp[1:3] == ["-m", "accelerate.commands.launch"] and "--multi_gpu" in ddp and "--cpu" not in ddp
     assert ddp[ddp.index("--num_processes") + 1] == "2" and ddp[-3:] == ["-m", "soda.launch", "job.json"]
-    fsdp = command({"num_processes": 8, "accelerate_config": "soda/configs/accelerate_fsdp.yaml"}, Path("job.json"))
-    assert fsdp[fsdp.index("--config_file") + 1] == "soda/configs/accelerate_fsdp.yaml" and "--multi_gpu" not in fsdp
+    sharded = command(fsdp, Path("job.json"))
+    assert sharded[sharded.index("--config_file") + 1] == "soda/configs/accelerate_fsdp.yaml"
+    assert "--multi_gpu" not in sharded
+
+
+def test_an_accelerate_config_is_one_of_the_training_stages_deps():
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    for path in ("accelerate_fsdp.yaml", "/tmp/accelerate_fsdp.yaml", "soda/configs/paper.yaml"):
+        with pytest.raises(InputError, match="^params: launch.accelerate_config: .* soda/configs/accelerate_"):
+            validate(merge(params, {"launch": {"accelerate_config": path}}))
+    from soda.tools.deps import code_deps
+
+    for stage in ("init-models", "score-train", "csl-train", "fcl-train", "feedback"):
+        assert {f"soda/configs/accelerate_{k}.yaml" for k in ("ddp", "fsdp", "zero3")} <= set(code_deps(stage))
+
+
+def test_the_ranks_get_the_stages_typed_settings():
+    """The job carries a training section as its class and fields: each rank validates it again."""
+    params = validate(merge(yaml.safe_load((ROOT / "params.yaml").read_text()),
+                            {"train": {"lora": {"r": 4, "alpha": 8, "dropout": 0.0, "target_modules": ["q_proj"]}}}))
+    for name, cls in (("pretrain", Pretrain), ("csl_train", Train), ("fcl_train", FclTrain),
+                      ("score_train", ScoreTrain)):
+        cfg = cls.model_validate(params[name])
+        job = json.loads(json.dumps({"settings": type(cfg).__name__, "cfg": cfg.model_dump(mode="json")}))
+        again = settings(job)
+        assert type(again) is cls and again == cfg
 
 
 @pytest.mark.slow
 def test_bad_input_found_in_the_ranks_is_the_stages_one_line_error(base, tmp_path):
     cwd = workdir(tmp_path / "w", "csl-train")
     params = yaml.safe_load((cwd / "params.yaml").read_text())
-    params["csl_train"]["lora"] = {"r": 4, "bogus": 1}
+    params["csl_train"]["max_length"] = 2  # every prompt is longer: found when the ranks tokenise
     params["launch"]["num_processes"] = 2
     (cwd / "params.yaml").write_text(yaml.safe_dump(params))
     done = subprocess.run(stage_command("csl-train", base), cwd=cwd, capture_output=True, text=True,
                           env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=600)
-    assert done.returncode == 2 and done.stderr.splitlines()[-1].startswith("error: lora: "), done.stderr[-3000:]
+    assert done.returncode == 2 and done.stderr.splitlines()[-1].startswith("error: 16 of 16 examples have a prompt of "
+                                                                         "max_length=2 tokens"), done.stderr[-3000:]
     assert not (cwd / "models").exists() and not (cwd / "metrics.json").exists()
 
 

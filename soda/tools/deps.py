@@ -20,8 +20,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("stages", "soda", "sandbox")
-# Files read at run time by a module, besides its imports.
-RESOURCES = {"soda/prompts.py": ("soda/prompts",)}
+# Files read at run time by a module, besides its imports: the tracked files whose path starts with
+# one of these (a folder ends in "/"). soda/launch.py hands params launch.accelerate_config, one
+# of soda/configs/accelerate_*.yaml (soda.params.Launch checks it), to `accelerate launch`.
+RESOURCES = {"soda/prompts.py": ("soda/prompts/",), "soda/launch.py": ("soda/configs/accelerate_",)}
 # sandbox/ is one unit: its zygote is started as `python -m sandbox.zygote` (no import to see)
 # and reads the Java harness sources at run time, so a stage that imports any of it depends on all of it.
 UNITS = ("sandbox",)
@@ -94,7 +96,7 @@ def closure(module: str) -> set[str]:
     tracked = tracked_files()
     for path in seen:
         for resource in RESOURCES.get(path, ()):
-            files.update(f for f in tracked if f.startswith(resource + "/"))
+            files.update(f for f in tracked if f.startswith(resource))
     for unit in UNITS:
         if any(f.startswith(unit + "/") for f in seen):
             files.update(f for f in tracked if f.startswith(unit + "/"))
