@@ -50,6 +50,9 @@ class Student(Section):
     num_heads: PosInt
     intermediate_size: PosInt
     max_position: PosInt
+    # auto: the student's and scorer's prompts are rendered with the tokenizer's chat template where
+    # it has one, in training and generation (soda.prompts.PromptFormat); none: the raw text
+    chat_template: Literal["auto", "none"]
 
 
 class Scorer(Section):
@@ -92,6 +95,7 @@ class Teacher(Backend):
     temperature: NonNeg
     prompts: Literal["paper", "detailed"]  # the prompt set (soda/prompts.py)
     lang: Optional[str]  # null: each question's own (its row's, else the language the teacher answers in)
+    chat_template: Literal["auto", "none"]  # hf/vllm: prompts A-D in the model's chat template where it has one
 
 
 class Generation(Backend):

@@ -23,6 +23,8 @@ STUDENT_STOP = ["\n### "]
 
 
 def backend_for(model_path: str, gen_cfg: dict):
+    """The backend of params' `generation` section for this model; gen_cfg's `chat_template` is
+    params' student.chat_template (the student's and the scorer's)."""
     from soda.backends.base import make_backend
 
     cfg = {k: v for k, v in gen_cfg.items() if k not in ("max_new_tokens", "student_prompt")}
@@ -69,7 +71,8 @@ def score(scorer_path: str, questions: list[dict], codes: list[str], gen_cfg: di
     if head != "generative":
         from soda.score_head import predict
 
-        values = predict(scorer_path, head, prompts, batch_size=gen_cfg["batch_size"], device=gen_cfg.get("device"))
+        values = predict(scorer_path, head, prompts, batch_size=gen_cfg["batch_size"], device=gen_cfg.get("device"),
+                         chat_template=gen_cfg.get("chat_template") or "auto")
         return [ScoreParse(None, v, None) for v in values]
     backend = backend_for(scorer_path, gen_cfg)
     # A full annotation (analysis + five rules) is longer than a solution; the score block is not.

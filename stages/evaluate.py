@@ -7,12 +7,13 @@ from __future__ import annotations
 from soda.benchmarks import load_selected, postprocess
 from soda.evaluate import model_metrics, score_generations
 from soda.io import write_jsonl
-from soda.params import Evaluate, Generation
+from soda.params import Evaluate, Generation, Student
 from stages import In, Out, StageConfig
 
 
 class Config(StageConfig):
     seed: int
+    student: Student  # chat_template (the scorer's too)
     generation: Generation
     evaluate: Evaluate
 
@@ -26,10 +27,13 @@ def generate(student: str, items: list[dict], ev: Evaluate, gen: dict, seed: int
     for bench in sorted({it["benchmark"] for it in items}):
         group = [it for it in items if it["benchmark"] == bench]
         prompts, stop = [it["prompt"] for it in group], group[0]["stop"]
+        # An instruction is the student's prompt (a chat model's user message); a code prompt is continued as text.
+        chat = group[0]["protocol"] == "instruction"
         greedy = backend.generate(prompts, n=1, temperature=0.0, max_new_tokens=gen["max_new_tokens"], stop=stop,
-                                  seed=seed)
+                                  seed=seed, chat=chat)
         sampled = backend.generate(prompts, n=ev.n_samples, temperature=ev.temperature, top_p=ev.top_p,
-                                   max_new_tokens=gen["max_new_tokens"], stop=stop, seed=seed) if ev.n_samples else [[]] * len(group)
+                                   max_new_tokens=gen["max_new_tokens"], stop=stop, seed=seed,
+                                   chat=chat) if ev.n_samples else [[]] * len(group)
         for it, g, s in zip(group, greedy, sampled):
             out[it["task_id"]] = g + s
     return out
@@ -38,7 +42,7 @@ def generate(student: str, items: list[dict], ev: Evaluate, gen: dict, seed: int
 def run(cfg: Config, *, model_name: str, student: In, scorer: In, heldout: In, benchmarks: In, results_out: Out) -> dict:
     from soda.student import score
 
-    ev, gen = cfg.evaluate, cfg.section("generation")
+    ev, gen = cfg.evaluate, {**cfg.section("generation"), "chat_template": cfg.student.chat_template}
     items, skipped = load_selected(cfg.section("evaluate"), str(heldout), "evaluate", gen["student_prompt"],
                                    benchmarks)
     for name, reason in skipped.items():

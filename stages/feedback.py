@@ -22,7 +22,7 @@ from pathlib import Path
 
 from soda.feedback import LEVELS, classify, execute, summarize
 from soda.io import InputError, write_jsonl
-from soda.params import Feedback, Generation, ScoreTrain, Teacher
+from soda.params import Feedback, Generation, ScoreTrain, Student, Teacher
 from soda.io import read_rows, with_teacher_langs
 from soda.train import scratch_dir
 from stages import In, Out, StageConfig
@@ -31,6 +31,7 @@ from soda.verdicts import result_cache
 
 class Config(StageConfig):
     seed: int
+    student: Student  # chat_template (the scorer's too)
     generation: Generation
     feedback: Feedback
     teacher: Teacher
@@ -38,7 +39,7 @@ class Config(StageConfig):
 
 
 def run(cfg: Config, *, cycle: str, questions: In, teacher: In, student: In, scorer: In, out: Out) -> dict:
-    fb, gen = cfg.feedback, cfg.section("generation")
+    fb, gen = cfg.feedback, {**cfg.section("generation"), "chat_template": cfg.student.chat_template}
     if not fb.execution and not fb.scoring:
         raise InputError("params: feedback.execution and feedback.scoring are both false; "
                          "to sample questions without feedback set evolve.classification: false")
@@ -143,7 +144,8 @@ def update_scorer(cfg: Config, cycle: str, rows: list[dict], answers: list[str],
                          "annotations has a score")
     scratch = Path(scratch_dir("feedback", cycle))
     out = scratch / "scorer"
-    metrics = train_scorer(scorer, examples, out, {**cfg.section("score_train"), "seed": cfg.seed}, scratch, head)
+    metrics = train_scorer(scorer, examples, out, {**cfg.section("score_train"), "seed": cfg.seed}, scratch, head,
+                           cfg.student.chat_template)
     write_json(out / "card.json", {**read_json(out / "card.json"), "scoring_format": fmt})
     return str(out), {**metrics, "annotations": len(examples),
                       "annotation_scores": {str(k): counts[k] for k in sorted(counts)}}

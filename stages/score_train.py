@@ -15,7 +15,7 @@ from pathlib import Path
 
 from soda.scoring import collect, sample_questions, split_heldout
 from soda.io import InputError, read_json, write_json, write_jsonl
-from soda.params import Generation, ScoreTrain, Teacher
+from soda.params import Generation, ScoreTrain, Student, Teacher
 from soda.io import read_rows
 from soda.train import scratch_dir
 from stages import In, Out, StageConfig
@@ -25,6 +25,7 @@ from soda.tracking import log_metrics
 
 class Config(StageConfig):
     seed: int
+    student: Student  # chat_template (the scorer's too)
     teacher: Teacher
     generation: Generation
     score_train: ScoreTrain
@@ -35,7 +36,7 @@ def run(cfg: Config, *, questions: In, student: In, scorer_init: In, annotations
     from soda.student import answer, score, scorer_example
     from soda.train import train_scorer
 
-    st, gen = cfg.score_train, cfg.section("generation")
+    st, gen = cfg.score_train, {**cfg.section("generation"), "chat_template": cfg.student.chat_template}
     rows = sample_questions(read_rows(questions, "question", ("id", "question")), st.num_questions, cfg.seed)
     teacher = make_teacher(cfg.section("teacher"), seed=cfg.seed, cache_dir=gen["cache_dir"])
     student_answers = (answer(str(student), rows, gen, n=st.samples, temperature=st.temperature, seed=cfg.seed)
@@ -48,7 +49,7 @@ def run(cfg: Config, *, questions: In, student: In, scorer_init: In, annotations
     if st.head != "generative":  # a score head learns the annotated score, not the annotation's text
         examples = [{"prompt": e["prompt"], "score": r["score"]} for e, r in zip(examples, train)]
     metrics = train_scorer(str(scorer_init), examples, out, {**cfg.section("score_train"), "seed": cfg.seed},
-                           scratch_dir("score-train"), st.head)
+                           scratch_dir("score-train"), st.head, cfg.student.chat_template)
     card_path = Path(out) / "card.json"
     write_json(card_path, {**read_json(card_path), "scoring_format": st.format})
     if held:
