@@ -6,7 +6,7 @@ it is generated alone or in a batch of 64 (and so the call cache can key it by i
 Prompts are sorted by length so that a batch holds little padding.
 
 torch and transformers are imported when the weights load, at the first call the cache
-cannot answer: a fully cached re-run of a stage never pays for them (for a local model: a hub
+cannot answer: a fully cached re-run of a stage never pays for them (with a local model: a hub
 model's tokenizer is loaded at once, to know whether it has a chat template).
 """
 
