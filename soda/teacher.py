@@ -11,12 +11,12 @@ Each method takes question rows (see docs/data.md) and returns one result per ro
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from soda.verdicts import result_cache
+if TYPE_CHECKING:
+    from soda.params import Runtime, Teacher as TeacherParams
 
 FAULT_TYPES = ("syntax", "logical", "type", "name", "timeout")
-REFERENCE_TIMEOUT_S = 0.5
 
 
 class Teacher(Protocol):
@@ -34,24 +34,23 @@ class Teacher(Protocol):
         """Prompt D. Each result: a new question row (docs/data.md) or {"dropped": reason}."""
 
 
-def make_teacher(cfg: dict, *, seed: int = 0, cache_dir: str | None = None, verdicts=None) -> Teacher:
-    """The teacher named by params' `teacher` section. `verdicts`: the sandbox verdict store the
-    reference teacher verifies its faults with (default: the one in `cache_dir`), so that a
-    stage that also runs code counts one store."""
-    if cfg["backend"] == "reference":
+def make_teacher(cfg: TeacherParams, runtime: Runtime, *, seed: int, verdicts=None) -> Teacher:
+    """The teacher named by params' `teacher` section, reached as `runtime.teacher` says.
+    `verdicts`: the sandbox verdict store the reference teacher verifies its faults with (default:
+    the one in runtime's cache folder), so that a stage that also runs code counts one store."""
+    if cfg.backend == "reference":
+        from sandbox.cache import result_cache
         from soda.world.teacher import ReferenceTeacher
 
-        # The world's programs run in milliseconds: half a CPU second is ample to tell a
-        # timeout fault, and every timeout fault and hanging answer costs this much to verify.
-        return ReferenceTeacher(seed=seed, timeout_s=REFERENCE_TIMEOUT_S, cache=verdicts if verdicts is not None else result_cache(cache_dir))
+        return ReferenceTeacher(seed=seed, timeout_s=cfg.reference_timeout_s,
+                                cache=verdicts if verdicts is not None else result_cache(runtime.cache_path))
     from soda.backends.base import make_backend
     from soda.backends.llm_teacher import LLMTeacher
 
-    backend_cfg = {k: v for k, v in cfg.items() if k not in ("prompts", "lang", "temperature", "max_new_tokens")}
-    backend_cfg["cache_dir"] = cache_dir
-    return LLMTeacher(make_backend(backend_cfg), prompts=cfg.get("prompts", "paper"), lang=cfg.get("lang"),
-                      max_new_tokens=cfg.get("max_new_tokens", 1024), temperature=cfg.get("temperature", 0.0),
-                      seed=seed)
+    backend = make_backend(cfg.backend, cfg.model, cfg.endpoint, runtime.teacher, runtime.cache_path, "teacher",
+                           cfg.chat_template)
+    return LLMTeacher(backend, prompts=cfg.prompts, lang=cfg.lang, max_new_tokens=cfg.max_new_tokens,
+                      temperature=cfg.temperature, seed=seed)
 
 
 def teacher_counters(teacher) -> dict:

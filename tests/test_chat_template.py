@@ -13,6 +13,7 @@ from transformers import PreTrainedTokenizerFast, Qwen2Config, Qwen2ForCausalLM
 
 from soda.backends.hf import HFBackend
 from soda.modeling import build_tokenizer, init_model, load_model, save_model
+from soda.params import FclTrain, Params, Train, load_params
 from soda.prompts import PromptFormat, has_chat_template, student_prompt, system
 from soda.teacher import make_teacher
 from soda.train import dpo_dataset, prepare, sft_dataset
@@ -23,10 +24,12 @@ QWEN_TEMPLATE = (
 QUESTION = "Write a function add(a, b) that returns the sum."
 ANSWER = "def add(a, b):\n    return a + b\n"
 PROMPT = student_prompt(QUESTION, "paper")  # prompt A's system message on its first line, then the question
-CFG = dict(epochs=1, lr=1e-3, batch_size=2, max_length=256, grad_accum=1, scheduler="constant", warmup_ratio=0.0,
-           weight_decay=0.0, bf16=False, gradient_checkpointing=False, lora=None, logging_steps=1, save_steps=50,
-           seed=0)
-FCL = {**CFG, "beta": 0.1, "loss": ["sigmoid"], "loss_weights": None}
+PARAMS = Params.model_validate(load_params(Path(__file__).resolve().parent.parent / "params.yaml"))
+SETTINGS = dict(epochs=1.0, lr=1e-3, batch_size=2, max_length=256, grad_accum=1, scheduler="constant", warmup_ratio=0.0,
+                weight_decay=0.0, bf16=False, gradient_checkpointing=False, lora=None, logging_steps=1, save_steps=50)
+CFG = Train.model_validate(SETTINGS)
+FCL = FclTrain.model_validate({**PARAMS.fcl_train.model_dump(), **SETTINGS, "beta": 0.1, "loss": ["sigmoid"],
+                               "loss_weights": None})
 
 
 def qwen_model(path):
@@ -84,7 +87,7 @@ def test_the_qwen_model_has_a_template_and_no_pad_token(qwen, llama):
 
 
 def test_csl_example_is_the_template_rendering_and_the_loss_covers_answer_and_end_of_turn(qwen, tmp_path):
-    prepared = prepare("csl", qwen, [{"prompt": PROMPT, "completion": ANSWER}] * 2, CFG, tmp_path)
+    prepared = prepare("csl", qwen, [{"prompt": PROMPT, "completion": ANSWER}] * 2, CFG, 0, tmp_path)
     tokenizer = prepared.tokenizer
     example = prepared.trainer.train_dataset[0]
     prompt = chat_ids(tokenizer)
@@ -100,7 +103,8 @@ def test_csl_example_is_the_template_rendering_and_the_loss_covers_answer_and_en
 
 def test_without_a_template_or_with_none_the_csl_example_is_the_raw_text(qwen, llama, tmp_path):
     for model, mode in ((llama, "auto"), (qwen, "none")):
-        prepared = prepare("csl", model, [{"prompt": PROMPT, "completion": ANSWER}], CFG, tmp_path / mode, chat_template=mode)
+        prepared = prepare("csl", model, [{"prompt": PROMPT, "completion": ANSWER}], CFG, 0, tmp_path / mode,
+                           chat_template=mode)
         tok = prepared.tokenizer
         prompt = tok(PROMPT)["input_ids"]
         answer = tok(ANSWER, add_special_tokens=False)["input_ids"] + [tok.eos_token_id]
@@ -111,7 +115,7 @@ def test_without_a_template_or_with_none_the_csl_example_is_the_raw_text(qwen, l
 
 def test_dpo_pairs_use_the_template_and_end_of_turn(qwen, llama, tmp_path):
     rows = [{"prompt": PROMPT, "chosen": ANSWER, "rejected": ANSWER.replace("+", "-")}] * 2
-    prepared = prepare("fcl", qwen, rows, FCL, tmp_path)
+    prepared = prepare("fcl", qwen, rows, FCL, 0, tmp_path)
     tokenizer, pair = prepared.tokenizer, prepared.trainer.train_dataset[0]
     end = tokenizer.convert_tokens_to_ids("<|im_end|>")
     assert pair["prompt_ids"] == chat_ids(tokenizer)
@@ -126,7 +130,8 @@ def test_dpo_pairs_use_the_template_and_end_of_turn(qwen, llama, tmp_path):
 
 
 def test_score_head_reads_the_template_rendering(qwen, tmp_path):
-    prepared = prepare("scorer", qwen, [{"prompt": PROMPT, "score": 3.0}] * 2, CFG, tmp_path, head="classes")
+    prepared = prepare("scorer", qwen, [{"prompt": PROMPT, "score": 3.0}] * 2, CFG, 0, tmp_path, head="classes",
+                       scoring_format="compact")
     tokenizer = prepared.tokenizer
     assert prepared.trainer.train_dataset[0]["input_ids"] == chat_ids(tokenizer) + [tokenizer.eos_token_id]
 
@@ -164,9 +169,11 @@ def test_generation_input_ids_are_apply_chat_templates(qwen, llama, monkeypatch)
 
 
 def test_an_hf_teacher_sends_prompts_a_to_d_in_its_template(qwen, monkeypatch, tmp_path):
-    cfg = {"backend": "hf", "model": qwen, "batch_size": 2, "device": "cpu", "prompts": "paper", "lang": "python",
-           "temperature": 0.0, "max_new_tokens": 3, "chat_template": "auto"}
-    teacher = make_teacher(cfg, cache_dir=None)
+    cfg = PARAMS.teacher.model_copy(update={"backend": "hf", "model": qwen, "prompts": "paper", "lang": "python",
+                                            "temperature": 0.0, "max_new_tokens": 3, "chat_template": "auto"})
+    runtime = PARAMS.runtime.model_copy(update={"cache_dir": None, "teacher": PARAMS.runtime.teacher.model_copy(
+        update={"batch_size": 2, "device": "cpu"})})
+    teacher = make_teacher(cfg, runtime, seed=0)
     tokenizer = load_model(qwen)[1]
     seen = []
     original = teacher.backend._generate_batch
@@ -174,4 +181,4 @@ def test_an_hf_teacher_sends_prompts_a_to_d_in_its_template(qwen, monkeypatch, t
     teacher.solve([{"id": "q", "question": QUESTION}])
     assert seen == [chat_ids(tokenizer, f"{system('correct', 'paper')}\n" +
                              teacher._render("correct", {"question": QUESTION}))]
-    assert not make_teacher({**cfg, "chat_template": "none"}).backend.chat
+    assert not make_teacher(cfg.model_copy(update={"chat_template": "none"}), runtime, seed=0).backend.chat
