@@ -62,7 +62,7 @@ def _die_with_stage():
 
 
 def run(kind: str, base_path: str, rows: list[dict], out_dir, cfg: Train, seed: int, scratch_dir, head: str,
-        scoring_format: str | None, launch: Launch) -> dict:
+        scoring_format: str | None, chat_template: str, launch: Launch) -> dict:
     """Train under `accelerate launch` and wait; the metrics are rank 0's."""
     import mlflow
 
@@ -77,6 +77,7 @@ def run(kind: str, base_path: str, rows: list[dict], out_dir, cfg: Train, seed: 
         write_json(job, {"kind": kind, "base": base_path, "rows": str(Path(tmp) / "rows.jsonl"), "out": str(out_dir),
                          "settings": type(cfg).__name__, "cfg": cfg.model_dump(mode="json"), "seed": seed,
                          "scratch_dir": str(scratch_dir), "head": head, "scoring_format": scoring_format,
+                         "chat_template": chat_template,
                          "metrics": str(Path(tmp) / "metrics.json"), "error": str(Path(tmp) / "error.json")})
         env = dict(os.environ)
         if (active := mlflow.active_run()) is not None:  # MLflow's own variables: rank 0 logs into the stage's run
@@ -107,7 +108,7 @@ def work(job_path: str) -> None:
     job = read_json(job_path)
     try:
         prepared = prepare(job["kind"], job["base"], read_jsonl(job["rows"]), settings(job), job["seed"],
-                           job["scratch_dir"], job["head"], job["scoring_format"])
+                           job["scratch_dir"], job["head"], job["scoring_format"], job["chat_template"])
     except InputError as e:
         # the stage reports bad input (one line, exit 2); every rank writes it, as the launcher
         # stops the others when the first fails

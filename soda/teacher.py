@@ -47,7 +47,8 @@ def make_teacher(cfg: TeacherParams, runtime: Runtime, *, seed: int, verdicts=No
     from soda.backends.base import make_backend
     from soda.backends.llm_teacher import LLMTeacher
 
-    backend = make_backend(cfg.backend, cfg.model, cfg.endpoint, runtime.teacher, runtime.cache_path, "teacher")
+    backend = make_backend(cfg.backend, cfg.model, cfg.endpoint, runtime.teacher, runtime.cache_path, "teacher",
+                           cfg.chat_template)
     return LLMTeacher(backend, prompts=cfg.prompts, lang=cfg.lang, max_new_tokens=cfg.max_new_tokens,
                       temperature=cfg.temperature, seed=seed)
 

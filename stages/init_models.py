@@ -65,7 +65,8 @@ def pretrain(path, programs: list[dict], cfg: Pretrain, seed: int, launch: Launc
 
     rows = [{"prompt": STUDENT_TAIL, "completion": p["code"]} for p in programs]
     with tempfile.TemporaryDirectory() as tmp:
-        metrics = train_csl(str(path), rows, f"{tmp}/out", cfg, seed, scratch_dir("init-models"), launch)
+        metrics = train_csl(str(path), rows, f"{tmp}/out", cfg, seed, scratch_dir("init-models"),
+                            launch=launch)
         shutil.rmtree(path)
         shutil.move(f"{tmp}/out", path)
     return metrics
