@@ -424,7 +424,9 @@ def finish(prepared: Prepared, out_dir) -> dict:
         "train_loss": recent_means(history, len(history))["loss"],
         "final_loss": final["loss"],
         "steps": trainer.state.global_step,
-        "world_size": trainer.args.world_size,  # the effective batch is world_size x batch_size x grad_accum
+        # the effective batch is world_size x batch_size x grad_accum; absent: one process, so that a
+        # plain run's outputs stay byte for byte those of runs before multi-process training
+        **({"world_size": trainer.args.world_size} if trainer.args.world_size > 1 else {}),
         "tokens": tokens,
         "seconds": round(seconds, 3),
         "tokens_per_s": round(tokens / seconds, 1) if seconds > 0 else None,
