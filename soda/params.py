@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import sys
 import os
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Annotated, Literal, Optional
 
 import yaml
@@ -33,17 +33,74 @@ class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True, allow_inf_nan=False)
 
 
+# The user's own inputs live in folders that always exist in the repository, each a DVC
+# dependency of exactly the stages that read it (dvc.yaml passes it as the stage's flag): a path
+# anywhere else would be a param whose contents DVC never hashes. README.md in each says how.
+INPUT_DIRS = {"world.source": "data/seed", "student.init": "models/init/student",
+              "scorer.init": "models/init/scorer", "teacher.model": "models/init/teacher"}
+
+
+def names_a_path(value: str) -> bool:
+    """A model value that is a path rather than a Hugging Face hub id ('org/name' or 'name')."""
+    return value.startswith(("/", ".", "~")) or value.count("/") >= 2 or "\\" in value
+
+
+def _inside_input_dir(key: str, value: str) -> str:
+    home = PurePosixPath(INPUT_DIRS[key])
+    path = PurePosixPath(value)
+    if path.is_absolute() or ".." in path.parts or path.parts[:len(home.parts)] != home.parts \
+            or len(path.parts) == len(home.parts):
+        raise ValueError(f"{key}: {value} is not inside {home}/, the folder DVC tracks for it: put it there "
+                         f"(a copy, `cp -rs` of its files or `dvc add`: {home}/README.md) and write {home}/NAME")
+    return value
+
+
+def input_path(key: str, value: str, folder: Path) -> Path:
+    """What `key`'s value (a path inside INPUT_DIRS[key]) names, found under `folder`: the stage's
+    flag for that folder, which dvc.yaml lists as its dependency."""
+    rel = PurePosixPath(value).relative_to(INPUT_DIRS[key])
+    path = Path(folder, *rel.parts)
+    if not path.exists():
+        raise InputError(f"params: {key}: {value} not found")
+    # DVC hashes a symlinked file's target but does not enter a symlinked directory: what lies
+    # behind one would change unseen.
+    linked = [Path(folder, *rel.parts[:i]) for i in range(1, len(rel.parts) + 1)]
+    if path.is_dir():
+        linked += [Path(top, d) for top, dirs, _ in os.walk(path) for d in dirs]
+    for p in linked:
+        if p.is_symlink() and p.is_dir():
+            raise InputError(f"params: {key}: {p} is a symlink to a directory, whose contents DVC does not track: "
+                             f"link its files instead (`cp -rs /abs/dir {INPUT_DIRS[key]}/NAME`) or `dvc add` a copy "
+                             f"({INPUT_DIRS[key]}/README.md)")
+    return path
+
+
+def model_source(key: str, value: str, folder: Path) -> str:
+    """What loads the model `key` names: its folder under `folder` (see input_path), or a hub id."""
+    if names_a_path(value):
+        return str(input_path(key, value, folder))
+    if Path(value).exists():  # Hugging Face would load this local folder, untracked
+        raise InputError(f"params: {key}: {value} is a local path, not a hub id: put it inside {INPUT_DIRS[key]}/ "
+                         f"and write {INPUT_DIRS[key]}/NAME ({INPUT_DIRS[key]}/README.md)")
+    return value
+
+
 class World(Section):
-    source: str  # 'procedural' or a JSONL of question rows
+    source: str  # 'procedural' or a JSONL of question rows inside data/seed/
     seed_size: PosInt
     heldout_size: NonNegInt
     pretrain_size: NonNegInt
     tiers: list[Literal[1, 2, 3]] = Field(min_length=1)
     families: Optional[list[str]]
 
+    @field_validator("source")
+    @classmethod
+    def _seed_dir(cls, source: str) -> str:
+        return source if source == "procedural" else _inside_input_dir("world.source", source)
+
 
 class Student(Section):
-    init: str  # 'scratch' or a Hugging Face id / local path
+    init: str  # 'scratch', a Hugging Face hub id or a model folder inside models/init/student/
     vocab_size: PosInt
     hidden_size: PosInt
     num_layers: PosInt
@@ -51,16 +108,26 @@ class Student(Section):
     intermediate_size: PosInt
     max_position: PosInt
 
+    @field_validator("init")
+    @classmethod
+    def _init_dir(cls, init: str) -> str:
+        return _inside_input_dir("student.init", init) if names_a_path(init) else init
+
 
 class Scorer(Section):
     # 'student' (a copy of the base student, as the paper), 'pretrained' (built and pretrained on
     # the world's code like the student, at the size below), 'scratch' (built, not pretrained) or a
-    # Hugging Face id / local path
+    # Hugging Face hub id / model folder inside models/init/scorer/
     init: str
     hidden_size: Optional[PosInt]  # 'pretrained' / 'scratch': the scorer's size (null: the student's)
     num_layers: Optional[PosInt]
     num_heads: Optional[PosInt]
     intermediate_size: Optional[PosInt]
+
+    @field_validator("init")
+    @classmethod
+    def _init_dir(cls, init: str) -> str:
+        return _inside_input_dir("scorer.init", init) if names_a_path(init) else init
 
     @model_validator(mode="after")
     def _size_only_when_built(self):
@@ -92,6 +159,13 @@ class Teacher(Backend):
     temperature: NonNeg
     prompts: Literal["paper", "detailed"]  # the prompt set (soda/prompts.py)
     lang: Optional[str]  # null: each question's own (its row's, else the language the teacher answers in)
+
+    @model_validator(mode="after")
+    def _model_dir(self):
+        # hf and vllm load the model here (openai's is the name the server serves, any string)
+        if self.backend in ("hf", "vllm") and self.model and names_a_path(self.model):
+            _inside_input_dir("teacher.model", self.model)
+        return self
 
 
 class Generation(Backend):
@@ -264,6 +338,9 @@ class Params(Section):
     def _chain(self):
         if "base" in self.cycles:
             raise ValueError("cycles.base is reserved for the model before cycle 1")
+        for name, folder in (("init", "models/init"), ("seed", "data/seed")):  # the cycle's outputs would land in it
+            if name in self.cycles:
+                raise ValueError(f"cycles.{name} is reserved: {folder} holds the user's inputs")
         for name, entry in self.cycles.items():
             if entry.prev != "base" and entry.prev not in self.cycles:
                 raise ValueError(f"cycles.{name}.prev names {entry.prev!r}, which is not a cycle (nor 'base')")

@@ -11,8 +11,10 @@ Each method takes question rows (see docs/data.md) and returns one result per ro
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Protocol
 
+from soda.params import model_source
 from soda.verdicts import result_cache
 
 FAULT_TYPES = ("syntax", "logical", "type", "name", "timeout")
@@ -34,8 +36,9 @@ class Teacher(Protocol):
         """Prompt D. Each result: a new question row (docs/data.md) or {"dropped": reason}."""
 
 
-def make_teacher(cfg: dict, *, seed: int = 0, cache_dir: str | None = None, verdicts=None) -> Teacher:
-    """The teacher named by params' `teacher` section. `verdicts`: the sandbox verdict store the
+def make_teacher(cfg: dict, *, model_dir: Path, seed: int = 0, cache_dir: str | None = None, verdicts=None) -> Teacher:
+    """The teacher named by params' `teacher` section. `model_dir`: the stage's models/init/teacher,
+    where a local `hf`/`vllm` teacher model lies. `verdicts`: the sandbox verdict store the
     reference teacher verifies its faults with (default: the one in `cache_dir`), so that a
     stage that also runs code counts one store."""
     if cfg["backend"] == "reference":
@@ -49,6 +52,8 @@ def make_teacher(cfg: dict, *, seed: int = 0, cache_dir: str | None = None, verd
 
     backend_cfg = {k: v for k, v in cfg.items() if k not in ("prompts", "lang", "temperature", "max_new_tokens")}
     backend_cfg["cache_dir"] = cache_dir
+    if cfg["backend"] in ("hf", "vllm") and cfg["model"]:  # openai's model is the name the server serves
+        backend_cfg["model"] = model_source("teacher.model", cfg["model"], model_dir)
     return LLMTeacher(make_backend(backend_cfg), prompts=cfg.get("prompts", "paper"), lang=cfg.get("lang"),
                       max_new_tokens=cfg.get("max_new_tokens", 1024), temperature=cfg.get("temperature", 0.0),
                       seed=seed)

@@ -30,14 +30,15 @@ class Config(StageConfig):
     score_train: ScoreTrain
 
 
-def run(cfg: Config, *, questions: In, student: In, scorer_init: In, annotations_out: Out, out: Out) -> dict:
+def run(cfg: Config, *, questions: In, student: In, scorer_init: In, teacher_model_dir: In, annotations_out: Out,
+        out: Out) -> dict:
     from soda.scoring import agreement, round_score
     from soda.student import answer, score, scorer_example
     from soda.train import train_scorer
 
     st, gen = cfg.score_train, cfg.section("generation")
     rows = sample_questions(read_rows(questions, "question", ("id", "question")), st.num_questions, cfg.seed)
-    teacher = make_teacher(cfg.section("teacher"), seed=cfg.seed, cache_dir=gen["cache_dir"])
+    teacher = make_teacher(cfg.section("teacher"), model_dir=teacher_model_dir, seed=cfg.seed, cache_dir=gen["cache_dir"])
     student_answers = (answer(str(student), rows, gen, n=st.samples, temperature=st.temperature, seed=cfg.seed)
                        if "student" in st.solutions else [[] for _ in rows])
     annotations = collect(teacher, rows, student_answers, st.solutions)

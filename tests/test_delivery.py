@@ -80,8 +80,8 @@ def test_the_reference_teacher_verifies_a_fault_once_per_cache(delivered, tmp_pa
     from soda.teacher import make_teacher
 
     questions, _ = delivered
-    first = make_teacher({"backend": "reference"}, seed=0, cache_dir=str(tmp_path)).fault(questions)
-    teacher = make_teacher({"backend": "reference"}, seed=0, cache_dir=str(tmp_path))
+    first = make_teacher({"backend": "reference"}, model_dir=tmp_path, seed=0, cache_dir=str(tmp_path)).fault(questions)
+    teacher = make_teacher({"backend": "reference"}, model_dir=tmp_path, seed=0, cache_dir=str(tmp_path))
 
     def no_runs(jobs, **kw):
         assert all(kw["cache"].get(job) is not None for job in jobs), "a verified fault was run again"

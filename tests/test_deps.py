@@ -69,7 +69,7 @@ def test_static_closure_covers_what_a_real_run_imports(tmp_path, params):
              "files = sorted({m.__file__ for m in list(sys.modules.values()) if getattr(m, '__file__', None)})\n"
              "json.dump(files, open(OUT, 'w'))\n")
     runs = {
-        "world": ["--seed-out", "seed.jsonl", "--heldout-out", "heldout.jsonl", "--pretrain-out", "pre.jsonl",
+        "world": ["--seed-dir", ".", "--seed-out", "seed.jsonl", "--heldout-out", "heldout.jsonl", "--pretrain-out", "pre.jsonl",
                   "--metrics", "w.json"],
         "decontaminate": ["--questions", "seed.jsonl", "--heldout", "heldout.jsonl", "--benchmarks", ".", "--out", "q.jsonl",
                           "--report-jsonl", "r.jsonl", "--report-csv", "r.csv", "--metrics", "d.json"],

@@ -118,6 +118,7 @@ def stage_reruns(tmp: Path, model: str, questions: list[dict]) -> dict:
     times, counts = [], []
     for run in ("first", "rerun"):
         cmd = command("teacher-generate", tmp / "params.yaml", cycle="c1", questions=tmp / "questions.jsonl",
+                      teacher_model_dir="models/init/teacher",
                       **{f"{f}_out": tmp / run / f"{f}.jsonl" for f in ("teacher", "csl", "fcl")},
                       metrics=tmp / f"{run}.json")
         start = time.perf_counter()
