@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from soda.params import INPUT_DIRS
 from soda.tools.deps import EXEMPT, closure, code_deps, expand, stage_module, tracked_files
 from stages import In, Out, flags
 
@@ -23,6 +24,11 @@ def stage_def(name):
 
 def entries(items):
     return [next(iter(i)) if isinstance(i, dict) else i for i in items]
+
+
+def given_flags(stage):
+    words = stage["cmd"].split()
+    return {w[2:].replace("-", "_"): words[i + 1] for i, w in enumerate(words) if w.startswith("--")}
 
 
 @pytest.mark.parametrize("name", list(DVC))
@@ -42,8 +48,7 @@ def test_params_and_data_deps_and_outs_match_the_stage_signature(name):
     module = importlib.import_module(stage_module(name))
     stage = stage_def(name)
     assert stage.get("params", []) == list(module.Config.sections())
-    words = stage["cmd"].split()
-    given = {w[2:].replace("-", "_"): words[i + 1] for i, w in enumerate(words) if w.startswith("--")}
+    given = given_flags(stage)
     kinds = flags(module.run)
     assert set(given) == set(kinds) | {"metrics"}
     data_deps = [d for d in stage["deps"] if d.split("/")[0] not in CODE]
@@ -51,6 +56,20 @@ def test_params_and_data_deps_and_outs_match_the_stage_signature(name):
     outs = entries(stage["outs"])
     assert sorted(outs) == sorted(v for k, v in given.items() if kinds.get(k) is Out)
     assert entries(stage["metrics"]) == [given["metrics"]]
+
+
+@pytest.mark.parametrize("name", list(DVC))
+def test_an_input_folder_is_read_by_exactly_the_stages_whose_params_name_it(name):
+    """The folder a user's input must lie in (soda.params.INPUT_DIRS: world.source in data/seed, ...)
+    is an `In` flag, so a dvc.yaml dep (test above), of each stage whose Config holds that key's
+    section, and of no other stage."""
+    import importlib
+
+    module = importlib.import_module(stage_module(name))
+    kinds = flags(module.run)
+    read = {v for k, v in given_flags(stage_def(name)).items() if kinds.get(k) is In}
+    expected = {folder for key, folder in INPUT_DIRS.items() if key.split(".")[0] in module.Config.sections()}
+    assert read & set(INPUT_DIRS.values()) == expected
 
 
 def test_exempt_modules_exist():
