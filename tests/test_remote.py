@@ -31,10 +31,15 @@ def test_a_fresh_clone_pulls_the_baseline_and_an_experiment(tmp_path):
     sh("git", "remote", "add", "origin", str(tmp_path / "origin.git"), cwd=repo)
     git_id = {**env, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
               "GIT_COMMITTER_EMAIL": "t@t"}
-    sh("dvc", "repro", "world", cwd=repo, env=env)
+    # A pipeline of the world stage alone: every stage in it runs, as in a finished `dvc repro`,
+    # so the commands run as README gives them, without targets.
+    pipeline = yaml.safe_load((repo / "dvc.yaml").read_text())
+    pipeline["stages"] = {"world": pipeline["stages"]["world"]}
+    (repo / "dvc.yaml").write_text(yaml.safe_dump(pipeline, sort_keys=False))
+    sh("dvc", "repro", cwd=repo, env=env)
     sh("git", "add", "-A", cwd=repo)
     sh("git", "commit", "-qm", "baseline", cwd=repo, env=git_id)
-    sh("dvc", "exp", "run", "world", "-n", "seed21", "-S", "world.seed_size=21", cwd=repo, env=git_id)
+    sh("dvc", "exp", "run", "-n", "seed21", "-S", "world.seed_size=21", cwd=repo, env=git_id)
     assert seed_size(repo) == 21  # the workspace now holds the experiment's outputs
 
     sh("git", "push", "-q", "origin", "HEAD", cwd=repo, env=git_id)
@@ -45,7 +50,7 @@ def test_a_fresh_clone_pulls_the_baseline_and_an_experiment(tmp_path):
     sh("git", "clone", "-q", str(tmp_path / "origin.git"), str(clone), cwd=tmp_path)
     sh("dvc", "pull", cwd=clone, env=env)
     assert seed_size(clone) == 20 and len((clone / "data/world/seed.jsonl").read_text().splitlines()) == 20
-    assert "up to date" in sh("dvc", "status", "world", cwd=clone, env=env).stdout
+    assert "up to date" in sh("dvc", "status", cwd=clone, env=env).stdout
     sh("dvc", "exp", "pull", "origin", "seed21", cwd=clone, env=git_id)
     report = audit("seed21", tmp_path / "audit", clone)
     assert report["verified"], report
