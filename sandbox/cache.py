@@ -18,6 +18,7 @@ from pathlib import Path
 from sandbox.result import Job, Result
 
 KEPT = ("pass", "fail", "timeout", "memory")
+FILE = "runs.sqlite3"
 _PACKAGE = Path(__file__).resolve().parent
 
 
@@ -58,3 +59,8 @@ class ResultCache:
 
     def close(self) -> None:
         self.db.close()
+
+
+def result_cache(folder: Path | None) -> ResultCache | None:
+    """The verdict store in a cache folder (beside the callers' other caches), or None without one."""
+    return ResultCache(folder / FILE) if folder is not None else None

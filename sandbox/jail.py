@@ -26,15 +26,16 @@ MS_NODEV = 0x4
 MS_NOEXEC = 0x8
 MS_REC = 0x4000
 MS_PRIVATE = 0x40000
+MNT_DETACH = 2
 PR_SET_PDEATHSIG = 1
 PR_SET_DUMPABLE = 4
 PR_SET_NO_NEW_PRIVS = 38
 
 # Directories every user may write to: each gets a private tmpfs so nothing written there
 # survives the zygote or is seen by another slot. /tmp additionally holds the run dirs; the
-# others are read-only, except /dev/shm, which the zygote empties after every run.
+# others are read-only, except /dev/shm, which the zygote empties after every job.
 READONLY_SHARED = ("/var/tmp", "/run/lock")
-SHM, SHM_MB = "/dev/shm", 64
+SHM, SHM_MB, SHM_MODE = "/dev/shm", 64, "1777"
 
 
 def _check(ret: int, what: str) -> None:
@@ -53,6 +54,13 @@ def mount_tmpfs(target: str, size_mb: int, mode: str = "1777", readonly: bool = 
     _check(_libc.mount(b"tmpfs", target.encode(), b"tmpfs", flags, data), f"mount tmpfs on {target}")
 
 
+def replace_tmpfs(target: str, size_mb: int, mode: str) -> None:
+    """A fresh, empty tmpfs in place of the one at `target`, whatever a run left in it (a tree
+    too deep to walk, entries of any kind): the old one is detached, and freed once unused."""
+    _check(_libc.umount2(target.encode(), MNT_DETACH), f"unmount {target}")
+    mount_tmpfs(target, size_mb, mode)
+
+
 def enter_private_world(tmp_mb: int) -> None:
     """No network, private IPC and hostname, and private writable dirs for this process tree;
     /proc shows a run only its own processes."""
@@ -64,7 +72,7 @@ def enter_private_world(tmp_mb: int) -> None:
         if os.path.isdir(path):
             mount_tmpfs(path, 1, readonly=True)
     # Writable for POSIX shared memory and semaphores (multiprocessing); emptied after each run.
-    mount_tmpfs(SHM, SHM_MB)
+    mount_tmpfs(SHM, SHM_MB, SHM_MODE)
     # A process sees in /proc only those of its own uid (the slot's: its run): no command line,
     # environment or file of any other process.
     _check(_libc.mount(b"proc", b"/proc", b"proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, b"hidepid=invisible"),

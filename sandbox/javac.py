@@ -36,8 +36,9 @@ class JavacServer:
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
             cwd="/", env={"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8"}, preexec_fn=confine)
 
-    def compile(self, sources: dict[str, str], timeout_s: float) -> tuple[bool, str, dict[str, bytes], float]:
-        """(compiled, diagnostics, {class name: bytes}, CPU seconds the compilation took)."""
+    def compile(self, sources: dict[str, str], timeout_s: float) -> tuple[bool, str, dict[str, bytes], set[str], float]:
+        """(compiled, diagnostics, {class name: bytes}, simple names of compiled classes that are also
+        names of the JDK's common packages, CPU seconds the compilation took)."""
         cpu_before = jail.cpu_of(self.proc.pid)
         msg = struct.pack(">i", len(sources))
         for name, text in sources.items():
@@ -52,7 +53,8 @@ class JavacServer:
         for _ in range(self._int(fd, deadline)):
             name = self._bytes(fd, deadline).decode()
             classes[name] = self._bytes(fd, deadline)
-        return status == 0, diagnostics, classes, jail.cpu_of(self.proc.pid) - cpu_before
+        shadows = {self._bytes(fd, deadline).decode() for _ in range(self._int(fd, deadline))}
+        return status == 0, diagnostics, classes, shadows, jail.cpu_of(self.proc.pid) - cpu_before
 
     def _exact(self, fd: int, n: int, deadline: float) -> bytes:
         buf = bytearray()

@@ -70,6 +70,8 @@ def _jail_prefix() -> list[str]:
             args += ["--symlink", os.readlink(path), path]
         elif os.path.isdir(path):
             args += ["--ro-bind", path, path]
+    # The jail's /tmp first: an interpreter or cache under /tmp (a venv made there) is bound on top of it.
+    args += ["--tmpfs", "/tmp"]
     own = [sys.base_prefix, sys.prefix, os.path.dirname(sys.executable), *site.getsitepackages(), str(warm.CACHE_ROOT)]
     shown = [*SYSTEM_DIRS]
     for path in sorted({os.path.realpath(p) for p in own if os.path.isdir(p)}):
@@ -78,7 +80,7 @@ def _jail_prefix() -> list[str]:
             parents = [str(p) for p in reversed(Path(path).parents) if str(p) != "/"]
             args += [arg for p in parents for arg in ("--perms", "0755", "--dir", p)] + ["--ro-bind", path, path]
             shown.append(path)
-    return args + ["--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", "--unshare-net", "--unshare-ipc",
+    return args + ["--dev", "/dev", "--proc", "/proc", "--unshare-net", "--unshare-ipc",
                    "--unshare-uts", "--cap-add", "ALL", "--"]
     # No --die-with-parent: it fires when the *thread* that started bwrap ends. The zygote
     # exits when the pool's end of its request pipe closes, even during a run.
@@ -96,7 +98,10 @@ class Slot:
         code_root = _code_root()  # before the jail is set up: it shows the cache that holds it
         cmd = _jail_prefix() + [
             sys.executable, "-I", "-S", "-c",
-            f"import sys; sys.path.insert(0, {str(code_root)!r}); from sandbox.zygote import main; main(sys.argv[1:])",
+            # -S: no site (a smaller interpreter forks faster), so the packages a solution may import
+            # are this interpreter's (a venv's, which `python -I -S` would not find by itself).
+            f"import sys; sys.path.insert(0, {str(code_root)!r}); sys.path += {site.getsitepackages()!r}; "
+            "from sandbox.zygote import main; main(sys.argv[1:])",
             str(uid), str(req_r), str(rep_w), str(SLOT_TMP_MB), str(cpu)]
         self.proc = subprocess.Popen(cmd, pass_fds=(req_r, rep_w), env={"PATH": zy.ENV["PATH"]},
                                      stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
@@ -108,9 +113,14 @@ class Slot:
             raise SandboxUnavailable(f"sandbox zygote failed to start (exit {self.proc.wait()})")
 
     def run(self, job: Job) -> Result:
-        zy.send(self.req_w, {"code": job.code, "lang": job.lang, "tests": job.tests,
+        # The tests follow the request as raw bytes (see sandbox/zygote.py); only "tests" mode runs them.
+        tests = (job.tests or "").encode("utf-8", "surrogatepass") if job.mode == "tests" else b""
+        zy.send(self.req_w, {"code": job.code, "lang": job.lang, "tests_bytes": len(tests),
                              "timeout_s": float(job.timeout_s), "memory_mb": int(job.memory_mb),
                              "mode": job.mode, "cache": warm.ensure(job.lang)})
+        view = memoryview(tests)
+        while view:
+            view = view[os.write(self.req_w, view):]
         reply = zy._recv(self.rep_r)
         if reply is None:
             raise SandboxUnavailable("sandbox zygote died")

@@ -13,33 +13,36 @@ each other:
 The tests server lives as long as the slot, so a run costs one fork, not two: a fork and
 exit of the interpreter is most of a short run's cost (HumanEval on 2 cores: 133 tasks/s with
 a tests process forked for every run, against 213/s for one process running the solution and
-its tests together). The solution process is forked from the zygote, so no job's tests can
-change what a later solution sees; and no job's tests may change what a later job's tests
-see: each runs in a fresh namespace, in the run's directory, and afterwards what is cheap to
-put back is put back (builtins, sys.argv/path/streams, recursion and int-digit limits,
-environment, cwd, umask, signal handlers and timers, warning filters), while anything else
-(a module imported, a module's attribute set, a thread or process left, gc turned off) and
-any timeout retire the server: the next job gets a fresh one, forked from the zygote.
+its tests together). The solution process is forked from the zygote, which never holds a
+byte of any job's tests (it splices them from the pool's pipe to the server's), so no
+solution can find its tests in its own memory, and no job's tests can change what a later
+solution sees. No job's tests may change what a later job's tests see either: each runs in a
+fresh namespace, in the run's directory, and afterwards what is cheap to put back is put
+back (builtins, sys.argv/path/streams/meta_path, trace and profile functions, recursion,
+int-digit and switch-interval limits, resource limits, environment, cwd, umask, signal
+handlers, timers and wakeup fd, warning filters, gc thresholds, the random module's state,
+which is seeded afresh as in a new process), while anything else (a module imported, an
+attribute of a module, of a class or of a module-level object set, an audit hook added, a
+function's code or defaults replaced, an fd, thread or process left, gc turned off, a hard
+resource limit lowered) and any timeout retire the server: the next job gets a fresh one,
+forked from the zygote.
 
-The tests see the solution's top-level names as proxies: a call sends the arguments to the
-solution process and gets back plain values (None, bool, int, float, complex, str, bytes,
-list, tuple, dict, set, frozenset; an iterator comes back as one over its items), or a
-reference to an object that is not plain data, which the tests can call, index, iterate or
-pass back. The tests' own comparisons therefore run in the tests server on builtin values:
-an object whose `__eq__` is always true, or a str subclass that says it equals anything,
-compares as the plain value it holds. A module the solution returns is the server's own
-module of that name if the server has it loaded, else a reference: no name from the solution
-makes the server import anything. The solution process holds only its two pipes to the
-tests server: it cannot see the server (another pid namespace and uid, hidden /proc), nor
-the verdict channel. The only way the solution can affect the verdict is by the values it
-returns; exiting or dying before the tests finish is a failure.
+The tests see the solution's top-level names through the protocol of sandbox/proxy.py:
+values of known types travel by value with their types, anything else is a reference the
+tests can call, index, iterate, ask attributes of or pass back (and the solution can call
+back into what the tests lend it). The tests' own comparisons run in the tests server: an
+object whose `__eq__` is always true, or a str subclass that says it equals anything, is not
+equal to the tests' values. The solution process holds only its two pipes to the tests
+server: it cannot see the server (another pid namespace and uid, hidden /proc), nor the
+verdict channel. The only way the solution can affect the verdict is by what it returns;
+exiting, dying or raising KeyboardInterrupt before the tests finish is a failure, even if
+the tests' bare `except:` catches it.
 
-Not carried across: arguments mutated deep inside (a list sorted in place comes back, the
-lists inside it are copied), functions the tests pass to the solution (refused), identity
-of values (`is` between two results). Benchmarks' tests (assert f(x) == y) need none of it.
-
-Without tests ("runs" mode, or no tests given) the program runs alone and its own exit is
-its verdict, sent on a private pipe with a per-run nonce: there is nothing to forge.
+Without tests ("runs" mode, or no tests given) the program runs alone and its verdict is its
+exit status as the zygote sees it (0 after a clean end, as plain execution; 1 after an
+exception, a signal or a limit otherwise): nothing inside the run is a verdict, so there is
+nothing to forge. The class and message of an exception come on a pipe, as details of a
+failure only.
 Exceptions are reported by class name so that the fault taxonomy (SyntaxError, NameError,
 TypeError, AssertionError, ...) can be checked.
 """
@@ -48,8 +51,6 @@ from __future__ import annotations
 
 import builtins
 import json
-import numbers
-import operator
 import os
 import resource
 import signal
@@ -57,17 +58,14 @@ import sys
 import traceback
 import types
 
-from sandbox import zygote
+from sandbox import proxy, zygote
+from sandbox.proxy import SolutionEnded, SolutionExit
 
 # Failing imports that mean "this machine lacks a package", not "the program is wrong";
 # the paper's runs-check ignores them.
 ENV_ERRORS = ("ModuleNotFoundError",)
 TRACEBACK_FRAMES = 40  # frames of a traceback shown at each end; a deep recursion has millions
-MAX_MESSAGE = 256 * 1024 * 1024  # bytes of one message between the two processes
 FRAME_BYTES = 4096  # memory allowed per level of recursion (one takes a few hundred bytes)
-# Operations the tests may apply to a reference to one of the solution's objects.
-REMOTE_OPS = {"len": len, "repr": repr, "str": str, "list": list, "getattr": getattr, "getitem": operator.getitem,
-              "contains": operator.contains}
 
 
 # -- tracebacks ----------------------------------------------------------------------------
@@ -77,7 +75,7 @@ def _traceback_text(e: BaseException) -> str:
     cut to its ends, so that it costs little however deep the recursion went."""
     frames, tb, n = [], e.__traceback__, 0
     while tb is not None:
-        if tb.tb_frame.f_code.co_filename != __file__:
+        if tb.tb_frame.f_code.co_filename not in (__file__, proxy.__file__):
             frames.append(tb)
             n += 1
             if n > 2 * TRACEBACK_FRAMES:
@@ -111,9 +109,13 @@ def _flush() -> None:
         pass
 
 
-def _report(fd: int, nonce: str, verdict: dict) -> None:
+def _report(fd: int, verdict: dict) -> None:
+    """Details for the zygote, then the exit status that is the verdict."""
     _flush()
-    os.write(fd, (json.dumps({"nonce": nonce, **verdict}) + "\n").encode())
+    try:
+        os.write(fd, (json.dumps(verdict) + "\n").encode())
+    except OSError:  # the program closed it: the exit status still tells
+        pass
     os._exit(0 if verdict["ok"] else 1)
 
 
@@ -149,8 +151,8 @@ def _cap_recursion() -> None:
     sys.setrecursionlimit = setrecursionlimit
 
 
-def run(code: str, mode: str, result_fd: int, nonce: str) -> None:
-    """Execute the program alone and report; never returns (the process ends with os._exit)."""
+def run(code: str, mode: str, details_fd: int) -> None:
+    """Execute the program alone and exit as it ended; never returns (os._exit)."""
     sys.argv = ["solution.py"]
     _cap_recursion()
     _on_cpu_limit()
@@ -163,7 +165,13 @@ def run(code: str, mode: str, result_fd: int, nonce: str) -> None:
                    "reason": None if clean else f"exit status {e.code!r}"}
     except BaseException as e:  # noqa: BLE001 - every exception is a verdict
         verdict = _error_verdict(e, mode)
-    _report(result_fd, nonce, verdict)
+    threading = sys.modules.get("threading")
+    if threading is not None:  # as the interpreter does at exit: a thread still working is not done
+        try:
+            threading._shutdown()
+        except BaseException:  # noqa: BLE001 - the program's own end decides
+            pass
+    _report(details_fd, verdict)
 
 
 def serve(code: str, requests: int, replies: int) -> None:
@@ -171,7 +179,8 @@ def serve(code: str, requests: int, replies: int) -> None:
     sys.argv = ["solution.py"]
     _cap_recursion()
     _on_cpu_limit()
-    _serve(code, requests, replies)
+    proxy.serve(code, _main_namespace(), requests, replies)
+    os._exit(0)
 
 
 # -- the tests server ----------------------------------------------------------------------------
@@ -179,11 +188,12 @@ def serve(code: str, requests: int, replies: int) -> None:
 def tests_server(sock) -> None:
     """Run each job's tests against its solution process; never returns.
 
-    A job comes on `sock` as a framed JSON message ({"tests", "memory_mb", "cwd"}) carrying
-    four fds (the run's stdout and stderr, the pipes to and from the solution process); the
-    reply is {"verdict", "cpu_s", "retire"}, the verdict None when the solution process ended
-    before the tests did (the zygote, which reaps it, knows how), retire true when the tests
-    changed the interpreter in a way that is not put back (the zygote replaces the server).
+    A job comes on `sock` as a framed JSON message ({"job", "memory_mb", "cwd"}) carrying
+    five fds (the run's stdout and stderr, the pipes to and from the solution process, a pipe
+    of the tests' text); the reply is {"job", "verdict", "cpu_s", "retire"}, the verdict None
+    when the solution process ended before the tests did (the zygote, which reaps it, knows
+    how), retire true when the tests changed the interpreter in a way that is not put back
+    (the zygote replaces the server).
     """
     import socket  # noqa: PLC0415 - loaded by the zygote already
 
@@ -191,16 +201,18 @@ def tests_server(sock) -> None:
     state = _Interpreter()
     while True:
         try:
-            head, fds, _, _ = socket.recv_fds(sock, 4, 4)
-            if not head or len(fds) != 4:
+            head, fds, _, _ = socket.recv_fds(sock, 4, 5)
+            if not head or len(fds) != 5:
                 os._exit(0)  # the zygote is gone
             if len(head) < 4:
                 head += sock.recv(4 - len(head), socket.MSG_WAITALL)
             body = sock.recv(int.from_bytes(head, "big"), socket.MSG_WAITALL)
             task = json.loads(body)
+            out_fd, err_fd, requests, replies, tests_fd = fds
+            with open(tests_fd, "rb") as f:
+                tests = f.read().decode("utf-8", "surrogatepass")
         except (OSError, ValueError):
             os._exit(0)
-        out_fd, err_fd, requests, replies = fds
         os.dup2(out_fd, 1)
         os.dup2(err_fd, 2)
         os.close(out_fd)
@@ -211,39 +223,78 @@ def tests_server(sock) -> None:
         if task["memory_mb"]:
             resource.setrlimit(resource.RLIMIT_AS, (task["memory_mb"] * 1024 * 1024, resource.RLIM_INFINITY))
         cpu = _cpu()
-        verdict = _run_tests(Solution(requests, replies), task["tests"])
+        verdict = _run_tests(proxy.Solution(requests, replies), tests)
         _flush()
         cpu = _cpu() - cpu
         for fd in (requests, replies):
             os.close(fd)
         retire = not state.restore()
-        sock.sendall(zygote.frame({"verdict": verdict, "cpu_s": cpu, "retire": retire}))
+        sock.sendall(zygote.frame({"job": task["job"], "verdict": verdict, "cpu_s": cpu, "retire": retire}))
+
+
+# sys attributes the tests may set that are put back by name; every other one must be as it was.
+SYS_PUT_BACK = ("stdin", "stdout", "stderr", "displayhook", "excepthook", "breakpointhook", "unraisablehook",
+                "argv", "path", "meta_path", "path_hooks")
+# Function attributes whose change the interpreter reports to audit hooks (a class's or a
+# module's attributes are compared instead: setting them is not audited).
+AUDITED_FUNCTION_ATTRS = ("__code__", "__defaults__", "__kwdefaults__")
 
 
 class _Interpreter:
     """What a job's tests may change in the tests server's interpreter, so that no job's tests
     change the next job's verdict: what is cheap to put back is put back; anything else that
-    changed (a module imported or one's attributes set, a thread or child process left,
-    garbage collection off) retires the server, and the next job gets a fresh one."""
+    changed (see the module's docstring) retires the server, and the next job gets a fresh
+    one. Built once per server, after which it is the reference state."""
 
     def __init__(self) -> None:
+        import gc  # noqa: PLC0415 - loaded with the interpreter
+        import random  # noqa: PLC0415 - in zygote.PRELOAD
+        import warnings  # noqa: PLC0415 - loaded with the interpreter
+
         self.builtins = dict(builtins.__dict__)
         self.names = set(sys.modules)
         self.modules = {name: (m, dict(vars(m))) for name, m in sys.modules.items()
                         if name not in ("builtins", "sys") and isinstance(getattr(m, "__dict__", None), dict)}
-        self.sys = {name: getattr(sys, name) for name in ("stdin", "stdout", "stderr", "displayhook", "excepthook")}
+        self.sys = {name: getattr(sys, name) for name in SYS_PUT_BACK}
+        self.sys_rest = {k: v for k, v in vars(sys).items() if k not in SYS_PUT_BACK}
         self.argv, self.path = list(sys.argv), list(sys.path)
+        self.meta_path, self.path_hooks = list(sys.meta_path), list(sys.path_hooks)
+        # Classes of Python code (those of C code are immutable) and module-level objects:
+        # their attributes, as a module's.
+        self.objects = [(c, dict(vars(c))) for c in _heap_types()]
+        functions = set()
+        for m, names in self.modules.values():
+            for v in names.values():
+                if isinstance(v, types.FunctionType):
+                    functions.add(id(v))
+                elif not isinstance(v, (type, types.ModuleType)) and isinstance(getattr(v, "__dict__", None), dict):
+                    self.objects.append((v, dict(vars(v))))
+        for c, names in self.objects:
+            functions.update(id(v) for v in names.values() if isinstance(v, types.FunctionType))
         self.recursion_limit = sys.getrecursionlimit()
         self.int_digits = sys.get_int_max_str_digits()
+        self.switch_interval = sys.getswitchinterval()
+        self.gc = gc.get_threshold(), gc.get_debug()
+        self.limits = {res: resource.getrlimit(res) for res in _rlimits()}
         self.environ = dict(os.environ)
         self.cwd = os.getcwd()
         self.umask = os.umask(0o022)
         os.umask(self.umask)
         self.handlers = {sig: signal.getsignal(sig) for sig in signal.valid_signals()
                          if sig not in (signal.SIGKILL, signal.SIGSTOP) and signal.getsignal(sig) is not None}
-        import warnings  # noqa: PLC0415 - loaded with the interpreter
-
         self.warnings = list(warnings.filters)
+        self.seed = random.seed  # the module's generator, seeded afresh for each job
+        self.fds = _fds()
+        # An audit hook can't be removed, and these changes can't be seen otherwise: hooks see
+        # sys.addaudithook (ours first, as it is the first) and function attributes being set.
+        hooked = self.hooked = []
+
+        def hook(event: str, args: tuple) -> None:
+            if event == "sys.addaudithook" or (event == "object.__setattr__" and id(args[0]) in functions
+                                               and args[1] in AUDITED_FUNCTION_ATTRS):
+                hooked.append(event)
+
+        sys.addaudithook(hook)
 
     def restore(self) -> bool:
         """Put back what the tests changed; False if something can't be put back."""
@@ -251,13 +302,19 @@ class _Interpreter:
         import gc  # noqa: PLC0415
         import warnings  # noqa: PLC0415
 
+        sys.settrace(None)
+        sys.setprofile(None)
         builtins.__dict__.clear()
         builtins.__dict__.update(self.builtins)
         for name, value in self.sys.items():
             setattr(sys, name, value)
         sys.argv, sys.path[:] = list(self.argv), self.path
+        sys.meta_path[:], sys.path_hooks[:] = self.meta_path, self.path_hooks
         sys.setrecursionlimit(self.recursion_limit)
         sys.set_int_max_str_digits(self.int_digits)
+        sys.setswitchinterval(self.switch_interval)
+        gc.set_threshold(*self.gc[0])
+        gc.set_debug(self.gc[1])
         if os.environ != self.environ:
             os.environ.clear()
             os.environ.update(self.environ)
@@ -265,20 +322,56 @@ class _Interpreter:
         os.umask(self.umask)
         for timer in (signal.ITIMER_REAL, signal.ITIMER_VIRTUAL, signal.ITIMER_PROF):
             signal.setitimer(timer, 0)  # signal.alarm() too
+        signal.set_wakeup_fd(-1)
         for sig, handler in self.handlers.items():
             if signal.getsignal(sig) is not handler:
                 signal.signal(sig, handler)
         if warnings.filters != self.warnings:
             warnings.filters[:] = self.warnings
             warnings._filters_mutated()
-        resource.setrlimit(resource.RLIMIT_AS, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
-        clean = gc.isenabled() and _thread._count() == 0 and not _children()
+        clean = not self.hooked
+        for res, limit in self.limits.items():
+            if resource.getrlimit(res) != limit:
+                try:
+                    resource.setrlimit(res, limit)
+                except (OSError, ValueError):  # a hard limit lowered
+                    clean = False
+        self.seed()
+        if _fds() != self.fds:
+            gc.collect()  # files the tests left to the collector (in a cycle with their functions)
+        clean = clean and gc.isenabled() and _thread._count() == 0 and not _children() and _fds() == self.fds
         gc.enable()
         try:
             return clean and sys.modules.keys() == self.names and all(
-                sys.modules[name] is m and vars(m) == before for name, (m, before) in self.modules.items())
+                sys.modules[name] is m and vars(m) == before for name, (m, before) in self.modules.items()) and all(
+                vars(o) == before for o, before in self.objects) and {
+                k: v for k, v in vars(sys).items() if k not in SYS_PUT_BACK} == self.sys_rest
         except Exception:  # noqa: BLE001 - a value the tests set that can't even be compared
             return False
+
+
+IMMUTABLE_TYPE = 1 << 8  # Py_TPFLAGS_IMMUTABLETYPE
+
+
+def _heap_types() -> list[type]:
+    """Every class whose attributes can be set (defined in Python, not C)."""
+    found, todo, seen = [], [object], set()
+    while todo:
+        for c in type.__subclasses__(todo.pop()):
+            if id(c) not in seen:
+                seen.add(id(c))
+                todo.append(c)
+                if not c.__flags__ & IMMUTABLE_TYPE:
+                    found.append(c)
+    return found
+
+
+def _rlimits() -> list[int]:
+    return [getattr(resource, name) for name in dir(resource) if name.startswith("RLIMIT_")]
+
+
+def _fds() -> set[str]:
+    return set(os.listdir("/proc/self/fd"))
 
 
 def _children() -> bool:
@@ -294,286 +387,33 @@ def _cpu() -> float:
     return r.ru_utime + r.ru_stime
 
 
-class SolutionEnded(BaseException):
-    """The solution process ended (exit, signal) or broke the protocol while the tests ran."""
-
-
-class SolutionExit(BaseException):
-    """The solution raised SystemExit inside a function the tests called."""
-
-
-def _run_tests(solution: "Solution", tests: str) -> dict | None:
+def _run_tests(solution: proxy.Solution, tests: str) -> dict | None:
     """The verdict; None when the solution process ended (exit, signal) before the tests."""
     try:
-        names = solution.ready()
-        namespace = {"__name__": "__main__", "__builtins__": builtins, **names}
-        exec(compile(tests, "<tests>", "exec"), namespace)
-        return {"ok": True}
-    except SolutionExit as e:
+        exec(compile(tests, "<tests>", "exec"), solution.tests_globals())
+        verdict = {"ok": True}
+    except BaseException as e:  # noqa: BLE001 - every exception is a verdict
+        verdict = _tests_verdict(solution.ended or e)
+    else:
+        if solution.ended is not None:  # caught by the tests' bare except: the run failed all the same
+            verdict = _tests_verdict(solution.ended)
+    return verdict
+
+
+def _tests_verdict(e: BaseException) -> dict | None:
+    if isinstance(e, SolutionExit):
         return {"ok": False, "error_class": "SystemExit",
                 "reason": f"the solution called exit({e.args[0]!r}) before the tests finished"}
-    except SolutionEnded as e:
+    if isinstance(e, SolutionEnded):
         if e.args[0] is None:
             return None
         return {"ok": False, "error_class": None, "reason": str(e)}
-    except SystemExit as e:  # the tests' own verdict
+    if isinstance(e, SystemExit):  # the tests' own verdict
         clean = e.code in (None, 0)
         return {"ok": clean, "error_class": None if clean else "SystemExit",
                 "reason": None if clean else f"exit status {e.code!r}"}
-    except BaseException as e:  # noqa: BLE001 - every exception is a verdict
-        remote = getattr(e, "solution_traceback", None)
-        verdict = _error_verdict(e, "tests")
-        if remote:
-            sys.stderr.write("\nraised in the solution:\n" + remote)
-        return verdict
-
-
-# -- wire format: plain values, and references to the solution's other objects ------------------
-#
-# JSON, with lists as lists, the plain scalars as themselves, and everything else as a
-# one-key object: {"t": [...]} tuple, {"d": [[k, v], ...]} dict, {"s"|"f": [...]} set or
-# frozenset, {"b": hex} bytes, {"c": [re, im]} complex, {"i": [...]} iterator, {"m": [name, n]}
-# a module (the tests get the server's own if it is loaded there, else a reference: a name
-# from the solution never makes the server import anything), {"r": [n, name, callable]} a
-# reference (n: its index on the solution's side).
-
-def _recv(fd: int):
-    return zygote._recv(fd, MAX_MESSAGE)
-
-
-class _Codec:
-    """Plain values both ways; `ref` turns what is not plain into a reference (one side only)."""
-
-    def __init__(self, ref, deref) -> None:
-        self.ref, self.deref = ref, deref
-
-    def encode(self, v):
-        t = type(v)
-        if v is None or t in (bool, int, float, str):
-            return v
-        if t is list:
-            return [self.encode(x) for x in v]
-        if t is tuple:
-            return {"t": [self.encode(x) for x in v]}
-        if t is dict:
-            return {"d": [[self.encode(k), self.encode(x)] for k, x in v.items()]}
-        if t in (set, frozenset):
-            return {"s" if t is set else "f": [self.encode(x) for x in v]}
-        if t is bytes:
-            return {"b": v.hex()}
-        if t is complex:
-            return {"c": [v.real, v.imag]}
-        return self.ref(v)
-
-    def decode(self, v):
-        if v is None or type(v) in (bool, int, float, str):
-            return v
-        if type(v) is list:
-            return [self.decode(x) for x in v]
-        if type(v) is not dict or len(v) != 1:
-            raise ValueError("malformed value")
-        (tag, body), = v.items()
-        if tag == "t":
-            return tuple(self.decode(x) for x in body)
-        if tag == "d":
-            return {self.decode(k): self.decode(x) for k, x in body}
-        if tag == "s":
-            return {self.decode(x) for x in body}
-        if tag == "f":
-            return frozenset(self.decode(x) for x in body)
-        if tag == "b":
-            return bytes.fromhex(body)
-        if tag == "c":
-            return complex(*body)
-        if tag == "i":
-            return iter([self.decode(x) for x in body])
-        if tag == "m":
-            name, n = body
-            module = sys.modules.get(str(name))
-            return module if module is not None else self.deref([n, name, False])
-        if tag == "r":
-            return self.deref(body)
-        raise ValueError(f"malformed value: tag {tag!r}")
-
-
-# -- the solution's process ----------------------------------------------------------------------
-
-def _plain(v):
-    """The builtin value an object of a subclass of a builtin (or a number type) stands for."""
-    for base in (bool, int, float, str, bytes, tuple, list, dict, frozenset, set, complex):
-        if isinstance(v, base):
-            return base(v) if base not in (str,) else str.__str__(v)
-    if isinstance(v, numbers.Integral):
-        return int(v)
-    if isinstance(v, numbers.Real):
-        return float(v)
-    return None
-
-
-def _serve(code: str, requests: int, replies: int) -> None:
-    """Execute the solution, send its names, then answer the tests' calls; never returns."""
-    objects: list = []
-
-    def ref(v):
-        if isinstance(v, types.ModuleType):
-            objects.append(v)
-            return {"m": [str(v.__name__), len(objects) - 1]}
-        if hasattr(type(v), "__next__"):
-            return {"i": [codec.encode(x) for x in v]}
-        plain = _plain(v)
-        if plain is not None:
-            return codec.encode(plain)
-        objects.append(v)
-        return {"r": [len(objects) - 1, str(getattr(v, "__name__", type(v).__name__)), callable(v)]}
-
-    codec = _Codec(ref, lambda r: objects[r[0]])
-    namespace = _main_namespace()
-    try:
-        exec(compile(code, "<solution>", "exec"), namespace)
-        _flush()
-        names = {k: v for k, v in namespace.items() if not k.startswith("__")}
-        zygote.send(replies, {"names": codec.encode(names)})
-    except BaseException as e:  # noqa: BLE001 - the tests process turns it into the verdict
-        zygote.send(replies, {"raise": _exception(e)})
-        os._exit(0)
-    while (req := _recv(requests)) is not None:
-        try:
-            target = objects[req["r"]]
-            args = codec.decode(req.get("args", []))
-            if req["op"] == "call":
-                value = target(*args, **codec.decode(req.get("kwargs", {"d": []})))
-            else:
-                value = REMOTE_OPS[req["op"]](target, *args)
-            reply = {"value": codec.encode(value)}
-            if req["op"] == "call":
-                reply["args"] = codec.encode(args)  # arguments the call changed in place
-        except BaseException as e:  # noqa: BLE001 - raised in the tests process
-            reply = {"raise": _exception(e)}
-        _flush()
-        zygote.send(replies, reply)
-    os._exit(0)
-
-
-def _exception(e: BaseException) -> dict:
-    return {"name": type(e).__name__, "bases": [c.__name__ for c in type(e).__mro__],
-            "message": str(e)[:2000], "exit": e.code if isinstance(e, SystemExit) and
-            isinstance(e.code, (int, str, type(None))) else None, "traceback": _traceback_text(e)[-20000:]}
-
-
-# -- the tests' side -----------------------------------------------------------------------------
-
-class Solution:
-    """The solution process, seen from the tests server."""
-
-    def __init__(self, requests: int, replies: int) -> None:
-        self.requests, self.replies = requests, replies
-        self.codec = _Codec(self._ref, lambda r: Remote(self, int(r[0]), str(r[1]), bool(r[2])))
-
-    def _ref(self, v):
-        if isinstance(v, Remote):
-            return {"r": [v._id]}
-        raise TypeError(f"the tests passed {type(v).__name__} {v!r:.80} to the solution, which runs in another "
-                        "process and receives only plain values")
-
-    def _reply(self):
-        try:
-            reply = _recv(self.replies)
-        except ValueError:
-            reply = None
-        if not isinstance(reply, dict):
-            self._ended(reply is None)
-        if "raise" in reply:
-            raise _as_exception(reply["raise"])
-        return reply
-
-    def _ended(self, eof: bool):
-        if eof:
-            raise SolutionEnded(None)
-        raise SolutionEnded("the solution process broke the tests' protocol")
-
-    def ready(self) -> dict:
-        try:
-            return self.codec.decode(self._reply()["names"])
-        except (KeyError, TypeError, ValueError):
-            self._ended(False)
-
-    def request(self, op: str, ref: int, args: tuple, kwargs: dict | None = None):
-        _flush()
-        msg = {"op": op, "r": ref, "args": self.codec.encode(list(args))}
-        if kwargs:
-            msg["kwargs"] = self.codec.encode(kwargs)
-        try:
-            zygote.send(self.requests, msg)
-        except BrokenPipeError:
-            self._ended(True)
-        reply = self._reply()
-        try:
-            value = self.codec.decode(reply["value"])
-            if op == "call":
-                for sent, back in zip(args, self.codec.decode(reply["args"])):
-                    _update_in_place(sent, back)
-        except (KeyError, TypeError, ValueError):
-            self._ended(False)
-        return value
-
-
-def _update_in_place(sent, back) -> None:
-    if type(sent) is list and type(back) is list and sent != back:
-        sent[:] = back
-    elif type(sent) is dict and type(back) is dict and sent != back:
-        sent.clear()
-        sent.update(back)
-    elif type(sent) is set and type(back) is set and sent != back:
-        sent.clear()
-        sent.update(back)
-
-
-def _as_exception(info: dict) -> BaseException:
-    """The solution's exception, as one the tests can catch by its class or a builtin base."""
-    if info.get("name") == "SystemExit":
-        return SolutionExit(info.get("exit"))
-    bases = [getattr(builtins, n, None) for n in info.get("bases", [])]
-    base = next((b for b in bases if isinstance(b, type) and issubclass(b, Exception)), Exception)
-    cls = base if base.__name__ == info.get("name") else type(str(info.get("name", "Exception")), (base,), {})
-    try:
-        e = cls(str(info.get("message", "")))
-    except TypeError:  # a builtin with a fixed signature (UnicodeDecodeError)
-        e = type(cls.__name__, (Exception,), {})(str(info.get("message", "")))
-    e.solution_traceback = str(info.get("traceback", ""))
-    return e
-
-
-class Remote:
-    """A reference to one of the solution's objects: a function, a class, an instance."""
-
-    __slots__ = ("_solution", "_id", "_name", "_callable")
-
-    def __init__(self, solution: Solution, ref: int, name: str, is_callable: bool) -> None:
-        self._solution, self._id, self._name, self._callable = solution, ref, name, is_callable
-
-    def __call__(self, *args, **kwargs):
-        return self._solution.request("call", self._id, args, kwargs)
-
-    def __getattr__(self, name: str):
-        return self._solution.request("getattr", self._id, (name,))
-
-    def __len__(self) -> int:
-        return self._solution.request("len", self._id, ())
-
-    def __iter__(self):
-        return iter(self._solution.request("list", self._id, ()))
-
-    def __getitem__(self, key):
-        return self._solution.request("getitem", self._id, (key,))
-
-    def __contains__(self, item) -> bool:
-        return self._solution.request("contains", self._id, (item,))
-
-    def __bool__(self) -> bool:
-        return True  # as any object without __bool__: the solution's own __bool__/__len__ is not asked
-
-    def __repr__(self) -> str:
-        return self._solution.request("repr", self._id, ())
-
-    def __str__(self) -> str:
-        return self._solution.request("str", self._id, ())
+    remote = getattr(e, "solution_traceback", None)
+    verdict = _error_verdict(e, "tests")
+    if remote:
+        sys.stderr.write("\nraised in the solution:\n" + remote)
+    return verdict

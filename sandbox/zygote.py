@@ -19,10 +19,17 @@ left in its pid namespace, so nothing outlives a run; init dies with the zygote
 (PR_SET_PDEATHSIG), and the zygote with the pool (SIGTERM to the caller's group reaches it;
 the end of its request pipe is noticed even during a run). Python tests run in the slot's
 tests server, which talks to the run over two pipes and gives the zygote the verdict (see
-sandbox/pyrun.py); it dies with the zygote too. The run dir is deleted after every
-run; the slot's uid owns nothing else that is writable.
+sandbox/pyrun.py); it dies with the zygote too.
 
-Protocol on two inherited fds: 4-byte big-endian length, then JSON (request or reply).
+No job leaves anything for the next: everything a run (or its tests) can write is the run dir
+and /dev/shm, and both are emptied after every job (the tmpfs is replaced when removing its
+entries is not enough: a tree too deep to walk). The tests server is told each job's number and
+its reply must carry it, alone on the channel: a stray frame retires the server.
+
+Protocol on two inherited fds: 4-byte big-endian length, then JSON (request or reply). A
+request whose "tests_bytes" is not 0 is followed by that many bytes of tests (UTF-8): for a
+Python job the zygote moves them to the tests server with splice(2), never reading them, so
+that no process a solution is forked from ever held a job's tests.
 """
 
 from __future__ import annotations
@@ -53,6 +60,9 @@ FILE_LIMIT = 16 * 1024 * 1024  # largest file (and stdout) a run may write
 NPROC_LIMIT = 64               # processes + threads of the slot uid (a JVM needs about 20)
 NOFILE_LIMIT = 256
 VERDICT_FD, NONCE_FD = 1000, 1001  # far from the fds solutions usually touch
+RUNS = "/tmp/runs"             # the run dirs, on a tmpfs of their own (see Zygote.scrub)
+REPLY_LIMIT = 1024 * 1024      # bytes of a tests server's reply (a verdict, a few numbers)
+REPLY_TIMEOUT_S = 10.0         # to finish a reply once its first byte came (it is one write)
 JAVAC_UID_OFFSET = 1 << 30
 TESTS_UID_OFFSET = 1 << 29     # the slot's tests server: a uid of its own, out of the runs' reach
 WALL_FACTOR = 3                # wall time of a run: at most this many times its CPU budget (+1 s)
@@ -66,9 +76,11 @@ def wall_limit(timeout_s: float) -> float:
 
 
 class Zygote:
-    def __init__(self, uid: int, caller_fd: int) -> None:
+    def __init__(self, uid: int, caller_fd: int, tmp_mb: int) -> None:
         self.uid = uid
         self.caller_fd = caller_fd  # the pool's request pipe: its end (EOF) means the pool is gone
+        self.tmp_mb = tmp_mb
+        self.tests_left = 0  # bytes of the current job's tests still in the request pipe
         self.pidns = jail.PidNamespaces()
         self.runs = 0
         # Rather than a new IPC namespace per run (its teardown blocks the zygote about 0.3 ms
@@ -80,22 +92,61 @@ class Zygote:
         # fills its disk can still report.
         os.makedirs("/tmp/io", mode=0o700, exist_ok=True)
         jail.mount_tmpfs("/tmp/io", 2 * FILE_LIMIT // 2**20 + 4, mode="0700")
-        os.makedirs("/tmp/runs", mode=0o755, exist_ok=True)
+        os.makedirs(RUNS, mode=0o755, exist_ok=True)
+        jail.mount_tmpfs(RUNS, tmp_mb, mode="0755")
+        self.null = os.open("/dev/null", os.O_WRONLY)
+
+    # -- the job's tests, which the zygote passes on without reading (Python) ----------------
+    def read_tests(self) -> str | None:
+        """The tests, as text, for the languages whose harness the zygote writes."""
+        if not self.tests_left:
+            return None
+        data = _read_exact(self.caller_fd, self.tests_left)
+        self.tests_left = 0
+        if data is None:
+            os._exit(0)  # the pool is gone
+        return data.decode("utf-8", "surrogatepass")
+
+    def pass_tests(self, fd: int) -> None:
+        """Move the tests from the request pipe to `fd` inside the kernel."""
+        while self.tests_left:
+            moved = os.splice(self.caller_fd, fd, self.tests_left)
+            if not moved:
+                os._exit(0)  # the pool is gone
+            self.tests_left -= moved
+
+    def scrub(self, workdir: str) -> None:
+        """Empty what the job could write: its run dir, /dev/shm (entries of any kind)."""
+        if self.tests_left:  # a job that ended before its tests were needed
+            self.pass_tests(self.null)
+        try:
+            os.rmdir(workdir)  # most runs write nothing: skip rmtree's walk
+        except OSError:
+            import shutil  # noqa: PLC0415 - rarely needed; its compression modules are 30 mappings per fork
+
+            try:
+                shutil.rmtree(workdir)
+            except Exception:  # noqa: BLE001 - RecursionError on a deep tree, among others
+                jail.replace_tmpfs(RUNS, self.tmp_mb, "0755")
+        if os.listdir(jail.SHM):  # POSIX shared memory, semaphores, or anything else
+            jail.replace_tmpfs(jail.SHM, jail.SHM_MB, jail.SHM_MODE)
 
     # -- one confined process -------------------------------------------------------------
     def spawn(self, workdir: str, target, *, timeout_s: float, memory_mb: int | None,
-              as_init: bool = False, tests: str | None = None) -> dict:
+              as_init: bool = False, tests: bool = False) -> dict:
         """Run `target(fd, nonce)` confined (it must end the process); return the outcome.
 
-        as_init: the run is its pid namespace's init (Python: one fork fewer) rather than the
-        child of a reaper (programs that are exec'd). An exec'd program finds the nonce on fd
-        NONCE_FD, a pipe its harness empties before the program's own code starts: it is in
-        no environment variable or file.
+        as_init: a Python run, its pid namespace's init (one fork fewer) rather than the child
+        of a reaper (programs that are exec'd). Its verdict is its exit status, as the parent
+        sees it (0: pass); what it writes on fd only details a failure (exception class,
+        message), so nothing it can reach is a verdict, and nonce is None. An exec'd program
+        finds the nonce on fd NONCE_FD, a pipe its harness empties before the program's own
+        code starts: it is in no environment variable or file.
 
         tests: a Python solution process, whose verdict comes from the slot's tests server
-        running these tests against it (sandbox/pyrun.py); the target's fd is its pipe of
-        replies to the server, NONCE_FD the server's requests (nothing it writes there is a
-        verdict: the server reads values from them).
+        running the job's tests (waiting in the request pipe) against it (sandbox/pyrun.py);
+        the target's fd is its pipe of replies to the server, NONCE_FD the server's requests
+        (nothing it writes there is a verdict: the server reads values from them).
         """
         limits = {
             resource.RLIMIT_CPU: max(1, math.ceil(timeout_s)),
@@ -111,28 +162,37 @@ class Zygote:
         out_path, err_path = f"/tmp/io/{n}.out", f"/tmp/io/{n}.err"
         out_fd = os.open(out_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         err_fd = os.open(err_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        nonce = os.urandom(16).hex()
+        nonce = None if as_init else os.urandom(16).hex()
         server = None
-        if tests is not None:
+        if tests:
             requests_r, requests_w = os.pipe()
             replies_r, replies_w = os.pipe()
-            task = {"tests": tests, "memory_mb": memory_mb or 0, "cwd": workdir}
+            tests_r, tests_w = os.pipe()
+            task = {"job": n, "memory_mb": memory_mb or 0, "cwd": workdir}
             try:
                 for attempt in (1, 2):
                     server = self.tests_server()
                     try:
-                        _send_task(server[1], task, [out_fd, err_fd, requests_w, replies_r])
+                        _send_task(server[1], task, [out_fd, err_fd, requests_w, replies_r, tests_r])
                         break
                     except OSError:  # the server is gone: start another, once
                         self.drop_tests_server()
                         if attempt == 2:
                             raise
+                os.close(tests_r)
+                tests_r = None
+                # Before the solution process exists; the server reads them as they come.
+                self.pass_tests(tests_w)
             except BaseException:
-                for fd in (out_fd, err_fd, requests_r, requests_w, replies_r, replies_w):
-                    os.close(fd)
+                for fd in (out_fd, err_fd, requests_r, requests_w, replies_r, replies_w, tests_r, tests_w):
+                    if fd is not None:
+                        os.close(fd)
                 for path in (out_path, err_path):
                     os.unlink(path)
+                if server is not None:
+                    self.drop_tests_server()  # it may hold part of this job, which will never run
                 raise
+            os.close(tests_w)
             os.close(requests_w)
             os.close(replies_r)
             res_r = None
@@ -175,7 +235,7 @@ class Zygote:
             if fd is not None:
                 os.close(fd)
         try:
-            wall_killed, cpu_at_kill, reply = self._wait(init, timeout_s, server)
+            wall_killed, cpu_at_kill, reply = self._wait(init, timeout_s, server, n)
         except BaseException:
             os.kill(init, signal.SIGKILL)
             os.wait4(init, 0)
@@ -187,8 +247,6 @@ class Zygote:
         if server is not None:
             os.kill(init, signal.SIGKILL)  # the tests are done: so is the run
         _, status, usage = os.wait4(init, 0)
-        for name in os.listdir(jail.SHM):  # the run's POSIX shared memory and semaphores
-            os.unlink(os.path.join(jail.SHM, name))
         wall = time.monotonic() - start
         stdout, stderr = _read_head(out_path), _read_head(err_path)
         os.unlink(out_path)
@@ -202,10 +260,13 @@ class Zygote:
             os.close(res_r)
             try:
                 msg = json.loads(line.splitlines()[0]) if line else None
-                if isinstance(msg, dict) and msg.get("nonce") == nonce:
-                    verdict = msg
             except (ValueError, IndexError):
-                pass
+                msg = None
+            msg = msg if isinstance(msg, dict) else {}
+            if as_init:
+                verdict = _exit_verdict(code, wall_killed, msg)
+            elif msg.get("nonce") == nonce:
+                verdict = msg
         elif reply is not None:
             if reply.get("retire"):
                 self.drop_tests_server()
@@ -226,7 +287,7 @@ class Zygote:
     def tests_server(self) -> tuple[int, "socket.socket"]:
         """(pid, socket) of the slot's tests server, started if there is none."""
         if self._tests_server is None:
-            import socket  # noqa: PLC0415
+            import socket  # noqa: PLC0415 - only for Python tests: not in every run's image
 
             ours, theirs = socket.socketpair()
             self.pidns.next_child_in_new_namespace()
@@ -241,15 +302,15 @@ class Zygote:
                     null = os.open("/dev/null", os.O_RDWR)
                     for fd in (0, 1, 2):
                         os.dup2(null, fd)
-                    os.makedirs("/tmp/tests", mode=0o700, exist_ok=True)
-                    os.chown("/tmp/tests", self.uid + TESTS_UID_OFFSET, self.uid + TESTS_UID_OFFSET)
-                    os.chdir("/tmp/tests")
+                    # Nothing of its own to write to: a job's tests write in the run dir
+                    # (their cwd and home) or /dev/shm, which are emptied after each job.
+                    os.chdir("/")
                     jail.drop_privileges(self.uid + TESTS_UID_OFFSET, {
                         resource.RLIMIT_NPROC: 16, resource.RLIMIT_NOFILE: NOFILE_LIMIT,
                         resource.RLIMIT_FSIZE: FILE_LIMIT, resource.RLIMIT_CORE: 0})
                     jail.not_dumpable()  # nothing of this uid can read its memory or fds
                     os.environ.clear()
-                    os.environ.update(ENV, HOME="/tmp/tests", TMPDIR="/tmp/tests")
+                    os.environ.update(ENV)
                     from sandbox import pyrun  # noqa: PLC0415
 
                     pyrun.tests_server(theirs)
@@ -314,7 +375,7 @@ class Zygote:
         except BaseException:  # noqa: BLE001 - pid 1 must never fall back into zygote code
             os._exit(254)
 
-    def _wait(self, pid: int, timeout_s: float, server=None) -> tuple[bool, float, dict | None]:
+    def _wait(self, pid: int, timeout_s: float, server=None, job: int = 0) -> tuple[bool, float, dict | None]:
         """Wait for the run's init (or, with the tests server, for its reply); kill it if it is
         stuck. Returns (killed, CPU seconds seen, the server's reply).
 
@@ -326,8 +387,10 @@ class Zygote:
         the last one (one clock tick) is given more time, up to wall_limit(timeout_s); a
         starved run on a loaded machine still gets a tick now and then. The tests server's CPU
         for this run counts in its budget; a run killed while its tests ran takes the server
-        with it (it is started again for the next). When the pool goes away (its request pipe
-        ends) the run is killed and the zygote exits.
+        with it (it is started again for the next). The server's reply must be this job's
+        (`job`), and alone on the channel; else the server is replaced, and the job ends as if
+        it had died. When the pool goes away (its request pipe ends) the run is killed and the
+        zygote exits.
         """
         pidfd = os.pidfd_open(pid)
         watch = [pidfd, self.caller_fd]
@@ -346,14 +409,14 @@ class Zygote:
                     os.kill(pid, signal.SIGKILL)
                     os._exit(0)
                 if server is not None and server[1].fileno() in ready:
-                    try:
-                        reply = _recv(server[1].fileno())
-                    except (OSError, ValueError):
-                        reply = None
-                    if not isinstance(reply, dict) or "verdict" not in reply:
+                    reply = _reply(server[1])
+                    if not isinstance(reply, dict) or "verdict" not in reply or reply.get("job") != job:
                         # The server died in the tests (a signal their own code raised, the
-                        # output limit): the run ends as the tests process did.
+                        # output limit), or they wrote on its channel: the run ends as the tests
+                        # process did.
                         return False, 0.0, {"verdict": None, "cpu_s": 0.0, "exit": self.drop_tests_server()}
+                    if _pending(server[1]):  # a frame the tests wrote: it must not be the next job's reply
+                        reply["retire"] = True
                     return False, 0.0, reply
                 if pidfd in ready:
                     if server is None:
@@ -402,16 +465,58 @@ class Zygote:
     def handle(self, req: dict) -> dict:
         from sandbox import langs  # noqa: PLC0415 - loaded by main() after the jail is set up
 
+        self.tests_left = req.pop("tests_bytes", 0)
+        if req["lang"] != "python":
+            req["tests"] = self.read_tests()
         path = self.workdir()
         try:
             return langs.run_job(self, req, path)
         finally:
-            try:
-                os.rmdir(path)  # most runs write nothing: skip rmtree's walk
-            except OSError:
-                import shutil  # noqa: PLC0415 - rarely needed; its compression modules are 30 mappings per fork
+            self.scrub(path)
 
-                shutil.rmtree(path, ignore_errors=True)
+
+def _exit_verdict(code: int, killed: bool, details: dict) -> dict | None:
+    """A Python run's verdict from its exit status, as plain execution: the harness exits 0
+    when the program ended cleanly (a pass), 1 after an exception, whose class and message it
+    sent (`details`; the program could send its own, but not turn a failure into a pass).
+    None (the raw status decides) after a signal, a limit, os._exit(n)."""
+    if killed or code not in (0, 1):
+        return None
+    error, reason = details.get("error_class"), details.get("reason")
+    if not isinstance(error, (str, type(None))) or not isinstance(reason, (str, type(None))):
+        error = reason = None
+    if code == 1 and error is None and reason is None:
+        return None
+    return {"ok": code == 0, "error_class": error, "reason": reason}
+
+
+def _reply(sock):
+    """The tests server's reply, None if it is gone or the frame is malformed or unfinished."""
+    import socket  # noqa: PLC0415 - loaded with the tests server
+
+    sock.settimeout(REPLY_TIMEOUT_S)
+    try:
+        head = sock.recv(4, socket.MSG_WAITALL)
+        if len(head) < 4:
+            return None
+        size = struct.unpack(">I", head)[0]
+        body = sock.recv(size, socket.MSG_WAITALL) if size <= REPLY_LIMIT else b""
+        return json.loads(body) if len(body) == size else None
+    except (OSError, ValueError):
+        return None
+    finally:
+        sock.settimeout(None)
+
+
+def _pending(sock) -> bool:
+    import socket  # noqa: PLC0415 - loaded with the tests server
+
+    try:
+        return bool(sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT))
+    except BlockingIOError:
+        return False
+    except OSError:
+        return True
 
 
 def _read_all(fd: int) -> str:
@@ -483,24 +588,23 @@ def main(argv: list[str]) -> None:
     # 50-300 us on a virtual machine. Runs of other slots use the other CPUs.
     os.sched_setaffinity(0, {cpu})
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the pool stops us by closing the pipe
-    # Started with -S (no site: a smaller interpreter forks faster); solutions may still
-    # import installed packages, but .pth hooks are not run.
-    import site  # noqa: PLC0415
-
-    sys.path += [p for p in site.getsitepackages() if p not in sys.path]
+    # Started with -S (no site: a smaller interpreter forks faster); the pool put the installed
+    # packages on sys.path, but .pth hooks are not run.
     jail.enter_private_world(tmp_mb)
     for name in (*PRELOAD, "sandbox.langs"):
         __import__(name)
     # Objects that exist now are never collected in a run: without this, the first collection
     # in each forked run would touch (and so copy) every page of the interpreter.
     gc.freeze()
-    zygote = Zygote(uid, req_fd)
+    zygote = Zygote(uid, req_fd, tmp_mb)
     send(rep_fd, {"ready": True})
     while (req := _recv(req_fd)) is not None:
         try:
             reply = zygote.handle(req)
         except Exception as e:  # noqa: BLE001 - one bad job must not take the slot down
             reply = {"status": "sandbox-error", "reason": f"{type(e).__name__}: {e}"}
+            if zygote.tests_left:  # the request pipe must be at the next request
+                zygote.pass_tests(zygote.null)
         send(rep_fd, reply)
 
 

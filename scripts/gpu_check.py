@@ -71,10 +71,11 @@ def sync(device: torch.device) -> None:
         torch.cuda.synchronize()
 
 
-def train(kind: str, base: str, rows: list[dict], cfg: dict, scratch: Path, device: torch.device) -> tuple[dict, object]:
+def train(kind: str, base: str, rows: list[dict], cfg, scratch: Path, device: torch.device) -> tuple[dict, object]:
+    """One epoch of `cfg` (a soda.params.Train) through the stage's trainer."""
     from soda.train import prepare
 
-    p = prepare(kind, base, rows, {**cfg, "epochs": 1}, scratch)
+    p = prepare(kind, base, rows, cfg, 0, scratch)
     peak_reset(device)
     start = time.perf_counter()
     p.trainer.train()
@@ -132,25 +133,26 @@ def main() -> int:
     args = ap.parse_args()
 
     from soda.tools.bench.train import one_cycle
-    from soda.params import load_params
+    from soda.params import Params, load_params
 
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     bf16 = device.type == "cuda"
     params = load_params(Path(__file__).resolve().parents[1] / "params.yaml")
     csl, fcl, _ = one_cycle(params)
     csl, fcl = (csl * (1 + args.rows // len(csl)))[:args.rows], (fcl * (1 + args.rows // len(fcl)))[:max(1, args.rows // 4)]
-    cfg = {"bf16": bf16, "gradient_checkpointing": False, "lr": 1e-5, "batch_size": 16, "max_length": 1024,
-           "save_steps": 10**6, "seed": 0}
+    typed = Params.model_validate(params)
+    change = {"epochs": 1, "bf16": bf16, "gradient_checkpointing": False, "lr": 1e-5, "batch_size": 16,
+              "max_length": 1024, "save_steps": 10**6}
     with tempfile.TemporaryDirectory(prefix="soda-gpu-check-") as tmp:
         tmp = Path(tmp)
         n_params = build_model(args.arch, args.size, tmp / "base")
         base = str(tmp / "base")
-        csl_run, prepared = train("csl", base, csl, cfg, tmp / "scratch", device)
-        batches = list(prepared.trainer.get_train_dataloader())
+        csl_run, prepared = train("csl", base, csl, typed.csl_train.model_copy(update=change), tmp / "scratch", device)
+        batches, csl_cfg = list(prepared.trainer.get_train_dataloader()), prepared.cfg
         del prepared
-        plain_run = plain(base, batches, {**cfg, "scheduler": "cosine", "warmup_ratio": 0.05, "weight_decay": 0.0},
-                          device, bf16)
-        fcl_run, _ = train("fcl", base, fcl, {**cfg, "batch_size": 8}, tmp / "scratch", device)
+        plain_run = plain(base, batches, csl_cfg, device, bf16)
+        fcl_run, _ = train("fcl", base, fcl, typed.fcl_train.model_copy(update={**change, "batch_size": 8}),
+                           tmp / "scratch", device)
         gen = generation(base, [r["prompt"] for r in csl[:64]], args.max_new_tokens, device)
     print(json.dumps({
         "device": torch.cuda.get_device_name() if device.type == "cuda" else "cpu", "arch": args.arch,

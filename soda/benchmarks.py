@@ -30,9 +30,13 @@ import json
 import re
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from soda.io import InputError, read_jsonl
 from soda.prompts import student_prompt
+
+if TYPE_CHECKING:
+    from soda.params import BenchmarkSources
 
 MULTIPLE_LANGS = ("java", "js", "cpp", "go", "ts", "c")
 NAMES = ("heldout", "humaneval", "mbpp") + tuple(f"multipl-e-{lang}" for lang in MULTIPLE_LANGS)
@@ -79,20 +83,20 @@ def load_benchmark(name: str, cfg: dict) -> list[dict]:
     return items
 
 
-def load_selected(cfg: dict, heldout_path: str, section: str, student_prompt: str = "compact",
-                  root: str | Path = ".") -> tuple[list[dict], dict[str, str]]:
+def load_selected(cfg: BenchmarkSources, heldout_path: str, section: str, student_prompt: str,
+                  root: str | Path) -> tuple[list[dict], dict[str, str]]:
     """Items of every benchmark a params section selects (`benchmarks`, `paths` relative to
     `root`, `skip_missing`), and {benchmark: reason} for the ones skipped. A source that cannot
     be loaded is an error naming `section`, unless `skip_missing` lists it: then it is skipped
     and reported."""
     items, skipped = [], {}
-    paths = {name: str(Path(root) / path) for name, path in cfg.get("paths", {}).items()}
-    for name in cfg["benchmarks"]:
+    paths = {name: str(Path(root) / path) for name, path in cfg.paths.items()}
+    for name in cfg.benchmarks:
         source = {"path": heldout_path if name == "heldout" else paths.get(name), "student_prompt": student_prompt}
         try:
             items += load_benchmark(name, source)
         except InputError as e:
-            if name not in cfg.get("skip_missing", []):
+            if name not in cfg.skip_missing:
                 raise InputError(f"{section}.benchmarks: {name}: {e} (list it in {section}.skip_missing to skip it)") from None
             skipped[name] = str(e)
     return items, skipped

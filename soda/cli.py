@@ -25,7 +25,7 @@ STAGE_HELP = {
 TOOLS = {
     "bench": ("soda.tools.bench", "benchmarks: soda bench {sandbox,decontam,train,generate,evaluate,teacher}"),
     "sandbox": ("sandbox.cli", "run code in the sandbox: soda sandbox run FILE --lang L"),
-    "params": ("soda.params", "check params.yaml; print `dvc exp run -S` flags of a params fragment"),
+    "params": ("soda.params", "check params.yaml; print `dvc exp run -S` flags of a fragment; write docs/params.md's table"),
     "report": ("soda.report", "render the paper's Table 1 from metrics and experiments"),
     "variants": ("soda.tools.variants", "compare a grid's variants: mean ± sd over seeds, Wilcoxon, figures; `compare` for checkouts"),
     "experiments": ("soda.tools.experiments", "queue a grid of dvc experiments"),

@@ -64,11 +64,15 @@ import os
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 from datasketch import MinHash
 
 from soda.io import InputError, atomic_path, dumps, read_jsonl
+
+if TYPE_CHECKING:
+    from soda.params import Decontaminate
 
 REPORT_FIELDS = ("question_id", "action", "reason", "benchmark", "task_id", "view", "jaccard", "containment", "span")
 STATEMENT = "statement"  # the view the containment rule applies to
@@ -680,16 +684,16 @@ def read_questions(path) -> list[dict]:
     return read_jsonl(path, errors="surrogateescape")
 
 
-def clean(questions: list[dict], cfg: dict, heldout_path: str, benchmarks: str = "."):
+def clean(questions: list[dict], cfg: Decontaminate, heldout_path: str, benchmarks: str):
     """The questions not similar to an item of the benchmarks selected in `cfg` (local files
     under `benchmarks`), with the report: for the `decontaminate` stage (the seed) and for
     `evolve` (every set of new questions, so that they cannot bring benchmark items back)."""
     from soda.benchmarks import item_views, load_selected
 
-    items, skipped = load_selected(cfg, heldout_path, "decontaminate", root=benchmarks)
+    # Any prompt style: the views compared (item_views) are the items' own texts, not the student's prompt.
+    items, skipped = load_selected(cfg, heldout_path, "decontaminate", "compact", benchmarks)
     items = [{"benchmark": it["benchmark"], "task_id": it["task_id"], "views": item_views(it)} for it in items]
-    result = decontaminate(questions, items, threshold=cfg["threshold"],
-                           containment_threshold=cfg["containment_threshold"],
-                           ngram=cfg["ngram"], num_perm=cfg["num_perm"])
+    result = decontaminate(questions, items, threshold=cfg.threshold, containment_threshold=cfg.containment_threshold,
+                           ngram=cfg.ngram, num_perm=cfg.num_perm)
     result.counts["skipped_benchmarks"] = skipped
     return result

@@ -27,7 +27,12 @@ Ablations: with `feedback.scoring: false` a Pass is easy and a Fail hard (no med
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from soda.extract import RUNNABLE, extract_code, question_lang
+
+if TYPE_CHECKING:
+    from soda.params import Feedback
 
 LEVELS = ("easy", "medium", "hard")
 
@@ -68,15 +73,15 @@ def execute(questions: list[dict], answers: list[str], timeout_s: float, cache=N
     return verdicts
 
 
-def classify(passed: bool | None, score: float | None, cfg: dict) -> str:
-    easy, hard = cfg["easy_min_score"], cfg["hard_max_score"]
+def classify(passed: bool | None, score: float | None, cfg: Feedback) -> str:
+    easy, hard = cfg.easy_min_score, cfg.hard_max_score
     if passed is None:  # execution off or unknown: the score alone
         if score is None:
             return "unclassified"
         return "easy" if score >= easy else "medium" if score >= hard else "hard"
-    if not cfg["scoring"]:
+    if not cfg.scoring:
         return "easy" if passed else "hard"
-    rule = cfg["rule"]
+    rule = cfg.rule
     if score is None:
         return "unclassified" if rule == "strict" else "medium" if passed else "hard"
     if rule == "score-first":

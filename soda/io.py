@@ -144,10 +144,10 @@ def produced(metrics: dict) -> dict:
     return {k: produced(v) if isinstance(v, dict) else v for k, v in metrics.items() if k not in RUN_ONLY}
 
 
-def read_rows(path: str | Path, what: str, keys: tuple[str, ...] = ()) -> list[dict]:
+def read_rows(path: str | Path, what: str, keys: tuple[str, ...] = (), *, errors: str = "strict") -> list[dict]:
     """A stage input that must not be empty, each row with `keys` (non-empty strings); an
-    error names the file and, for a bad row, its number and the key."""
-    rows = read_jsonl(path)
+    error names the file and, for a bad row, its number and the key. `errors`: as read_jsonl's."""
+    rows = read_jsonl(path, errors=errors)
     if not rows:
         raise InputError(f"{path}: the {what} set is empty")
     require_keys(rows, keys, str(path))

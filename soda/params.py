@@ -11,10 +11,12 @@ sections it reads as the fields of its own `Config` (see stages/__init__.py).
 from __future__ import annotations
 
 import math
-import sys
 import os
+import sys
+import types
+import typing
 from pathlib import Path, PurePosixPath
-from typing import Annotated, Literal, Optional
+from typing import Annotated, Any, Iterator, Literal, Optional
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -29,8 +31,14 @@ Fraction = Annotated[float, Field(ge=0, lt=1)]
 
 
 class Section(BaseModel):
+    """A params section; each field's description is its one line in docs/params.md (`soda params table`)."""
     # strict: no "3" for 3, no true for 1; finite numbers only; every key present, none unknown.
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True, allow_inf_nan=False)
+
+
+def doc(text: str, **constraints) -> Any:
+    """A required field and its description (one line of docs/params.md)."""
+    return Field(description=text, **constraints)
 
 
 # The user's own inputs live in folders that always exist in the repository, each a DVC
@@ -86,12 +94,13 @@ def model_source(key: str, value: str, folder: Path) -> str:
 
 
 class World(Section):
-    source: str  # 'procedural' or a JSONL of question rows inside data/seed/
-    seed_size: PosInt
-    heldout_size: NonNegInt
-    pretrain_size: NonNegInt
-    tiers: list[Literal[1, 2, 3]] = Field(min_length=1)
-    families: Optional[list[str]]
+    source: str = doc("`procedural` (the embedded world) or your seed, a JSONL of question rows put in `data/seed/`: "
+                      "`data/seed/NAME.jsonl`")
+    seed_size: PosInt = doc("seed questions generated (procedural)")
+    heldout_size: NonNegInt = doc("held-out tasks, disjoint from the seed (procedural)")
+    pretrain_size: NonNegInt = doc("tasks whose reference code (no question) pretrains the scratch student")
+    tiers: list[Literal[1, 2, 3]] = doc("difficulty tiers generated", min_length=1)
+    families: Optional[list[str]] = doc("task families to use (`soda/world/families`); null: all 45")
 
     @field_validator("source")
     @classmethod
@@ -100,13 +109,14 @@ class World(Section):
 
 
 class Student(Section):
-    init: str  # 'scratch', a Hugging Face hub id or a model folder inside models/init/student/
-    vocab_size: PosInt
-    hidden_size: PosInt
-    num_layers: PosInt
-    num_heads: PosInt
-    intermediate_size: PosInt
-    max_position: PosInt
+    init: str = doc("`scratch` (tiny Llama built from the seed), a HF hub id (a param) or a local model put in "
+                    "`models/init/student/NAME`")
+    vocab_size: PosInt = doc("scratch student: tokenizer vocabulary")
+    hidden_size: PosInt = doc("scratch student: hidden size")
+    num_layers: PosInt = doc("scratch student: layers")
+    num_heads: PosInt = doc("scratch student: attention heads")
+    intermediate_size: PosInt = doc("scratch student: MLP size")
+    max_position: PosInt = doc("scratch student: context length")
 
     @field_validator("init")
     @classmethod
@@ -115,14 +125,12 @@ class Student(Section):
 
 
 class Scorer(Section):
-    # 'student' (a copy of the base student, as the paper), 'pretrained' (built and pretrained on
-    # the world's code like the student, at the size below), 'scratch' (built, not pretrained) or a
-    # Hugging Face hub id / model folder inside models/init/scorer/
-    init: str
-    hidden_size: Optional[PosInt]  # 'pretrained' / 'scratch': the scorer's size (null: the student's)
-    num_layers: Optional[PosInt]
-    num_heads: Optional[PosInt]
-    intermediate_size: Optional[PosInt]
+    init: str = doc("`student` (the paper's), `pretrained`, `scratch`, a HF hub id (a param) or a local model in "
+                    "`models/init/scorer/NAME`")
+    hidden_size: Optional[PosInt] = doc("`pretrained`/`scratch` scorer: hidden size; null: the student's")
+    num_layers: Optional[PosInt] = doc("`pretrained`/`scratch` scorer: layers; null: the student's")
+    num_heads: Optional[PosInt] = doc("`pretrained`/`scratch` scorer: attention heads; null: the student's")
+    intermediate_size: Optional[PosInt] = doc("`pretrained`/`scratch` scorer: MLP size; null: the student's")
 
     @field_validator("init")
     @classmethod
@@ -139,26 +147,25 @@ class Scorer(Section):
 
 
 class Backend(Section):
-    """How an LLM is called: the teacher's or the student's and scorer's (`generation`)."""
-    backend: str
-    model: Optional[str]
-    base_url: Optional[str]
-    api_key_env: str
-    endpoint: Literal["chat", "completions"]
-    concurrency: PosInt
-    timeout_s: Pos
-    max_retries: NonNegInt
-    batch_size: PosInt
-    device: Optional[str]
-    tensor_parallel_size: PosInt
-    max_new_tokens: PosInt
+    """What an LLM is and how it is asked: the teacher's or the student's and scorer's (`generation`).
+    How it is reached and run is `runtime` (Connection), which changes no output."""
+    backend: str = doc("the LLM backend")
+    model: Optional[str] = doc("model id or path (openai: the served name; vllm, hf: the weights)")
+    endpoint: Literal["chat", "completions"] = doc("openai: `chat` or `completions`")
+    max_new_tokens: PosInt = doc("longest answer, tokens")
 
 
 class Teacher(Backend):
-    backend: Literal["reference", "openai", "vllm", "hf"]
-    temperature: NonNeg
-    prompts: Literal["paper", "detailed"]  # the prompt set (soda/prompts.py)
-    lang: Optional[str]  # null: each question's own (its row's, else the language the teacher answers in)
+    backend: Literal["reference", "openai", "vllm", "hf"] = doc(
+        "`reference` (the embedded world's), `openai` (any OpenAI-compatible server), `vllm`, `hf`")
+    model: Optional[str] = doc("hf, vllm: a HF hub id (stays a param) or a local model put in `models/init/teacher/NAME`; "
+                               "openai: the served name")
+    max_new_tokens: PosInt = doc("longest teacher answer, tokens")
+    temperature: NonNeg = doc("teacher sampling temperature")
+    prompts: Literal["paper", "detailed"] = doc(
+        "prompts A-D: `paper` (Fig. 3, with system messages) or `detailed` (longer, names the language)")
+    lang: Optional[str] = doc("language of questions without `lang`; null: the language the teacher answers in")
+    reference_timeout_s: Pos = doc("reference teacher: CPU seconds to run a fault it verifies (a timeout fault costs this)")
 
     @model_validator(mode="after")
     def _model_dir(self):
@@ -168,16 +175,59 @@ class Teacher(Backend):
         return self
 
 
+class ScorerTokens(Section):
+    full: PosInt = doc("generative scorer, format `full`: longest annotation (analysis and five rules), tokens")
+    compact: PosInt = doc("generative scorer, format `compact`: longest score block, tokens")
+
+
 class Generation(Backend):
-    backend: Literal["hf", "vllm", "openai"]
-    student_prompt: Literal["paper", "compact"]  # how the student is shown a question (soda.prompts.student_prompt)
-    cache_dir: Optional[str]  # the call and verdict cache: changes no output, so no stage depends on it
+    backend: Literal["hf", "vllm", "openai"] = doc("how the student and scorer generate: `hf`, `vllm`, `openai`")
+    model: Optional[str] = doc("null: the stage's own model (student or scorer); openai: the served name")
+    max_new_tokens: PosInt = doc("longest student answer, tokens (the embedded world's; raise it for real models)")
+    student_prompt: Literal["paper", "compact"] = doc(
+        "what the student is trained on and answers: `paper` (prompt A) or `compact` (`### Question`)")
+    scorer_max_new_tokens: ScorerTokens = doc("generative scorer: longest output per format")
+    scorer_max_length: Annotated[int, Field(ge=2)] = doc("score-head scorer: longest prompt, tokens (a longer one is cut)")
+
+
+class Connection(Section):
+    """How one LLM is reached and run: no output depends on it."""
+    base_url: Optional[str] = doc("openai: the server, e.g. `http://localhost:8000/v1`")
+    api_key_env: str = doc("openai: environment variable holding the API key")
+    concurrency: PosInt = doc("openai: requests in flight")
+    timeout_s: Pos = doc("openai: seconds per request")
+    max_retries: NonNegInt = doc("openai: retries on 429, 5xx, timeouts and dropped connections")
+    batch_size: PosInt = doc("hf, vllm: prompts per generate call (runtime.generation's: per score-head batch too)")
+    device: Optional[str] = doc("hf (runtime.generation's: score heads too): device; null: cuda if available, else cpu")
+    tensor_parallel_size: PosInt = doc("vllm: GPUs per model")
+
+
+class Mlflow(Section):
+    tracking_uri: Optional[str] = doc("null: `sqlite:///<repo root>/mlflow.db`; `MLFLOW_TRACKING_URI` overrides")
+    experiment: str = doc("MLflow experiment name")
+
+
+class Runtime(Section):
+    """Settings that change no output: every stage reads them, no stage depends on them (dvc.yaml)."""
+    teacher: Connection = doc("how the teacher's LLM is reached and run")
+    generation: Connection = doc("how the student's and scorer's LLM is reached and run")
+    cache_dir: Optional[str] = doc("persistent cache of LLM calls and sandbox verdicts (relative: from the workspace); "
+                                   "null: off")
+    mlflow: Mlflow = doc("MLflow tracking")
+
+    @property
+    def cache_path(self) -> Path | None:
+        """cache_dir resolved from the workspace, so that queued dvc experiments (run in copies) share it."""
+        return workspace_path(self.cache_dir) if self.cache_dir else None
+
+
+BENCHMARKS = "`heldout`, `humaneval`, `mbpp`, `multipl-e-{java,js,cpp,go,ts}`"
 
 
 class BenchmarkSources(Section):
-    benchmarks: list[str]
-    paths: dict[str, str]  # relative to benchmarks/, which dvc.yaml tracks (benchmarks/README.md)
-    skip_missing: list[str]
+    benchmarks: list[str] = doc(f"benchmarks: {BENCHMARKS}")
+    paths: dict[str, str] = doc("local benchmark files, relative to `benchmarks/`, e.g. `{mbpp: sanitized-mbpp.json}`")
+    skip_missing: list[str] = doc("benchmarks allowed to be missing (skipped and reported)")
 
     @field_validator("paths")
     @classmethod
@@ -190,35 +240,53 @@ class BenchmarkSources(Section):
 
 
 class Decontaminate(BenchmarkSources):
-    threshold: Annotated[float, Field(gt=0, le=1)]
-    containment_threshold: Optional[Annotated[float, Field(gt=0, le=1)]]
-    ngram: PosInt
-    num_perm: PosInt
+    benchmarks: list[str] = doc(f"benchmarks to decontaminate against: {BENCHMARKS}")
+    threshold: Annotated[float, Field(gt=0, le=1)] = doc(
+        "word n-gram Jaccard at or above which a question is removed (the paper's rule)")
+    containment_threshold: Optional[Annotated[float, Field(gt=0, le=1)]] = doc(
+        "share of a statement's n-grams a question may not hold; null: the paper's Jaccard-only rule")
+    ngram: PosInt = doc("n-gram length, in words")
+    num_perm: PosInt = doc("MinHash permutations of the LSH index (candidates are verified exactly)")
 
 
 class TeacherGenerate(Section):
-    fcl_fraction: Fraction
+    fcl_fraction: Fraction = doc("share of questions with both solutions that go to the FCL set (0.2: the paper's 80/20)")
+    timeout_s: Pos = doc("sandbox time limit per teacher solution, seconds")
 
 
-class Train(Section):
-    """Every setting that reaches a trainer (no preset hides one)."""
-    epochs: Pos
-    lr: Pos
-    batch_size: PosInt
-    grad_accum: PosInt
-    max_length: Annotated[int, Field(ge=2)]
-    scheduler: str
-    warmup_ratio: Fraction
-    weight_decay: NonNeg
-    bf16: bool
-    gradient_checkpointing: bool
-    lora: Optional[dict]
-    logging_steps: PosInt
-    save_steps: PosInt
+class Lora(Section):
+    r: PosInt = doc("LoRA rank")
+    alpha: Pos = doc("LoRA alpha (the update is scaled by alpha / r)")
+    dropout: Fraction = doc("LoRA dropout")
+    target_modules: str | list[str] = doc("modules adapted: `all-linear` or a list of module names", min_length=1)
+
+
+class TrainShared(Section):
+    """The `train` section: the training settings the four training sections share; a key set in
+    one of them wins there (see `resolve`)."""
+    grad_accum: PosInt = doc("gradient accumulation steps")
+    max_length: Annotated[int, Field(ge=2)] = doc(
+        "sequence length, tokens; more than half of the examples too long is an error")
+    scheduler: str = doc("learning-rate schedule (transformers' `lr_scheduler_type`)")
+    warmup_ratio: Fraction = doc("warm-up share of the steps")
+    weight_decay: NonNeg = doc("weight decay")
+    bf16: bool = doc("train in bf16")
+    gradient_checkpointing: bool = doc("train with gradient checkpointing")
+    lora: Optional[Lora] = doc("LoRA (needs peft), every field given: `{r, alpha, dropout, target_modules}`; "
+                               "null: full fine-tuning")
+    logging_steps: PosInt = doc("training metrics to stderr and MLflow every N steps (means over them)")
+    save_steps: PosInt = doc("checkpoint every N steps, for resuming after a crash")
+
+
+class Train(TrainShared):
+    """Every setting that reaches a trainer (no preset hides one): a training section completed from `train`."""
+    epochs: Pos = doc("epochs")
+    lr: Pos = doc("peak learning rate")
+    batch_size: PosInt = doc("batch size per device")
 
 
 class Pretrain(Train):
-    epochs: NonNeg  # 0: the base student is the untrained tiny Llama
+    epochs: NonNeg = doc("next-token epochs of a scratch student on unlabelled code; 0: none (the untrained tiny Llama)")
 
 
 # TRL's DPO losses (DPOConfig.loss_type); several are summed with `loss_weights`.
@@ -227,16 +295,16 @@ DpoLoss = Literal["sigmoid", "hinge", "ipo", "exo_pair", "nca_pair", "robust", "
 
 
 class FclTrain(Train):
-    enabled: bool
-    beta: Pos
-    loss: list[DpoLoss]  # [sigmoid]: the paper's DPO (eq. 2); e.g. [sigmoid, sft]: DPO plus NLL on the chosen
-    loss_weights: list[Pos] | None  # one per loss; null: 1 each
-    # Where the rejected solutions come from: teacher = the injected faults (the paper);
-    # student = the CSL model's own failing answers (on-policy; beyond the paper); both.
-    rejected: Literal["teacher", "student", "both"]
-    student_samples: PosInt  # rejected student/both: answers sampled per question from the CSL model
-    student_temperature: NonNeg
-    student_timeout_s: Pos  # CPU seconds per sampled answer in the sandbox
+    enabled: bool = doc("false: the student after CSL is delivered as is (ablation: no FCL)")
+    beta: Pos = doc("DPO beta")
+    loss: list[DpoLoss] = doc("TRL DPO losses: `[sigmoid]` the paper's DPO; `[sigmoid, sft]` adds NLL on the chosen; "
+                              "`[ipo]`; ...")
+    loss_weights: list[Pos] | None = doc("one weight per loss; null: 1 each")
+    rejected: Literal["teacher", "student", "both"] = doc(
+        "rejected solutions: `teacher` (injected faults, the paper), `student` (the CSL model's own, on-policy), `both`")
+    student_samples: PosInt = doc("rejected `student`/`both`: answers sampled per question from the CSL model")
+    student_temperature: NonNeg = doc("rejected `student`/`both`: sampling temperature; the first answer that fails is rejected")
+    student_timeout_s: Pos = doc("rejected `student`/`both`: CPU seconds per sampled answer in the sandbox")
 
     @model_validator(mode="after")
     def _weights_match(self):
@@ -248,17 +316,18 @@ class FclTrain(Train):
 
 
 class ScoreTrain(Train):
-    heldout_fraction: Fraction
-    num_questions: PosInt
-    # What the teacher annotates. The paper's D_seed is the student's own solutions (§3.3.1, §4);
-    # teacher-correct/teacher-faulty add the teacher's prompt-A/B solutions (a deviation: the whole rubric).
-    solutions: list[Literal["student", "teacher-correct", "teacher-faulty"]] = Field(min_length=1)
-    student: str  # whose answers: 'base', or the first cycle (its delivered student, as the paper)
-    samples: PosInt  # answers per question from that student
-    temperature: NonNeg  # 0: greedy (samples must be 1), as feedback answers
-    format: Literal["full", "compact"]
-    head: Literal["generative", "regression", "classes"]  # generative: the paper's scorer writes the rubric
-
+    heldout_fraction: Fraction = doc("annotations held out to measure the scorer's agreement (Cohen's kappa)")
+    num_questions: PosInt = doc("questions whose answers the teacher annotates with prompt C (a uniform sample)")
+    # The paper's D_seed is the student's own solutions (§3.3.1, §4); the teacher's are a deviation.
+    solutions: list[Literal["student", "teacher-correct", "teacher-faulty"]] = doc(
+        "what is annotated: `student` (the paper's D_seed); also `teacher-correct`, `teacher-faulty`", min_length=1)
+    student: str = doc("whose answers: `c1` (the first cycle's delivered student, as the paper) or `base`")
+    samples: PosInt = doc("answers per question")
+    temperature: NonNeg = doc("0: greedy, as feedback answers; > 0 with `samples` > 1")
+    format: Literal["full", "compact"] = doc(
+        "`full` (prompt C in, whole annotation out, the paper) or `compact` (question + code in, score out)")
+    head: Literal["generative", "regression", "classes"] = doc(
+        "`classes` (one of 13 half-point scores), `regression`, `generative` (the paper's: writes the rubric)")
 
     @model_validator(mode="after")
     def _sampling(self):
@@ -270,26 +339,26 @@ class ScoreTrain(Train):
 
 
 class Feedback(Section):
-    execution: bool
-    scoring: bool
-    # what Pass means: tests = the question's tests pass (beyond the paper, whose questions have no
-    # tests); runs = compiles and runs without error, the paper's static tool check (§3.3.2)
-    execution_mode: Literal["tests", "runs"]
-    easy_min_score: NonNeg
-    hard_max_score: NonNeg
-    rule: Literal["execution-first", "score-first", "strict"]
-    timeout_s: Pos
-    max_questions: Optional[PosInt]
-    scorer_audit: NonNegInt  # answers the teacher also annotates, to measure the scorer where it is used
-    scorer_update: NonNegInt  # answers the teacher annotates to fine-tune the scorer before it scores (0: the paper's, trained once)
+    execution: bool = doc("false: levels from the score alone (ablation: no execution)")
+    scoring: bool = doc("false: levels from execution alone (ablation: no scoring)")
+    execution_mode: Literal["tests", "runs"] = doc(
+        "Pass = `tests` (the question's tests pass) or `runs` (compiles and runs: the paper's check)")
+    easy_min_score: NonNeg = doc("easy: Pass and a score at least this")
+    hard_max_score: NonNeg = doc("hard: Fail and a score below this")
+    rule: Literal["execution-first", "score-first", "strict"] = doc(
+        "cases the paper leaves open: `execution-first`, `score-first`, `strict` (stay unclassified)")
+    timeout_s: Pos = doc("sandbox time limit per answer, seconds")
+    max_questions: Optional[PosInt] = doc("a seeded sample of the cycle's questions gets feedback; null: all")
+    scorer_audit: NonNegInt = doc("of those, answers the teacher annotates too: the scorer's kappa in the loop; 0: none")
+    scorer_update: NonNegInt = doc("answers annotated to fine-tune the scorer each cycle (beyond the paper); 0: trained once")
 
 
 class Evolve(Section):
-    enabled: bool
-    classification: bool
-    ratio: list[NonNeg]
-    num_new: PosInt
-    mode: Literal["accumulate", "replace"]
+    enabled: bool = doc("false: questions handed on unchanged (ablation: static seed)")
+    classification: bool = doc("false: questions sampled uniformly, ignoring levels (ablation: no classification)")
+    ratio: list[NonNeg] = doc("easy:medium:hard sampling ratio")
+    num_new: PosInt = doc("new questions per cycle (prompt D)")
+    mode: Literal["accumulate", "replace"] = doc("`accumulate` (old + new questions) or `replace` (new only)")
 
     @model_validator(mode="after")
     def _ratio(self):
@@ -299,40 +368,37 @@ class Evolve(Section):
 
 
 class Evaluate(BenchmarkSources):
-    models: list[str] = Field(min_length=1)
-    n_samples: NonNegInt
-    temperature: NonNeg
-    top_p: Annotated[float, Field(gt=0, le=1)]
-    timeout_s: Pos
+    models: list[str] = doc("models to evaluate: `base` and cycle names", min_length=1)
+    n_samples: NonNegInt = doc("samples per task for pass@k, besides the greedy one")
+    temperature: NonNeg = doc("sampling temperature for pass@k")
+    top_p: Annotated[float, Field(gt=0, le=1)] = doc("nucleus sampling for pass@k")
+    timeout_s: Pos = doc("sandbox time limit per program, seconds")
 
 
 class Cycle(Section):
-    prev: str
-
-
-class Mlflow(Section):
-    tracking_uri: Optional[str]  # null: sqlite:///<repo root>/mlflow.db; MLFLOW_TRACKING_URI overrides
-    experiment: str
+    prev: str = doc("the cycle before (`base`: the model before cycle 1)")
 
 
 class Params(Section):
-    seed: NonNegInt
-    world: World
-    student: Student
-    pretrain: Pretrain
-    scorer: Scorer
-    teacher: Teacher
-    generation: Generation
-    decontaminate: Decontaminate
-    teacher_generate: TeacherGenerate
-    csl_train: Train
-    fcl_train: FclTrain
-    score_train: ScoreTrain
-    feedback: Feedback
-    evolve: Evolve
-    evaluate: Evaluate
-    cycles: dict[str, Cycle] = Field(min_length=1)
-    mlflow: Mlflow
+    seed: NonNegInt = doc("global seed: splits, sampling, initialisation")
+    world: World = doc("the seed questions")
+    student: Student = doc("the base student")
+    train: TrainShared = doc("training settings shared by the four training sections")
+    pretrain: Pretrain = doc("init-models: next-token pretraining of a scratch student")
+    scorer: Scorer = doc("the scoring model's start")
+    teacher: Teacher = doc("the teacher LLM")
+    generation: Generation = doc("how the student and scorer generate")
+    decontaminate: Decontaminate = doc("the seed's decontamination")
+    teacher_generate: TeacherGenerate = doc("correct and faulty solutions")
+    csl_train: Train = doc("CSL: supervised fine-tuning, loss on the solution only")
+    fcl_train: FclTrain = doc("FCL: DPO on correct vs faulty solutions")
+    score_train: ScoreTrain = doc("the scoring model's training")
+    feedback: Feedback = doc("execution and scoring feedback, difficulty levels")
+    evolve: Evolve = doc("new questions (prompt D)")
+    evaluate: Evaluate = doc("pass@k on the held-out set and benchmarks")
+    cycles: dict[str, Cycle] = doc("cycles, each naming its predecessor (`base`: before cycle 1); dvc.yaml's `foreach`",
+                                   min_length=1)
+    runtime: Runtime = doc("how to run, not what: no stage depends on these")
 
     @model_validator(mode="after")
     def _chain(self):
@@ -377,20 +443,27 @@ def _message(error: dict) -> str:
     return f"{where}: {error['msg'].lower()}, got {value!r}"
 
 
+TRAINING = ("pretrain", "csl_train", "fcl_train", "score_train")
+
+
+def resolve(params: dict) -> dict:
+    """params with each training section completed from `train` (the section's own keys win):
+    what a stage gets, and MLflow logs, is every setting of its trainer."""
+    if not isinstance(params.get("train"), dict):
+        return params  # validation names the missing section
+    return {**params, **{name: {**params["train"], **params[name]} for name in TRAINING
+                         if isinstance(params.get(name), dict)}}
+
+
 def validate(params: dict) -> dict:
-    """The params as plain data, after checking them against `Params` (first error raised)."""
+    """The params as plain data, training sections completed from `train` (`resolve`), after
+    checking them against `Params` (first error raised)."""
+    params = resolve(params)
     try:
         Params.model_validate(params)
     except ValidationError as e:
         raise InputError(f"params: {_message(e.errors(include_url=False)[0])}") from None
     return params
-
-
-def cycle_order(cycles: dict) -> list[str]:
-    """Cycles from first to last (by chain depth)."""
-    def depth(name):
-        return 0 if name == "base" else 1 + depth(cycles[name]["prev"])
-    return sorted(cycles, key=depth)
 
 
 def repo_root() -> Path:
@@ -427,8 +500,10 @@ def load_params(path: str | os.PathLike = "params.yaml") -> dict:
 
 
 def override_flags(path: str | os.PathLike) -> list[str]:
-    """`-S section.key=value` for each leaf of a params fragment (e.g. soda/configs/paper.yaml),
-    for `dvc exp run`: the fragment's settings then show in `dvc exp show` like any other param."""
+    """`-S ++section.key=value` for each leaf of a params fragment (e.g. soda/configs/paper.yaml),
+    for `dvc exp run`: the fragment's settings then show in `dvc exp show` like any other param.
+    `++` sets a key params.yaml does not list too (a training section's override of `train`),
+    which plain `-S` refuses; a mistyped key is then soda's error ("unknown key"), not dvc's."""
     fragment = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
 
     def leaves(node, prefix):
@@ -438,18 +513,70 @@ def override_flags(path: str | os.PathLike) -> list[str]:
         else:
             yield prefix, node
 
-    return [f"-S={key}={yaml.safe_dump(value, default_flow_style=True).strip().removesuffix('...').strip()}"
-            for key, value in leaves(fragment, "")]
+    return [f"-S=++{key}={flow(value)}" for key, value in leaves(fragment, "")]
+
+
+def flow(value) -> str:
+    """A value as one line of YAML (`[1, 2]`, `{c1: {prev: base}}`, `null`)."""
+    return yaml.safe_dump(value, default_flow_style=True, width=math.inf).strip().removesuffix("...").strip()
+
+
+def _section_of(annotation) -> type[Section] | None:
+    """The Section a field holds (Optional[Lora] -> Lora), if any; a mapping of sections (`cycles`) is one value."""
+    if isinstance(annotation, type) and issubclass(annotation, Section):
+        return annotation
+    if typing.get_origin(annotation) not in (typing.Union, types.UnionType):
+        return None
+    return next((a for a in typing.get_args(annotation) if isinstance(a, type) and issubclass(a, Section)), None)
+
+
+def described(node: dict, model: type[Section] = Params, prefix: str = "") -> Iterator[tuple[str, object, str | None]]:
+    """(key path, value, description) of each leaf of a params file, in the file's order; a key's
+    description is its field's (so a training section's keys share Train's)."""
+    for key, value in node.items():
+        field = model.model_fields.get(key)
+        if field is None:
+            raise InputError(f"params: unknown key {prefix}{key}")
+        section = _section_of(field.annotation)
+        if isinstance(value, dict) and section is not None:
+            yield from described(value, section, f"{prefix}{key}.")
+        else:
+            yield f"{prefix}{key}", value, field.description
+
+
+def params_table(params_path: str | os.PathLike) -> str:
+    """docs/params.md's table: one row per key of a params file, its value the default."""
+    raw = yaml.safe_load(Path(params_path).read_text(encoding="utf-8"))
+    rows = [f"| `{key}` | `{flow(value)}` | {text} |" for key, value, text in described(raw)]
+    return "\n".join(["| key | default | description |", "| --- | --- | --- |", *rows]) + "\n"
+
+
+TABLE_BEGIN, TABLE_END = "<!-- params:begin -->\n", "<!-- params:end -->"
+
+
+def with_table(doc_text: str, table: str) -> str:
+    """A document with the text between its params markers replaced by `table`."""
+    if TABLE_BEGIN not in doc_text or TABLE_END not in doc_text:
+        raise InputError(f"no {TABLE_BEGIN.strip()} ... {TABLE_END} markers to write the params table between")
+    head, rest = doc_text.split(TABLE_BEGIN, 1)
+    return head + TABLE_BEGIN + table + TABLE_END + rest.split(TABLE_END, 1)[1]
 
 
 def main(argv: list[str]) -> int:
-    """`soda params check [FILE]`: validate; `soda params flags FRAGMENT`: dvc exp run -S flags."""
+    """`soda params check [FILE]`: validate; `soda params flags FRAGMENT`: dvc exp run -S flags;
+    `soda params table`: docs/params.md's table from params.yaml and the descriptions here."""
     if len(argv) == 2 and argv[0] == "flags":
         print(" ".join(override_flags(argv[1])))
+        return 0
+    if argv == ["table"]:
+        load_params("params.yaml")
+        doc_path = Path("docs/params.md")
+        doc_path.write_text(with_table(doc_path.read_text(encoding="utf-8"), params_table("params.yaml")), encoding="utf-8")
+        print(f"{doc_path}: params table written")
         return 0
     if argv[:1] == ["check"] and len(argv) <= 2:
         load_params(argv[1] if len(argv) == 2 else "params.yaml")
         print("params: valid")
         return 0
-    print("usage: soda params check [FILE] | soda params flags FRAGMENT.yaml", file=sys.stderr)
+    print("usage: soda params check [FILE] | soda params flags FRAGMENT.yaml | soda params table", file=sys.stderr)
     return 2

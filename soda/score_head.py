@@ -81,9 +81,10 @@ def head_dataset(tokenizer, rows: list[dict], head: str, max_length: int) -> tup
 
 
 @torch.no_grad()
-def predict(path: str, head: str, prompts: list[str], *, batch_size: int = 64, max_length: int = 768,
-            device: str | None = None) -> list[float]:
-    """The score of each prompt, by a trained score-head model, in batches of similar length."""
+def predict(path: str, head: str, prompts: list[str], *, batch_size: int, max_length: int,
+            device: str | None) -> list[float]:
+    """The score of each prompt, by a trained score-head model, in batches of similar length;
+    a prompt longer than `max_length` tokens is cut (`encode`)."""
     model, tokenizer = load_head_model(path, head)
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     model.to(device).eval()

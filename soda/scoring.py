@@ -9,13 +9,11 @@ unscored, with the reason, and never silently 0.
 
 from __future__ import annotations
 
-import logging
 import math
 import random
 import re
 from dataclasses import dataclass
 
-log = logging.getLogger(__name__)
 
 # (name, max points), in rule order: prompt C's 6-point rubric.
 RULES = (
@@ -70,17 +68,6 @@ def parse_score(text: str) -> ScoreParse:
             return ScoreParse(None, None, f"rule {index + 1} ({name}) gives {value:g}, outside 0-{top:g}")
         points[name] = value
     return ScoreParse(points, sum(points.values()), None)
-
-
-def score_texts(texts: list[str], ids: list[str] | None = None) -> list[float | None]:
-    """Scores of many outputs; each unscored one is logged with its id and reason."""
-    scores = []
-    for i, text in enumerate(texts):
-        parsed = parse_score(text)
-        if parsed.error:
-            log.warning("unscored output %s: %s", ids[i] if ids else i, parsed.error)
-        scores.append(parsed.score)
-    return scores
 
 
 def _kappa(a: list[int], b: list[int]) -> float | None:

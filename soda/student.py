@@ -11,10 +11,12 @@ The scoring model reads and writes one of two formats, recorded in its card.json
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from soda.prompts import render, student_prompt
+
+if TYPE_CHECKING:
+    from soda.params import Generation, Runtime
 
 SCORING_FORMATS = ("full", "compact")
 
@@ -22,30 +24,33 @@ SCORING_FORMATS = ("full", "compact")
 STUDENT_STOP = ["\n### "]
 
 
-def backend_for(model_path: str, gen_cfg: dict):
+def backend_for(model_path: str, gen: Generation, runtime: Runtime):
+    """The generation backend for one model (the student's or the scorer's; `generation.model`
+    names the served model instead for an openai backend)."""
     from soda.backends.base import make_backend
 
-    cfg = {k: v for k, v in gen_cfg.items() if k not in ("max_new_tokens", "student_prompt")}
-    cfg["model"] = model_path
-    return make_backend(cfg)
+    return make_backend(gen.backend, model_path, gen.endpoint, runtime.generation, runtime.cache_path, "generation")
 
 
-def answer(model_path: str, questions: list[dict], gen_cfg: dict, *, n: int = 1, temperature: float = 0.0,
-           top_p: float = 1.0, seed: int = 0) -> list[list[str]]:
+def answer(model_path: str, questions: list[dict], gen: Generation, runtime: Runtime, *, n: int = 1,
+           temperature: float = 0.0, top_p: float = 1.0, seed: int) -> list[list[str]]:
     """n code answers per question (the completion after the student prompt, in the style of
     `generation.student_prompt`)."""
-    backend = backend_for(model_path, gen_cfg)
-    prompts = [student_prompt(q["question"], gen_cfg.get("student_prompt", "compact")) for q in questions]
+    backend = backend_for(model_path, gen, runtime)
+    prompts = [student_prompt(q["question"], gen.student_prompt) for q in questions]
     outs = backend.generate(prompts, n=n, temperature=temperature, top_p=top_p,
-                            max_new_tokens=gen_cfg["max_new_tokens"], stop=STUDENT_STOP, seed=seed)
+                            max_new_tokens=gen.max_new_tokens, stop=STUDENT_STOP, seed=seed)
     return [[o.strip("\n") + "\n" for o in per_q] for per_q in outs]
 
 
-def scoring_format(scorer_path: str) -> str:
-    """The format a scorer was trained on (its card), `full` for any other model."""
-    card = Path(scorer_path) / "card.json"
-    fmt = json.loads(card.read_text()).get("scoring_format", "full") if card.exists() else "full"
-    return fmt if fmt in SCORING_FORMATS else "full"
+def scorer_card(scorer_path: str) -> tuple[str, str]:
+    """(format, head) a scorer was trained with, from its card: `full` and `generative`, the
+    paper's, for any other model."""
+    from soda.modeling import read_card
+
+    card = read_card(scorer_path)
+    fmt = card.get("scoring_format", "full")
+    return fmt if fmt in SCORING_FORMATS else "full", card.get("scoring_head", "generative")
 
 
 def scorer_example(question: str, code: str, annotation: str, fmt: str) -> dict:
@@ -57,22 +62,21 @@ def scorer_example(question: str, code: str, annotation: str, fmt: str) -> dict:
             "completion": annotation[start:] if start >= 0 else annotation}
 
 
-def score(scorer_path: str, questions: list[dict], codes: list[str], gen_cfg: dict, *, seed: int = 0) -> list:
+def score(scorer_path: str, questions: list[dict], codes: list[str], gen: Generation, runtime: Runtime, *,
+          seed: int) -> list:
     """The scoring model's rubric for each (question, code): a list of soda.scoring.ScoreParse.
     A score-head scorer (card's `scoring_head`, soda/score_head.py) gives the score without rule points."""
-    from soda.modeling import read_card
     from soda.scoring import ScoreParse, parse_score
 
-    fmt = scoring_format(scorer_path)
+    fmt, head = scorer_card(scorer_path)
     prompts = [scorer_example(q["question"], c, "", fmt)["prompt"] for q, c in zip(questions, codes)]
-    head = read_card(scorer_path).get("scoring_head", "generative")
     if head != "generative":
         from soda.score_head import predict
 
-        values = predict(scorer_path, head, prompts, batch_size=gen_cfg["batch_size"], device=gen_cfg.get("device"))
+        values = predict(scorer_path, head, prompts, batch_size=runtime.generation.batch_size,
+                         max_length=gen.scorer_max_length, device=runtime.generation.device)
         return [ScoreParse(None, v, None) for v in values]
-    backend = backend_for(scorer_path, gen_cfg)
-    # A full annotation (analysis + five rules) is longer than a solution; the score block is not.
-    max_new = max(gen_cfg["max_new_tokens"], 256) if fmt == "full" else 64
-    outs = backend.generate(prompts, n=1, temperature=0.0, max_new_tokens=max_new, seed=seed)
+    backend = backend_for(scorer_path, gen, runtime)
+    outs = backend.generate(prompts, n=1, temperature=0.0, max_new_tokens=getattr(gen.scorer_max_new_tokens, fmt),
+                            seed=seed)
     return [parse_score(o[0]) for o in outs]

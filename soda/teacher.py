@@ -12,13 +12,12 @@ Each method takes question rows (see docs/data.md) and returns one result per ro
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from soda.params import model_source
-from soda.verdicts import result_cache
+if TYPE_CHECKING:
+    from soda.params import Runtime, Teacher as TeacherParams
 
 FAULT_TYPES = ("syntax", "logical", "type", "name", "timeout")
-REFERENCE_TIMEOUT_S = 0.5
 
 
 class Teacher(Protocol):
@@ -36,27 +35,28 @@ class Teacher(Protocol):
         """Prompt D. Each result: a new question row (docs/data.md) or {"dropped": reason}."""
 
 
-def make_teacher(cfg: dict, *, model_dir: Path, seed: int = 0, cache_dir: str | None = None, verdicts=None) -> Teacher:
-    """The teacher named by params' `teacher` section. `model_dir`: the stage's models/init/teacher,
-    where a local `hf`/`vllm` teacher model lies. `verdicts`: the sandbox verdict store the
-    reference teacher verifies its faults with (default: the one in `cache_dir`), so that a
-    stage that also runs code counts one store."""
-    if cfg["backend"] == "reference":
+def make_teacher(cfg: TeacherParams, runtime: Runtime, *, model_dir: Path, seed: int, verdicts=None) -> Teacher:
+    """The teacher named by params' `teacher` section, reached as `runtime.teacher` says.
+    `model_dir`: the stage's models/init/teacher (its DVC dep), where a local `hf`/`vllm` teacher
+    model lies. `verdicts`: the sandbox verdict store the reference teacher verifies its faults with
+    (default: the one in runtime's cache folder), so that a stage that also runs code counts one store."""
+    if cfg.backend == "reference":
+        from sandbox.cache import result_cache
         from soda.world.teacher import ReferenceTeacher
 
-        # The world's programs run in milliseconds: half a CPU second is ample to tell a
-        # timeout fault, and every timeout fault and hanging answer costs this much to verify.
-        return ReferenceTeacher(seed=seed, timeout_s=REFERENCE_TIMEOUT_S, cache=verdicts if verdicts is not None else result_cache(cache_dir))
+        return ReferenceTeacher(seed=seed, timeout_s=cfg.reference_timeout_s,
+                                cache=verdicts if verdicts is not None else result_cache(runtime.cache_path))
     from soda.backends.base import make_backend
     from soda.backends.llm_teacher import LLMTeacher
 
-    backend_cfg = {k: v for k, v in cfg.items() if k not in ("prompts", "lang", "temperature", "max_new_tokens")}
-    backend_cfg["cache_dir"] = cache_dir
-    if cfg["backend"] in ("hf", "vllm") and cfg["model"]:  # openai's model is the name the server serves
-        backend_cfg["model"] = model_source("teacher.model", cfg["model"], model_dir)
-    return LLMTeacher(make_backend(backend_cfg), prompts=cfg.get("prompts", "paper"), lang=cfg.get("lang"),
-                      max_new_tokens=cfg.get("max_new_tokens", 1024), temperature=cfg.get("temperature", 0.0),
-                      seed=seed)
+    from soda.params import model_source
+
+    model = cfg.model
+    if cfg.backend in ("hf", "vllm") and model:  # openai's model is the name the server serves
+        model = model_source("teacher.model", model, model_dir)
+    backend = make_backend(cfg.backend, model, cfg.endpoint, runtime.teacher, runtime.cache_path, "teacher")
+    return LLMTeacher(backend, prompts=cfg.prompts, lang=cfg.lang, max_new_tokens=cfg.max_new_tokens,
+                      temperature=cfg.temperature, seed=seed)
 
 
 def teacher_counters(teacher) -> dict:

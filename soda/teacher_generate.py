@@ -37,11 +37,6 @@ def split_order(ids: list[str], fcl_fraction: float, seed: int) -> tuple[list[in
     return order[n_fcl:], order[:n_fcl]
 
 
-def split(questions: list[dict], fcl_fraction: float, seed: int) -> tuple[list[dict], list[dict]]:
-    csl, fcl = split_order([q["id"] for q in questions], fcl_fraction, seed)
-    return [questions[i] for i in csl], [questions[i] for i in fcl]
-
-
 def _ask(teacher, questions: list[dict], n_csl: int) -> tuple[list[dict], list[dict], list[dict]]:
     """(questions with their language, correct solutions, faulty solutions of questions[n_csl:]).
     A question without `lang` takes the language of the teacher's correct answer, so prompt B
@@ -72,24 +67,13 @@ def _execute(results: list[dict], questions: list[dict], timeout_s: float, cache
     return out
 
 
-def deliver(teacher, questions: list[dict], *, fcl_fraction: float, seed: int, timeout_s: float = 2.0,
-            cache=None, student_prompt: str = "compact") -> tuple[list[dict], list[dict], list[dict], dict]:
-    """Returns (teacher rows, CSL rows, FCL rows, counts); schemas in docs/data.md. The training
-    rows show each question in the `student_prompt` style (soda.prompts.student_prompt)."""
-    csl, fcl = split_order([q["id"] for q in questions], fcl_fraction, seed)
-    out: dict[str, list[dict]] = {"teacher": [], "csl": [], "fcl": []}
-    counts: Counter = Counter(questions=len(questions), csl=0, fcl=0)
-    for name, row in _deliver(teacher, lambda positions: [questions[i] for i in positions], csl, fcl, counts,
-                              timeout_s=timeout_s, cache=cache, student_prompt=student_prompt):
-        out[name].append(row)
-    return out["teacher"], out["csl"], out["fcl"], dict(sorted(counts.items()))
-
-
 def deliver_file(teacher, questions_path: str, outs: tuple[str, str, str], *, fcl_fraction: float, seed: int,
-                 timeout_s: float = 2.0, cache=None, student_prompt: str = "compact") -> dict:
-    """`deliver` from a JSONL file to the teacher, CSL and FCL JSONL files (`outs`), streaming:
-    memory holds the questions' offsets and one chunk, whatever the file's size. The files are
-    written only if some CSL example is usable (else InputError); returns the counts."""
+                 timeout_s: float, cache, student_prompt: str) -> dict:
+    """The teacher, CSL and FCL rows (schemas in docs/data.md) of the questions of a JSONL file,
+    written to the JSONL files `outs`, streaming: memory holds the questions' offsets and one
+    chunk, whatever the file's size. The training rows show each question in the
+    `student_prompt` style (soda.prompts.student_prompt). The files are written only if some CSL
+    example is usable (else InputError); returns the counts."""
     ids, offsets = [], []
     for offset, row in iter_jsonl(questions_path):
         require_keys([row], ("id", "question"), questions_path, first=len(ids) + 1)

@@ -37,16 +37,16 @@ def prompts_sha256() -> str:
     return h.hexdigest()[:16]
 
 
-def tracking_uri(cfg: dict | None = None) -> str:
-    """MLFLOW_TRACKING_URI, else params' mlflow.tracking_uri, else an sqlite file at the repo root.
+def tracking_uri(configured: str | None = None) -> str:
+    """MLFLOW_TRACKING_URI, else params' runtime.mlflow.tracking_uri, else an sqlite file at the repo root.
 
     `dvc exp run --temp/--queue` runs in a copy under .dvc/tmp/exps: the default store is
     resolved to the original repository so that every experiment logs into one place.
     """
     if os.environ.get("MLFLOW_TRACKING_URI"):
         return os.environ["MLFLOW_TRACKING_URI"]
-    if cfg and cfg.get("tracking_uri"):
-        return cfg["tracking_uri"]
+    if configured:
+        return configured
     return f"sqlite:///{workspace_path('mlflow.db')}"
 
 
@@ -108,7 +108,7 @@ def stage_run(params: dict, stage: str, *, cycle: str | None = None, sections: t
         yield None
         return
 
-    uri = tracking_uri(params.get("mlflow"))
+    uri = tracking_uri(params["runtime"]["mlflow"]["tracking_uri"])
     mlflow.set_tracking_uri(uri)
     run_tags = {
         "soda.stage": stage,
@@ -120,7 +120,7 @@ def stage_run(params: dict, stage: str, *, cycle: str | None = None, sections: t
     }
     name = f"{stage}@{cycle}" if cycle else stage
     with _store_lock(uri):
-        mlflow.set_experiment(params.get("mlflow", {}).get("experiment", "soda"))
+        mlflow.set_experiment(params["runtime"]["mlflow"]["experiment"])
         run = mlflow.start_run(run_name=name, tags=run_tags)
     with run:
         logged = {}

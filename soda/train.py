@@ -31,7 +31,7 @@ from trl import DPOConfig, DPOTrainer, SFTConfig, SFTTrainer
 
 from soda.io import InputError, atomic_path, dumps, require_keys
 from soda.modeling import file_sha256, load_model, read_card, write_card
-from soda.params import Train
+from soda.params import FclTrain, Train
 from soda.score_head import HEADS, head_dataset, load_head_model
 from soda.io import produced
 
@@ -44,28 +44,23 @@ NOT_MODEL = ("training_args.bin", "README.md")
 # ----------------------------------------------------------------------------- configuration
 
 
-def resolve_cfg(cfg: dict, kind: str) -> dict:
-    """The trainer's settings out of a params training section (soda.params.Train: every key
-    present, no default here, so that each is a DVC param) plus the seed and, for FCL, its loss."""
-    keys = (*Train.model_fields, "seed", *(("beta", "loss", "loss_weights") if kind == "fcl" else ()))
-    missing = [k for k in keys if k not in cfg]
-    if missing:
-        raise InputError(f"training settings for {kind}: missing key {missing[0]}")
-    return {k: cfg[k] for k in keys}
+def resolve_cfg(cfg: Train, seed: int, kind: str) -> dict:
+    """The trainer's settings as recorded in the card and the checkpoint's run hash: a training
+    section's (soda.params.Train, completed from `train`) plus the seed and, for FCL, its loss."""
+    keys = {*Train.model_fields, *(("beta", "loss", "loss_weights") if kind == "fcl" else ())}
+    if kind == "fcl" and not isinstance(cfg, FclTrain):
+        raise TypeError(f"FCL needs the fcl_train settings (soda.params.FclTrain), got {type(cfg).__name__}")
+    return {**cfg.model_dump(include=keys), "seed": seed}
 
 
-def lora_config(cfg: dict):
-    if not cfg["lora"]:
+def lora_config(lora: dict | None):
+    """peft's LoraConfig from a `lora` setting (soda.params.Lora, every field given); None: full fine-tuning."""
+    if lora is None:
         return None
     from peft import LoraConfig
 
-    opts = dict(cfg["lora"])
-    r = opts.pop("r", 16)
-    try:
-        return LoraConfig(r=r, lora_alpha=opts.pop("alpha", 2 * r), lora_dropout=opts.pop("dropout", 0.0),
-                          target_modules=opts.pop("target_modules", "all-linear"), task_type="CAUSAL_LM", **opts)
-    except TypeError as e:
-        raise InputError(f"lora: {e}") from None
+    return LoraConfig(r=lora["r"], lora_alpha=lora["alpha"], lora_dropout=lora["dropout"],
+                      target_modules=lora["target_modules"], task_type="CAUSAL_LM")
 
 
 def trainer_args(config_cls, cfg: dict, output_dir: Path, **extra):
@@ -297,14 +292,16 @@ def scratch_dir(stage: str, cycle: str | None = None) -> str:
     return str(Path.cwd() / ".soda" / "scratch" / name)
 
 
-def prepare(kind: str, base_path: str, rows: list[dict], cfg: dict, scratch_dir, head: str = "generative") -> Prepared:
+def prepare(kind: str, base_path: str, rows: list[dict], cfg: Train, seed: int, scratch_dir, head: str = "generative",
+            scoring_format: str | None = None) -> Prepared:
     """The configured trainer for one stage: used by train_* and, directly, by the tests.
-    `head` (scorer only): `generative` trains on prompt/completion rows, a score head on prompt/score rows."""
+    `head` (scorer only): `generative` trains on prompt/completion rows, a score head on prompt/score rows;
+    `scoring_format` (scorer only): the format its prompts are in, recorded in the card (soda.student)."""
     if kind not in KINDS:
         raise ValueError(f"unknown kind {kind!r}")
     if head not in HEADS or (head != "generative" and kind != "scorer"):
         raise InputError(f"head: {head!r} is not a head for {kind}; the scorer's heads are {HEADS}")
-    cfg = resolve_cfg(cfg, kind)
+    cfg = resolve_cfg(cfg, seed, kind)
     if head != "generative" and cfg["lora"]:
         raise InputError("lora: not supported with a score head (Trainer takes no peft config; the head trains fully)")
     check_rows(rows, ROW_KEYS[kind] if head == "generative" else ("prompt",), kind)  # the score: head_dataset
@@ -315,7 +312,7 @@ def prepare(kind: str, base_path: str, rows: list[dict], cfg: dict, scratch_dir,
     run_dir = Path(scratch_dir) / f"{kind}-{run_hash[:16]}"
     set_seed(cfg["seed"])  # a new score head or adapter is drawn from the global RNG: seeded, or each run differs
     model, tokenizer = load_model(base_path) if head == "generative" else load_head_model(base_path, head)
-    peft = lora_config(cfg)
+    peft = lora_config(cfg["lora"])
     callbacks = [StepLog(kind, cfg["logging_steps"])]
     if head != "generative":
         dataset, stats = head_dataset(tokenizer, rows, head, cfg["max_length"])
@@ -341,7 +338,8 @@ def prepare(kind: str, base_path: str, rows: list[dict], cfg: dict, scratch_dir,
                              peft_config=peft, callbacks=callbacks)
     trainer.remove_callback(PrinterCallback)  # StepLog reports instead, off stdout
     card = {"kind": kind, "base": str(base_path), "base_weights_sha256": base, "data_sha256": data_hash,
-            "data_rows": len(rows), "cfg": cfg, **({"scoring_head": head} if kind == "scorer" else {})}
+            "data_rows": len(rows), "cfg": cfg,
+            **({"scoring_head": head, "scoring_format": scoring_format} if kind == "scorer" else {})}
     return Prepared(kind, trainer, tokenizer, stats, cfg, run_dir, card)
 
 
@@ -421,17 +419,19 @@ def finish(prepared: Prepared, out_dir) -> dict:
     return metrics
 
 
-def train_csl(model_path: str, rows: list[dict], out_dir, cfg: dict, scratch_dir) -> dict:
+def train_csl(model_path: str, rows: list[dict], out_dir, cfg: Train, seed: int, scratch_dir) -> dict:
     """CSL, eq. 1: maximise log p(correct solution | prompt A question) on completion tokens only."""
-    return finish(prepare("csl", model_path, rows, cfg, scratch_dir), out_dir)
+    return finish(prepare("csl", model_path, rows, cfg, seed, scratch_dir), out_dir)
 
 
-def train_fcl(csl_path: str, rows: list[dict], out_dir, cfg: dict, scratch_dir) -> dict:
+def train_fcl(csl_path: str, rows: list[dict], out_dir, cfg: FclTrain, seed: int, scratch_dir) -> dict:
     """FCL, eq. 2: DPO with correct (chosen) vs faulty (rejected) solutions, reference = CSL model frozen."""
-    return finish(prepare("fcl", csl_path, rows, cfg, scratch_dir), out_dir)
+    return finish(prepare("fcl", csl_path, rows, cfg, seed, scratch_dir), out_dir)
 
 
-def train_scorer(base_path: str, rows: list[dict], out_dir, cfg: dict, scratch_dir, head: str = "generative") -> dict:
+def train_scorer(base_path: str, rows: list[dict], out_dir, cfg: Train, seed: int, scratch_dir, head: str,
+                 scoring_format: str) -> dict:
     """The scoring model. generative: filled prompt C -> the teacher's "Code Analysis: ... Score: Rule 1 ..."
-    text (rows: prompt, completion); a score head: prompt -> the score (rows: prompt, score)."""
-    return finish(prepare("scorer", base_path, rows, cfg, scratch_dir, head), out_dir)
+    text (rows: prompt, completion); a score head: prompt -> the score (rows: prompt, score). The
+    card records the head and the prompts' format (soda.student.scorer_card)."""
+    return finish(prepare("scorer", base_path, rows, cfg, seed, scratch_dir, head, scoring_format), out_dir)

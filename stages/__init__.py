@@ -32,32 +32,32 @@ from typing import Callable, NewType, get_type_hints
 from pydantic import BaseModel, ConfigDict
 
 from soda.io import InputError, produced, write_json
-from soda.params import load_params
+from soda.params import Runtime, load_params
 
 In = NewType("In", Path)    # a file or directory the stage reads (a dep in dvc.yaml)
 Out = NewType("Out", Path)  # a file or directory it writes (an out in dvc.yaml)
 
 
 class StageConfig(BaseModel):
-    """The params sections one stage reads: its fields are section names of soda.params.Params."""
+    """The params sections one stage reads: its fields are section names of soda.params.Params.
+    Every stage also gets `runtime`, which is not among its sections: no output depends on it,
+    so dvc.yaml does not list it and changing it re-runs nothing."""
     model_config = ConfigDict(extra="ignore", frozen=True)
+
+    runtime: Runtime
 
     @classmethod
     def sections(cls) -> tuple[str, ...]:
-        return tuple(cls.model_fields)
+        """The params sections the stage depends on (its dvc.yaml params)."""
+        return tuple(name for name in cls.model_fields if name != "runtime")
 
     @classmethod
     def from_params(cls, params: dict):
-        return cls.model_validate({name: params[name] for name in cls.sections()})
+        return cls.model_validate({name: params[name] for name in cls.model_fields})
 
     @classmethod
     def load(cls, path: str | Path = "params.yaml"):
         return cls.from_params(load_params(path))
-
-    def section(self, name: str) -> dict:
-        """A section as plain data, for the library functions that take dicts."""
-        value = getattr(self, name)
-        return value.model_dump() if isinstance(value, BaseModel) else value
 
 
 def stage_name(run: Callable) -> str:

@@ -4,8 +4,8 @@ benchmark item reaches the threshold, with a report of what was removed and why.
 from __future__ import annotations
 
 from soda.decontaminate import clean
-from soda.decontaminate import read_questions, write_report
-from soda.io import InputError, require_keys, write_jsonl
+from soda.decontaminate import write_report
+from soda.io import InputError, read_rows, write_jsonl
 from soda.params import Decontaminate
 from stages import In, Out, StageConfig
 
@@ -16,11 +16,8 @@ class Config(StageConfig):
 
 def run(cfg: Config, *, questions: In, heldout: In, benchmarks: In, out: Out, report_jsonl: Out, report_csv: Out) -> dict:
     # Non-UTF-8 bytes in a question are repaired and counted by decontaminate, not fatal.
-    rows = read_questions(questions)
-    if not rows:
-        raise InputError(f"{questions}: the question set is empty")
-    require_keys(rows, ("id", "question"), str(questions))
-    result = clean(rows, cfg.section("decontaminate"), heldout, benchmarks)
+    rows = read_rows(questions, "question", ("id", "question"), errors="surrogateescape")
+    result = clean(rows, cfg.decontaminate, heldout, benchmarks)
     if not result.clean:
         raise InputError(f"{questions}: every question was removed by decontamination")
     write_report(result, report_jsonl, report_csv)

@@ -11,7 +11,7 @@ from soda.decontaminate import clean
 from soda.decontaminate import write_report
 from soda.evolve import check_levels, dedupe, sample
 from soda.io import InputError, write_jsonl
-from soda.params import Decontaminate, Evolve, Generation, Teacher
+from soda.params import Decontaminate, Evolve, Teacher
 from soda.io import read_rows, with_teacher_langs
 from stages import In, Out, StageConfig
 from soda.teacher import make_teacher, teacher_counters
@@ -21,7 +21,6 @@ from soda.tracking import log_metrics
 class Config(StageConfig):
     seed: int
     teacher: Teacher
-    generation: Generation  # cache_dir only (changes no output)
     evolve: Evolve
     decontaminate: Decontaminate
 
@@ -44,7 +43,7 @@ def run(cfg: Config, *, cycle: str, questions: In, teacher: In, feedback: In, he
         # language (its teacher's, for a seed question without one) passes to its new questions.
         parents = with_teacher_langs([q for q, _, _ in picks], teacher)
         shown = [{**q, "id": f"{q['id']}~{cycle}.{i}"} for i, q in enumerate(parents)]
-        teacher = make_teacher(cfg.section("teacher"), model_dir=teacher_model_dir, seed=cfg.seed, cache_dir=cfg.generation.cache_dir)
+        teacher = make_teacher(cfg.teacher, cfg.runtime, model_dir=teacher_model_dir, seed=cfg.seed)
         made = teacher.evolve(shown, [harder for _, harder, _ in picks])
         metrics["dropped_by_teacher"] = sum(1 for m in made if m.get("dropped"))
         for i, ((parent, _, level), m) in enumerate(zip(picks, made)):
@@ -53,7 +52,7 @@ def run(cfg: Config, *, cycle: str, questions: In, teacher: In, feedback: In, he
                             "parent_level": level})
         new, metrics["duplicates"] = dedupe(new, rows)
         log_metrics(teacher_counters(teacher), "teacher")
-    result = clean(new, cfg.section("decontaminate"), heldout, benchmarks) if new else None
+    result = clean(new, cfg.decontaminate, heldout, benchmarks) if new else None
     kept = result.clean if result else []
     metrics["new_questions"] = len(kept)
     metrics["decontaminated"] = len(result.removed) if result else 0

@@ -20,13 +20,13 @@ import random
 import shutil
 from pathlib import Path
 
+from sandbox.cache import result_cache
 from soda.feedback import LEVELS, classify, execute, summarize
 from soda.io import InputError, write_jsonl
-from soda.params import Feedback, Generation, ScoreTrain, Teacher
+from soda.params import Feedback, Generation, ScoreTrain, Teacher, TrainShared
 from soda.io import read_rows, with_teacher_langs
 from soda.train import scratch_dir
 from stages import In, Out, StageConfig
-from soda.verdicts import result_cache
 
 
 class Config(StageConfig):
@@ -34,12 +34,13 @@ class Config(StageConfig):
     generation: Generation
     feedback: Feedback
     teacher: Teacher
+    train: TrainShared  # completed into score_train (soda.params.resolve)
     score_train: ScoreTrain  # the recipe of feedback.scorer_update's fine-tuning
 
 
 def run(cfg: Config, *, cycle: str, questions: In, teacher: In, student: In, scorer: In, teacher_model_dir: In,
         out: Out) -> dict:
-    fb, gen = cfg.feedback, cfg.section("generation")
+    fb, gen = cfg.feedback, cfg.generation
     if not fb.execution and not fb.scoring:
         raise InputError("params: feedback.execution and feedback.scoring are both false; "
                          "to sample questions without feedback set evolve.classification: false")
@@ -49,23 +50,22 @@ def run(cfg: Config, *, cycle: str, questions: In, teacher: In, student: In, sco
         rows = random.Random(f"{cfg.seed}:{cycle}").sample(sorted(rows, key=lambda q: q["id"]), fb.max_questions)
     from soda.student import answer, score
 
-    answers = [a[0] for a in answer(str(student), rows, gen, seed=cfg.seed)]
+    answers = [a[0] for a in answer(str(student), rows, gen, cfg.runtime, seed=cfg.seed)]
     off = {"lang": None, "passed": None, "status": None, "error_class": None}
-    verdicts = execute(rows, answers, fb.timeout_s, result_cache(gen["cache_dir"]), fb.execution_mode) if fb.execution else [off] * len(rows)
+    verdicts = execute(rows, answers, fb.timeout_s, result_cache(cfg.runtime.cache_path), fb.execution_mode) if fb.execution else [off] * len(rows)
     audited = audit_sample(cfg, cycle, len(rows)) if fb.scoring and fb.scorer_audit else []
     taught = update_sample(cfg, cycle, len(rows), audited) if fb.scoring and fb.scorer_update else []
     notes = annotate(cfg, teacher_model_dir, rows, answers, sorted([*audited, *taught]))
     scorer_path, update = str(scorer), None
     if taught:
         scorer_path, update = update_scorer(cfg, cycle, rows, answers, scorer_path, {i: notes[i] for i in taught})
-    scores = score(scorer_path, rows, answers, gen, seed=cfg.seed) if fb.scoring else [None] * len(rows)
+    scores = score(scorer_path, rows, answers, gen, cfg.runtime, seed=cfg.seed) if fb.scoring else [None] * len(rows)
     if update is not None:
         shutil.rmtree(scorer_path)
-    classify_cfg = cfg.section("feedback")
     out_rows = []
     for q, a, v, s in zip(rows, answers, verdicts, scores):
         value = s.score if s is not None else None
-        out_rows.append({"id": q["id"], "answer": a, **v, "score": value, "level": classify(v["passed"], value, classify_cfg)})
+        out_rows.append({"id": q["id"], "answer": a, **v, "score": value, "level": classify(v["passed"], value, fb)})
     metrics = summarize(out_rows)
     if update is not None:
         metrics["scorer_update"] = update
@@ -98,7 +98,7 @@ def annotate(cfg: Config, teacher_model_dir: Path, rows: list[dict], answers: li
     from soda.teacher import make_teacher, teacher_counters
     from soda.tracking import log_metrics
 
-    teacher = make_teacher(cfg.section("teacher"), model_dir=teacher_model_dir, seed=cfg.seed, cache_dir=cfg.generation.cache_dir)
+    teacher = make_teacher(cfg.teacher, cfg.runtime, model_dir=teacher_model_dir, seed=cfg.seed)
     notes = teacher.annotate([rows[i] for i in picked], [answers[i] for i in picked])
     log_metrics(teacher_counters(teacher), "teacher")
     return dict(zip(picked, notes))
@@ -115,7 +115,7 @@ def audit(cfg: Config, out_rows: list[dict], notes: dict[int, dict]) -> dict:
     oracle = dict(levels)
     for row, truth in kept:
         levels[row["level"]] += 1
-        oracle[classify(row["passed"], truth, cfg.section("feedback"))] += 1
+        oracle[classify(row["passed"], truth, cfg.feedback)] += 1
     return {**agreement([r["score"] for r, _ in kept], [g for _, g in kept]), "levels": levels, "oracle_levels": oracle}
 
 
@@ -125,13 +125,11 @@ def update_scorer(cfg: Config, cycle: str, rows: list[dict], answers: list[str],
     `notes` (by answer index) of this cycle's answers, in the scorer's own format and head."""
     from collections import Counter
 
-    from soda.io import read_json, write_json
-    from soda.modeling import read_card
     from soda.scoring import round_score
-    from soda.student import scorer_example, scoring_format
+    from soda.student import scorer_card, scorer_example
     from soda.train import train_scorer
 
-    fmt, head = scoring_format(scorer), read_card(scorer).get("scoring_head", "generative")
+    fmt, head = scorer_card(scorer)
     examples, counts = [], Counter()
     for i, note in notes.items():
         if note.get("score") is None:
@@ -144,7 +142,6 @@ def update_scorer(cfg: Config, cycle: str, rows: list[dict], answers: list[str],
                          "annotations has a score")
     scratch = Path(scratch_dir("feedback", cycle))
     out = scratch / "scorer"
-    metrics = train_scorer(scorer, examples, out, {**cfg.section("score_train"), "seed": cfg.seed}, scratch, head)
-    write_json(out / "card.json", {**read_json(out / "card.json"), "scoring_format": fmt})
+    metrics = train_scorer(scorer, examples, out, cfg.score_train, cfg.seed, scratch, head, fmt)
     return str(out), {**metrics, "annotations": len(examples),
                       "annotation_scores": {str(k): counts[k] for k in sorted(counts)}}

@@ -13,7 +13,7 @@ import shutil
 import tempfile
 
 from soda.io import read_jsonl, require_keys
-from soda.params import Pretrain, Scorer, Student, model_source
+from soda.params import Pretrain, Scorer, Student, TrainShared, model_source
 from soda.prompts import corpus_templates, template
 from soda.io import read_rows
 from soda.train import scratch_dir
@@ -29,6 +29,7 @@ PROMPT_WEIGHT = 50
 class Config(StageConfig):
     seed: int
     student: Student
+    train: TrainShared  # completed into pretrain (soda.params.resolve)
     pretrain: Pretrain
     scorer: Scorer
 
@@ -57,14 +58,14 @@ def make_model(init: str, arch: Student, texts: list[str], out, seed: int, role:
     return params
 
 
-def pretrain(path, programs: list[dict], cfg: dict) -> dict:
+def pretrain(path, programs: list[dict], cfg: Pretrain, seed: int) -> dict:
     """Next-token training on unlabelled code, shown after the student prompt's last line so
     that the base model continues "### Solution" with code, as at inference."""
     from soda.train import train_csl
 
     rows = [{"prompt": STUDENT_TAIL, "completion": p["code"]} for p in programs]
     with tempfile.TemporaryDirectory() as tmp:
-        metrics = train_csl(str(path), rows, f"{tmp}/out", cfg, scratch_dir("init-models"))
+        metrics = train_csl(str(path), rows, f"{tmp}/out", cfg, seed, scratch_dir("init-models"))
         shutil.rmtree(path)
         shutil.move(f"{tmp}/out", path)
     return metrics
@@ -83,7 +84,7 @@ def run(cfg: Config, *, corpus_rows: In, pretrain_rows: In, student_init_dir: In
     texts += [p["code"] for p in programs]
     metrics = {"student_parameters": make_model(student_init, cfg.student, texts, student_out, cfg.seed, "student")}
     if cfg.student.init == "scratch" and programs and cfg.pretrain.epochs > 0:
-        metrics["pretrain"] = pretrain(student_out, programs, {**cfg.section("pretrain"), "seed": cfg.seed})
+        metrics["pretrain"] = pretrain(student_out, programs, cfg.pretrain, cfg.seed)
     # `student`: the scorer starts from the base student, as the paper's scorer starts from the
     # student's base model. `pretrained` / `scratch`: a model of its own size (null keys: the
     # student's), `pretrained` then trained on the same code as the student: a scorer larger than
@@ -94,5 +95,5 @@ def run(cfg: Config, *, corpus_rows: In, pretrain_rows: In, student_init_dir: In
     metrics["scorer_parameters"] = make_model(init, cfg.student.model_copy(update=size), texts, scorer_out,
                                               cfg.seed + 1, "scorer")
     if cfg.scorer.init == "pretrained" and programs and cfg.pretrain.epochs > 0:
-        metrics["scorer_pretrain"] = pretrain(scorer_out, programs, {**cfg.section("pretrain"), "seed": cfg.seed + 1})
+        metrics["scorer_pretrain"] = pretrain(scorer_out, programs, cfg.pretrain, cfg.seed + 1)
     return metrics

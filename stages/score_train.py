@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import sys
 from collections import Counter
-from pathlib import Path
 
 from soda.scoring import collect, sample_questions, split_heldout
-from soda.io import InputError, read_json, write_json, write_jsonl
-from soda.params import Generation, ScoreTrain, Teacher
+from soda.io import InputError, write_jsonl
+from soda.params import Generation, ScoreTrain, Teacher, TrainShared
 from soda.io import read_rows
 from soda.train import scratch_dir
 from stages import In, Out, StageConfig
@@ -27,6 +26,7 @@ class Config(StageConfig):
     seed: int
     teacher: Teacher
     generation: Generation
+    train: TrainShared  # completed into score_train (soda.params.resolve)
     score_train: ScoreTrain
 
 
@@ -36,10 +36,11 @@ def run(cfg: Config, *, questions: In, student: In, scorer_init: In, teacher_mod
     from soda.student import answer, score, scorer_example
     from soda.train import train_scorer
 
-    st, gen = cfg.score_train, cfg.section("generation")
+    st, gen = cfg.score_train, cfg.generation
     rows = sample_questions(read_rows(questions, "question", ("id", "question")), st.num_questions, cfg.seed)
-    teacher = make_teacher(cfg.section("teacher"), model_dir=teacher_model_dir, seed=cfg.seed, cache_dir=gen["cache_dir"])
-    student_answers = (answer(str(student), rows, gen, n=st.samples, temperature=st.temperature, seed=cfg.seed)
+    teacher = make_teacher(cfg.teacher, cfg.runtime, model_dir=teacher_model_dir, seed=cfg.seed)
+    student_answers = (answer(str(student), rows, gen, cfg.runtime, n=st.samples, temperature=st.temperature,
+                              seed=cfg.seed)
                        if "student" in st.solutions else [[] for _ in rows])
     annotations = collect(teacher, rows, student_answers, st.solutions)
     train, held = split_heldout(annotations, st.heldout_fraction, cfg.seed)
@@ -48,13 +49,11 @@ def run(cfg: Config, *, questions: In, student: In, scorer_init: In, teacher_mod
     examples = [scorer_example(r["question"], r["code"], r["completion"], st.format) for r in train]
     if st.head != "generative":  # a score head learns the annotated score, not the annotation's text
         examples = [{"prompt": e["prompt"], "score": r["score"]} for e, r in zip(examples, train)]
-    metrics = train_scorer(str(scorer_init), examples, out, {**cfg.section("score_train"), "seed": cfg.seed},
-                           scratch_dir("score-train"), st.head)
-    card_path = Path(out) / "card.json"
-    write_json(card_path, {**read_json(card_path), "scoring_format": st.format})
+    metrics = train_scorer(str(scorer_init), examples, out, st, cfg.seed, scratch_dir("score-train"), st.head,
+                           st.format)
     if held:
         pred = score(str(out), [{"question": r["question"]} for r in held], [r["code"] for r in held], gen,
-                     seed=cfg.seed)
+                     cfg.runtime, seed=cfg.seed)
         metrics["agreement"] = agreement([p.score for p in pred], [r["score"] for r in held])
         if metrics["agreement"]["unscored"] * 2 > len(held):  # feedback would classify from execution alone
             print(f"score-train: warning: the scorer wrote no score for {metrics['agreement']['unscored']} of "

@@ -43,6 +43,13 @@ def _fresh_mlflow_state():
         sys.modules["mlflow"].set_tracking_uri(None)
 
 
+def connection(**change):
+    """The committed params.yaml's runtime.generation (soda.params.Connection), with `change`."""
+    from soda.params import Connection
+
+    return Connection(**{**yaml.safe_load((ROOT / "params.yaml").read_text())["runtime"]["generation"], **change})
+
+
 def merge(base: dict, change: dict) -> dict:
     """params with `change` applied key by key (a `cycles` mapping is replaced whole)."""
     out = dict(base)

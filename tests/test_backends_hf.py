@@ -2,6 +2,7 @@
 
 import pytest
 
+from conftest import connection
 from soda.backends.base import make_backend
 from soda.backends.cache import CallCache
 from soda.backends.hf import HFBackend
@@ -66,20 +67,19 @@ def test_cache_serves_a_rerun_and_misses_for_another_model(model_dir, tmp_path):
 
 
 def test_make_backend_builds_hf_with_a_cache(model_dir, tmp_path):
-    backend = make_backend({"backend": "hf", "model": model_dir, "batch_size": 2, "cache_dir": str(tmp_path), "lang": "python"})
+    backend = make_backend("hf", model_dir, "chat", connection(batch_size=2), tmp_path, "generation")
     assert backend.name == "hf" and backend.cache is not None
     assert len(backend.generate(PROMPTS[:3], max_new_tokens=4)) == 3
 
 
-@pytest.mark.parametrize("cfg, key", [
-    ({"backend": "tgi", "model": "m"}, "backend"),
-    ({"backend": "hf", "model": None}, "model"),
-    ({"backend": "hf", "model": "m", "batch_size": 0}, "batch_size"),
-    ({"backend": "openai", "model": "m"}, "base_url"),
+@pytest.mark.parametrize("kind, model, key", [
+    ("tgi", "m", "generation.backend"),
+    ("hf", None, "generation.model"),
+    ("openai", "m", "runtime.generation.base_url"),
 ])
-def test_make_backend_names_the_bad_key(cfg, key):
+def test_make_backend_names_the_bad_key(kind, model, key):
     with pytest.raises(InputError, match=key):
-        make_backend(cfg)
+        make_backend(kind, model, "chat", connection(), None, "generation")
 
 
 def test_bad_sampling_parameters_are_input_errors(model_dir):
@@ -103,8 +103,10 @@ def test_a_fully_cached_rerun_in_a_new_process_never_imports_torch(model_dir, tm
     import sys
 
     HFBackend(model_dir, cache=CallCache(tmp_path)).generate(PROMPTS, max_new_tokens=4)
-    script = (f"import sys, json; from soda.backends.base import make_backend\n"
-              f"b = make_backend({{'backend': 'hf', 'model': {model_dir!r}, 'cache_dir': {str(tmp_path)!r}}})\n"
+    script = (f"import sys, json; from pathlib import Path; from soda.backends.base import make_backend\n"
+              f"from soda.params import Connection\n"
+              f"b = make_backend('hf', {model_dir!r}, 'chat', Connection(**{connection().model_dump()!r}), "
+              f"Path({str(tmp_path)!r}), 'generation')\n"
               f"b.generate({PROMPTS!r}, max_new_tokens=4)\n"
               f"print(json.dumps([b.counters['cache_hits'], 'torch' in sys.modules, 'transformers' in sys.modules]))")
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)

@@ -18,6 +18,7 @@ from soda.io import InputError
 
 sys.path.insert(0, str(Path(__file__).parent))
 from soda.tools.bench.openai_server import OpenAIServer, echo_responder, hf_responder  # noqa: E402
+from conftest import connection  # noqa: E402
 from test_backends_hf import tiny_model  # noqa: E402
 
 PROMPTS = [f"Write function number {i}." for i in range(10)]
@@ -115,8 +116,9 @@ def test_configuration_problems_stop_before_any_completion(server, monkeypatch):
 
 
 def test_make_backend_builds_openai(server):
-    b = make_backend({"backend": "openai", "model": "tiny", "base_url": server.url, "api_key_env": "SODA_TEST_KEY",
-                      "concurrency": 2, "max_retries": 1, "timeout_s": 5, "endpoint": "completions"})
+    b = make_backend("openai", "tiny", "completions", connection(base_url=server.url, api_key_env="SODA_TEST_KEY",
+                                                                 concurrency=2, max_retries=1, timeout_s=5.0),
+                     None, "generation")
     assert b.name == "openai" and b.generate(PROMPTS[:1]) == [[echo(PROMPTS[0], 0)]]
 
 

@@ -5,6 +5,7 @@ import importlib.util
 
 import pytest
 
+from conftest import connection
 from soda.backends.base import make_backend
 from soda.io import InputError
 
@@ -14,7 +15,7 @@ HAS_VLLM = importlib.util.find_spec("vllm") is not None
 @pytest.mark.skipif(HAS_VLLM, reason="vllm is installed here")
 def test_choosing_vllm_without_it_is_an_input_error():
     with pytest.raises(InputError, match="backend: 'vllm' needs the vllm package"):
-        make_backend({"backend": "vllm", "model": "m", "tensor_parallel_size": 1})
+        make_backend("vllm", "m", "chat", connection(), None, "generation")
 
 
 @pytest.mark.gpu
@@ -26,7 +27,7 @@ def test_vllm_draws_n_samples_per_request_with_seeds_and_stops(tmp_path):
         pytest.skip("needs a CUDA GPU")
     from test_backends_hf import PROMPTS, tiny_model
 
-    backend = make_backend({"backend": "vllm", "model": tiny_model(tmp_path / "model"), "cache_dir": str(tmp_path / "c")})
+    backend = make_backend("vllm", tiny_model(tmp_path / "model"), "chat", connection(), tmp_path / "c", "generation")
     kw = dict(n=2, temperature=1.0, max_new_tokens=16, seed=3)
     first = backend.generate(PROMPTS, **kw)
     assert all(len(row) == 2 for row in first) and backend.counters["completion_tokens"] > 0

@@ -11,12 +11,14 @@ import yaml
 
 from soda.decontaminate import clean
 from soda.io import InputError, read_jsonl
+from soda.params import Decontaminate
 from stages import command
 
 ROOT = Path(__file__).resolve().parent.parent
-MBPP = ROOT.parent / "shared" / "benchmarks" / "mbpp" / "sanitized-mbpp.json"
-CFG = {"benchmarks": ["heldout", "mbpp"], "paths": {"mbpp": "/nonexistent/mbpp.json"}, "skip_missing": [],
-       "threshold": 0.7, "containment_threshold": 0.8, "ngram": 5, "num_perm": 128}
+BENCHMARKS = ROOT.parent / "shared" / "benchmarks"  # the benchmarks/ folder `paths` are relative to
+MBPP = BENCHMARKS / "mbpp" / "sanitized-mbpp.json"
+CFG = Decontaminate(benchmarks=["heldout", "mbpp"], paths={"mbpp": "nonexistent/mbpp.json"}, skip_missing=[],
+                    threshold=0.7, containment_threshold=0.8, ngram=5, num_perm=128)
 needs_mbpp = pytest.mark.skipif(not MBPP.exists(), reason="../shared reference data absent")
 
 
@@ -31,13 +33,13 @@ def heldout(tmp_path):
 
 def test_a_source_that_cannot_be_loaded_is_an_error_naming_it(heldout):
     with pytest.raises(InputError, match="decontaminate.benchmarks: mbpp"):
-        clean([{"id": "q", "question": "anything at all here"}], CFG, heldout)
+        clean([{"id": "q", "question": "anything at all here"}], CFG, heldout, str(BENCHMARKS))
 
 
 def test_skipped_sources_are_reported_and_copies_are_removed(heldout):
     questions = [{"id": "copy", "question": "Write a function add_seven(x) that returns x plus seven for any integer x given."},
                  {"id": "other", "question": "Reverse the words of a sentence and join them with single spaces please."}]
-    result = clean(questions, {**CFG, "skip_missing": ["mbpp"]}, heldout)
+    result = clean(questions, CFG.model_copy(update={"skip_missing": ["mbpp"]}), heldout, str(BENCHMARKS))
     assert [q["id"] for q in result.clean] == ["other"]
     assert result.removed[0]["question_id"] == "copy" and result.removed[0]["task_id"] == "h1"
     assert "mbpp" in result.counts["skipped_benchmarks"]
@@ -99,8 +101,9 @@ def test_copies_of_humaneval_and_mbpp_statements_are_removed(heldout):
     planted = copies()
     questions = [{"id": qid, "question": text} for qid, (text, _) in planted.items()]
     questions += [{"id": f"unrelated {n}", "question": text} for n, text in enumerate(UNRELATED)]
-    cfg = {**CFG, "benchmarks": ["heldout", "humaneval", "mbpp"], "paths": {"mbpp": str(MBPP)}}
-    result = clean(questions, cfg, heldout)
+    cfg = CFG.model_copy(update={"benchmarks": ["heldout", "humaneval", "mbpp"],
+                                 "paths": {"mbpp": "mbpp/sanitized-mbpp.json"}})
+    result = clean(questions, cfg, heldout, str(BENCHMARKS))
     assert [q["id"] for q in result.clean] == [f"unrelated {n}" for n in range(len(UNRELATED))]
     removed = {r["question_id"]: r for r in result.removed}
     assert {qid: removed[qid]["task_id"] for qid in planted} == {qid: task for qid, (_, task) in planted.items()}
@@ -112,7 +115,7 @@ def test_copies_of_humaneval_and_mbpp_statements_are_removed(heldout):
     assert (embedded["reason"], embedded["containment"]) == ("containment", 1.0) and embedded["jaccard"] < 0.5
     assert result.counts["items_by_benchmark"] == {"heldout": 1, "humaneval": 164, "mbpp": 257}
 
-    paper = clean(questions, {**cfg, "containment_threshold": None}, heldout)
+    paper = clean(questions, cfg.model_copy(update={"containment_threshold": None}), heldout, str(BENCHMARKS))
     kept = {q["id"] for q in paper.clean}
     assert "embedded HumanEval/0" in kept and "verbatim HumanEval/0" not in kept
 

@@ -5,10 +5,12 @@ import pytest
 
 from soda.extract import RUNNABLE, question_lang
 from soda.feedback import classify, execute, summarize
+from soda.params import Feedback, load_params
 
 PAIRS = Path(__file__).resolve().parents[2] / "shared" / "sodacoder-samples" / "pairwise_data.json"
 
-CFG = {"easy_min_score": 4.0, "hard_max_score": 2.0, "scoring": True, "execution": True, "rule": "execution-first"}
+CFG = Feedback.model_validate({**load_params(Path(__file__).resolve().parents[1] / "params.yaml")["feedback"],
+                               "easy_min_score": 4.0, "hard_max_score": 2.0, "rule": "execution-first"})
 
 
 @pytest.mark.parametrize("passed,score,level", [
@@ -17,7 +19,7 @@ CFG = {"easy_min_score": 4.0, "hard_max_score": 2.0, "scoring": True, "execution
 ])
 def test_paper_levels_hold_under_every_rule(passed, score, level):
     for rule in ("execution-first", "score-first", "strict"):
-        assert classify(passed, score, {**CFG, "rule": rule}) == level
+        assert classify(passed, score, CFG.model_copy(update={"rule": rule})) == level
 
 
 @pytest.mark.parametrize("rule,passed,score,level", [
@@ -27,12 +29,12 @@ def test_paper_levels_hold_under_every_rule(passed, score, level):
     ("strict", True, 1.0, "unclassified"), ("strict", False, 5.0, "unclassified"), ("strict", True, None, "unclassified"),
 ])
 def test_open_combinations_follow_the_rule(rule, passed, score, level):
-    assert classify(passed, score, {**CFG, "rule": rule}) == level
+    assert classify(passed, score, CFG.model_copy(update={"rule": rule})) == level
 
 
 def test_ablations():
-    assert classify(True, None, {**CFG, "scoring": False}) == "easy"
-    assert classify(False, None, {**CFG, "scoring": False}) == "hard"
+    assert classify(True, None, CFG.model_copy(update={"scoring": False})) == "easy"
+    assert classify(False, None, CFG.model_copy(update={"scoring": False})) == "hard"
     assert classify(None, 4.5, CFG) == "easy"
     assert classify(None, 2.5, CFG) == "medium"
     assert classify(None, None, CFG) == "unclassified"
@@ -47,7 +49,7 @@ def test_summarize_counts_levels_and_rates():
 
 def test_unknown_execution_is_classified_by_the_score_alone():
     for rule in ("execution-first", "score-first", "strict"):
-        cfg = {**CFG, "rule": rule}
+        cfg = CFG.model_copy(update={"rule": rule})
         assert classify(None, 5.0, cfg) == "easy" and classify(None, 1.0, cfg) == "hard"
         assert classify(None, None, cfg) == "unclassified"  # never hard for want of a sandbox
 
@@ -95,15 +97,15 @@ def test_execute_runs_mode_is_the_papers_check_compiles_and_runs():
 
 def test_execute_keeps_each_verdict_for_a_rerun(tmp_path):
     # feedback and on-policy FCL pass the verdict cache: a killed stage, re-run, runs nothing twice.
-    from soda.verdicts import result_cache
+    from sandbox.cache import result_cache
 
     questions = [{"id": str(i), "question": "add", "lang": "python", "tests": f"assert add({i}, 1) == {i + 1}"}
                  for i in range(3)]
     answers = ["def add(a, b):\n    return a + b\n", "def add(a, b):\n    return a - b\n", "x = (\n"]
-    first = result_cache(str(tmp_path))
+    first = result_cache(tmp_path)
     verdicts = execute(questions, answers, timeout_s=10.0, cache=first)
     assert first.stored == 3 and first.hits == 0
-    again = result_cache(str(tmp_path))
+    again = result_cache(tmp_path)
     assert execute(questions, answers, timeout_s=10.0, cache=again) == verdicts
     assert (again.hits, again.stored) == (3, 0)
     assert [v["passed"] for v in verdicts] == [True, False, False]

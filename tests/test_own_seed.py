@@ -81,7 +81,8 @@ def run(tmp_path_factory):
     with OpenAIServer(["teacher"], respond=respond) as srv:
         # What the user adds to the recipe: where their teacher is (README, "The real path"),
         # and their MBPP file under benchmarks/, where the recipe's paths point.
-        params["teacher"].update(model="teacher", base_url=srv.url)
+        params["teacher"]["model"] = "teacher"
+        params["runtime"]["teacher"]["base_url"] = srv.url
         repo = tmp_path_factory.mktemp("own-seed")
         (repo / "benchmarks").mkdir()
         shutil.copy(MBPP, repo / "benchmarks" / params["decontaminate"]["paths"]["mbpp"])

@@ -4,7 +4,7 @@ import pytest
 import yaml
 
 from soda.io import InputError
-from soda.params import cycle_order, load_params, validate
+from soda.params import load_params, validate
 
 BASE = yaml.safe_load(open("params.yaml"))
 
@@ -25,6 +25,9 @@ def test_committed_params_are_valid():
 
 @pytest.mark.parametrize("path,value,message", [
     ("csl_train.lr_typo", 0.1, "unknown key csl_train.lr_typo"),
+    ("train.lr_typo", 0.1, "unknown key train.lr_typo"),
+    ("teacher.base_url", "http://x", "unknown key teacher.base_url"),  # a runtime key: runtime.teacher.base_url
+    ("runtime.generation.concurrency", 0, "runtime.generation.concurrency: input should be greater than or equal to 1"),
     ("evolve.ratio", [1, 1], "evolve.ratio must be three"),
     ("evolve.ratio", [0, 0, 0], "evolve.ratio must be three"),
     ("evolve.ratio", [1, -1, 2], "evolve.ratio.1: input should be greater than or equal to 0"),
@@ -51,6 +54,10 @@ def test_committed_params_are_valid():
     ("feedback.timeout_s", 0, "feedback.timeout_s: input should be greater than 0"),
     ("csl_train.lr", float("nan"), "csl_train.lr must be a finite number"),
     ("world.seed_size", True, "world.seed_size: input should be a valid integer"),
+    # LoRA: every setting given (no peft default decides one), none unknown
+    ("train.lora", {"r": 4, "alpha": 8.0, "dropout": 0.0}, "missing key train.lora.target_modules"),
+    ("csl_train.lora", {"r": 4, "alpha": 8.0, "dropout": 0.0, "target_modules": "all-linear", "bias": "all"},
+     "unknown key csl_train.lora.bias"),
     # a copy of the student (or a HF model) has its size already
     ("scorer.hidden_size", 256, "scorer.hidden_size: a scorer size is for init 'pretrained' or 'scratch' only"),
     # the user's inputs: a path is one inside the folder dvc.yaml tracks for it (soda.params.INPUT_DIRS)
@@ -72,7 +79,8 @@ def test_bad_params_name_the_key(path, value, message):
         validate(with_change(path, value))
 
 
-@pytest.mark.parametrize("path", ["evolve", "feedback.max_questions", "csl_train.warmup_ratio", "mlflow"])
+@pytest.mark.parametrize("path", ["evolve", "feedback.max_questions", "train.warmup_ratio", "csl_train.lr", "runtime",
+                                  "runtime.teacher.base_url"])
 def test_a_missing_section_or_key_is_named(path):
     params = copy.deepcopy(BASE)
     *parents, last = path.split(".")
@@ -93,19 +101,58 @@ def test_missing_and_malformed_files(tmp_path):
         load_params(bad)
 
 
-def test_cycle_order_follows_prev_not_names():
-    assert cycle_order({"z": {"prev": "base"}, "a": {"prev": "z"}}) == ["z", "a"]
-
-
 @pytest.mark.parametrize("path,value", [
     ("world.source", "procedural"), ("world.source", "data/seed/seed.jsonl"), ("world.source", "data/seed/a/b.jsonl"),
     ("student.init", "scratch"), ("student.init", "deepseek-ai/deepseek-coder-1.3b-base"), ("student.init", "gpt2"),
     ("student.init", "models/init/student/my-coder"), ("scorer.init", "models/init/scorer/my-coder"),
     ("scorer.init", "Qwen/Qwen2.5-Coder-0.5B"),
     # openai: the name the server serves, which may look like a path
-    ("teacher", {**BASE["teacher"], "backend": "openai", "model": "/srv/models/qwen", "base_url": "http://h/v1"}),
+    ("teacher", {**BASE["teacher"], "backend": "openai", "model": "/srv/models/qwen"}),
     ("teacher", {**BASE["teacher"], "backend": "hf", "model": "models/init/teacher/qwen"}),
     ("teacher", {**BASE["teacher"], "backend": "vllm", "model": "Qwen/Qwen2.5-Coder-32B-Instruct"}),
 ])
 def test_keywords_hub_ids_and_paths_inside_the_input_folders_are_valid(path, value):
     validate(with_change(path, value))
+
+
+def test_a_training_section_is_completed_from_train_and_its_own_keys_win():
+    params = with_change("train.max_length", 128)
+    params["csl_train"]["max_length"] = 512  # what `dvc exp run -S ++csl_train.max_length=512` writes
+    resolved = validate(params)
+    assert resolved["csl_train"]["max_length"] == 512 and resolved["fcl_train"]["max_length"] == 128
+    assert resolved["pretrain"]["lora"] is None and "epochs" not in resolved["train"]
+
+
+def sections(model=None):
+    """Every params section model, Params included."""
+    from soda.params import Section
+
+    for sub in (model or Section).__subclasses__():
+        yield sub
+        yield from sections(sub)
+
+
+def test_every_key_has_one_short_description():
+    from soda.params import described
+
+    for model in sections():
+        for name, field in model.model_fields.items():
+            assert field.description and len(field.description) <= 120, f"{model.__name__}.{name}"
+    keys = [key for key, _, _ in described(BASE)]
+    assert "runtime.teacher.base_url" in keys and "train.lora" in keys and "csl_train.epochs" in keys
+
+
+def test_the_params_table_in_docs_is_generated_from_params_yaml():
+    from pathlib import Path
+
+    from soda.params import params_table, with_table
+
+    doc = Path("docs/params.md").read_text(encoding="utf-8")
+    assert doc == with_table(doc, params_table("params.yaml")), "run `soda params table`"
+
+
+def test_params_yaml_describes_no_key():
+    """A key's description lives in soda/params.py alone: params.yaml has a pointer per section at most."""
+    lines = open("params.yaml").read().splitlines()
+    commented = [line for line in lines if "#" in line and not line.startswith("#")]
+    assert all(not line.startswith(" ") for line in commented), commented

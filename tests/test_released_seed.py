@@ -13,7 +13,9 @@ import yaml
 
 from soda.backends.llm_teacher import LLMTeacher
 from soda.backends.openai import OpenAIBackend
-from soda.teacher_generate import deliver
+from soda.io import read_jsonl, write_jsonl
+from soda.params import Params, load_params
+from soda.teacher_generate import deliver_file
 from soda.tools.bench.openai_server import OpenAIServer
 from soda.prompts import render
 from stages import command
@@ -52,10 +54,16 @@ def check_kept(rows: list[dict]) -> collections.Counter:
     return langs
 
 
-def test_released_answers_keep_their_pairs_in_every_language(released):
+def test_released_answers_keep_their_pairs_in_every_language(released, tmp_path):
     questions, srv = released
     teacher = LLMTeacher(OpenAIBackend("teacher", base_url=srv.url, concurrency=4))
-    rows, csl, fcl, counts = deliver(teacher, questions, fcl_fraction=FCL_FRACTION, seed=0)
+    params = Params.model_validate(load_params(ROOT / "params.yaml"))
+    write_jsonl(tmp_path / "seed.jsonl", questions)
+    outs = tuple(str(tmp_path / name) for name in ("teacher.jsonl", "csl.jsonl", "fcl.jsonl"))
+    counts = deliver_file(teacher, str(tmp_path / "seed.jsonl"), outs, fcl_fraction=FCL_FRACTION, seed=0,
+                          timeout_s=params.teacher_generate.timeout_s, cache=None,
+                          student_prompt=params.generation.student_prompt)
+    rows, csl, fcl = (read_jsonl(p) for p in outs)
     langs = check_kept(rows)
     assert counts["kept"] == len(csl) + len(fcl) == sum(langs.values())
     assert counts["lang_js"] == langs["js"] >= 5
@@ -67,9 +75,10 @@ def test_the_teacher_generate_stage_on_the_released_seed(released, tmp_path):
     questions, srv = released
     (tmp_path / "seed.jsonl").write_text("".join(json.dumps(q) + "\n" for q in questions))
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
-    params["teacher"].update(backend="openai", model="teacher", base_url=srv.url)
+    params["teacher"].update(backend="openai", model="teacher")
+    params["runtime"]["teacher"]["base_url"] = srv.url
     params["teacher_generate"]["fcl_fraction"] = FCL_FRACTION
-    params["generation"]["cache_dir"] = str(tmp_path / "cache")
+    params["runtime"]["cache_dir"] = str(tmp_path / "cache")
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
     cmd = command("teacher-generate", "params.yaml", cycle="c1", questions="seed.jsonl", teacher_model_dir=".",
                   teacher_out="c1/teacher.jsonl",

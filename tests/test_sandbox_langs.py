@@ -32,10 +32,10 @@ ADD = {
            "func TestAdd(t *testing.T) { assert.New(t).Equal(3, add(1, 2)) }\n"),
 }
 WRONG = {"c": ("a + b", "a - b"), "cpp": ("a + b", "a - b"), "java": ("a + b", "a - b"),
-         "js": ("a + b", "a - b"), "ts": ("a + b", "a - b"), "go": ("a + b", "a - b")}
+            "js": ("a + b", "a - b"), "ts": ("a + b", "a - b"), "go": ("a + b", "a - b")}
 EXIT0 = {"c": ("return a + b;", "exit(0);"), "cpp": ("return a + b;", "exit(0);"),
-         "java": ("return a + b;", "System.exit(0); return 0;"), "js": ("a + b", "process.exit(0)"),
-         "ts": ("return a + b;", "process.exit(0); return 0;"), "go": ("return a + b", "os.Exit(0); return 0")}
+            "java": ("return a + b;", "System.exit(0); return 0;"), "js": ("a + b", "process.exit(0)"),
+            "ts": ("return a + b;", "process.exit(0); return 0;"), "go": ("return a + b", "os.Exit(0); return 0")}
 EXIT_HEADERS = {"c": "#include <stdlib.h>\n", "cpp": "#include <cstdlib>\n"}
 TS_DECLARE = "declare var process: any;\n"
 BROKEN = {"c": "int add(int a, int b) { return a + }\n", "cpp": "int add(int a, int b) { return a + }\n",
@@ -167,6 +167,33 @@ def test_isolation_holds_for_exec_programs(pool):
     for job, r in zip(jobs, results):
         expected = "timeout" if "setInterval" in job.code else "fail"
         assert r.status == expected, (job.code, r)
+
+
+def test_multipl_e_continuations(pool):
+    """MultiPL-E's tests close the function its prompt opens: built apart from the solution
+    (C, C++, JS, TS, Go) or in its class (Java), they still run against it."""
+    jobs = [
+        Job("#include<assert.h>\n#include<bits/stdc++.h>\n// doc\nlong add(long a, long b) {\n    return a + b;\n", "cpp",
+            "}\nint main() {\n    auto candidate = add;\n    assert(candidate((1), (2)) == (3));\n}\n"),
+        Job("#include<assert.h>\n#include<bits/stdc++.h>\nstd::vector<long> f(std::vector<long> x) {\n    std::sort(x.begin(), x.end()); return x;\n", "cpp",
+            "}\nint main() {\n    auto candidate = f;\n    assert(candidate((std::vector<long>({(long)3, (long)1}))) == (std::vector<long>({(long)1, (long)3})));\n}\n"),
+        Job("//doc\nfunction add(a, b){\n  return a + b;\n", "js",
+            "}\n\nconst assert = require('node:assert');\n\n\nfunction test() {\n  let candidate = add;\n  assert.deepEqual(candidate(1, 2),3);\n  assert.deepEqual([candidate(1, 1)],[2]);\n}\n\ntest();"),
+        Job("//doc\nfunction add(a: number, b: number): number {\n  return a + b;\n", "ts",
+            "}\n\ndeclare var require: any;\nconst assert = require('node:assert');\nfunction test() {\n  let candidate = add;\n  assert.deepEqual(candidate(1, 2),3);\n}\n\ntest();"),
+        Job("//doc\nfunction add(a: number, b: number): number {\n  return a - b;\n", "ts",
+            "}\n\ndeclare var require: any;\nconst assert = require('node:assert');\nfunction test() {\n  let candidate = add;\n  assert.deepEqual(candidate(1, 2),3);\n}\n\ntest();"),
+        Job("export function add(a: number, b: number): number { return a + b; }\n", "ts",
+            "declare var require: any;\nconst assert = require('node:assert');\nassert.strictEqual(add(1, 2), 3);\n"),
+        Job("import java.util.*;\nclass Problem {\n    static class Pair2 { long a; }\n    public static long add(long a, long b) {\n        return a + b;\n", "java",
+            "    }\n    public static void main(String[] args) {\n    assert(add((1l), (2l)) == (3l));\n    }\n\n}\n"),
+        Job("package add_test\n\nimport (\n    \"testing\"\n    \"fmt\"\n)\n\nfunc add(a int, b int) int {\n    return a + b\n", "go",
+            "}\n\nfunc TestAdd(t *testing.T) {\n  candidate := add\n\ttype test struct {\n\t\tactual   interface{}\n\t\texpected interface{}\n\t}\n   tests := []test{\n     { actual: candidate(1, 2), expected: 3 },\n   }\n\n\tfor i, tc := range tests {\n\t\tt.Run(fmt.Sprintf(\"test num % d\", i), func(t *testing.T) {\n\t\t\tif fmt.Sprintf(\"%v\", tc.actual) != fmt.Sprintf(\"%v\", tc.expected) {\n\t\t\t\tt.Errorf(\"expected '%s', got '%s'\", tc.expected, tc.actual)\n\t\t\t}\n\t\t})\n\t}\n}\n"),
+    ]
+    expected = ["pass", "pass", "pass", "pass", "fail", "pass", "pass", "pass"]  # the fifth subtracts
+    cases = [(job, want) for job, want in zip(jobs, expected) if shutil.which(TOOLS[job.lang])]
+    for (job, want), r in zip(cases, pool.map([job for job, _ in cases])):
+        assert r.status == want, (job.lang, r)
 
 
 def test_cli_runs_other_languages(tmp_path, capsys):

@@ -35,11 +35,11 @@ def test_score_train_samples_questions_apart_from_the_delivery_split():
     too: neither may be the FCL share of the delivery split (both were, drawn with the same
     seeded shuffle: the scorer learnt from answers to 0 % CSL questions at the defaults)."""
     from soda.scoring import sample_questions, split_heldout
-    from soda.teacher_generate import split
+    from soda.teacher_generate import split_order
 
     questions = [{"id": f"seed-{i:05d}", "question": f"q{i}"} for i in range(1200)]
     for seed in range(3):
-        fcl = {q["id"] for q in split(questions, 0.2, seed)[1]}
+        fcl = {questions[i]["id"] for i in split_order([q["id"] for q in questions], 0.2, seed)[1]}
         picked = sample_questions(questions, 200, seed)
         assert len({q["id"] for q in picked}) == 200 and 0.1 < sum(q["id"] in fcl for q in picked) / 200 < 0.3
         _, held = split_heldout([{"question_id": q["id"]} for q in questions], 0.2, seed)
@@ -57,7 +57,7 @@ def test_score_train_annotates_the_students_own_answers_unless_told_otherwise(tm
                                  samples=2, temperature=1.0, head="classes")
     world.run(world.Config.from_params(validate(params)), seed_dir=tmp_path, seed_out=tmp_path / "seed.jsonl",
               heldout_out=tmp_path / "heldout.jsonl", pretrain_out=tmp_path / "pre.jsonl")
-    init_models.run(init_models.Config.from_params(params), corpus_rows=tmp_path / "seed.jsonl",
+    init_models.run(init_models.Config.from_params(validate(params)), corpus_rows=tmp_path / "seed.jsonl",
                     pretrain_rows=tmp_path / "pre.jsonl", student_init_dir=tmp_path,
                     scorer_init_dir=tmp_path, student_out=tmp_path / "student",
                     scorer_out=tmp_path / "scorer0")
@@ -160,8 +160,9 @@ def test_evolve_new_questions_inherit_the_language_their_teacher_answered_in(tmp
     (tmp_path / "heldout.jsonl").write_text(json.dumps({"id": "h1", "question": "Count vowels in a word.",
                                                         "tests": "assert True"}) + "\n")
     with OpenAIServer(["t"], respond=respond) as srv:
-        params["teacher"].update(backend="openai", model="t", base_url=srv.url)
-        params["generation"]["cache_dir"] = None
+        params["teacher"].update(backend="openai", model="t")
+        params["runtime"]["teacher"]["base_url"] = srv.url
+        params["runtime"]["cache_dir"] = None
         params["evolve"]["num_new"] = 4
         cfg = evolve.Config.from_params(validate(params))
         metrics = evolve.run(cfg, cycle="c1", questions=tmp_path / "q.jsonl", teacher=tmp_path / "teacher.jsonl",
@@ -225,7 +226,7 @@ def test_feedback_audit_shows_what_a_perfect_scorer_would_classify(tmp_path, par
     cfg = feedback.Config.from_params(validate(params))
     verdicts = execute(rows, answers, 5.0, mode=mode)
     # a scorer that says 0 to everything: passing answers medium, failing ones hard
-    out_rows = [{**v, "score": 0.0, "level": classify(v["passed"], 0.0, cfg.section("feedback"))} for v in verdicts]
+    out_rows = [{**v, "score": 0.0, "level": classify(v["passed"], 0.0, cfg.feedback)} for v in verdicts]
     got = feedback.audit(cfg, out_rows, feedback.annotate(cfg, tmp_path, rows, answers, [0, 1, 2]))
     assert got["oracle_levels"] == {lvl: oracle.count(lvl) for lvl in ("easy", "medium", "hard", "unclassified")}
     assert got["levels"] == {lvl: [r["level"] for r in out_rows].count(lvl) for lvl in ("easy", "medium", "hard", "unclassified")}

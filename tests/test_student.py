@@ -1,7 +1,7 @@
 import json
 
 from soda.scoring import parse_score
-from soda.student import scorer_example, scoring_format
+from soda.student import scorer_card, scorer_example
 
 ANNOTATION = ("Code Analysis: The code returns the expected results.\nScore:\nRule 1. Basic Functionality: 2\n"
               "Rule 2. Boundary Check: 0.5\nRule 3. Requirement Coverage: 1\nRule 4. Readability and Documentation: 0\n"
@@ -21,7 +21,7 @@ def test_compact_format_keeps_the_same_points():
     assert parse_score(ex["completion"]).score == parse_score(ANNOTATION).score == 4.5
 
 
-def test_scoring_format_comes_from_the_card(tmp_path):
-    assert scoring_format(str(tmp_path)) == "full"  # any model without a card: the paper's format
-    (tmp_path / "card.json").write_text(json.dumps({"scoring_format": "compact"}))
-    assert scoring_format(str(tmp_path)) == "compact"
+def test_scoring_format_and_head_come_from_the_card(tmp_path):
+    assert scorer_card(str(tmp_path)) == ("full", "generative")  # any model without a card: the paper's scorer
+    (tmp_path / "card.json").write_text(json.dumps({"scoring_format": "compact", "scoring_head": "classes"}))
+    assert scorer_card(str(tmp_path)) == ("compact", "classes")

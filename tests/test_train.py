@@ -13,7 +13,7 @@ import torch.nn.functional as F
 
 from soda.io import InputError
 from soda.modeling import build_tokenizer, init_model, load_model, save_model
-from soda.params import load_params, validate
+from soda.params import FclTrain, load_params, validate
 from soda.prompts import render, student_prompt
 from soda.train import finish, prepare, resolve_cfg, train_csl, train_fcl, train_scorer
 
@@ -26,8 +26,13 @@ FAULTY = [f"def add_{i}(x):\n    return x - {i}\n" for i in range(12)]
 CSL = [{"id": f"q{i}", "prompt": student_prompt(q), "completion": c} for i, (q, c) in enumerate(zip(QUESTIONS, CORRECT))]
 FCL = [{"id": f"q{i}", "prompt": student_prompt(q), "chosen": c, "rejected": f}
        for i, (q, c, f) in enumerate(zip(QUESTIONS, CORRECT, FAULTY))]
-FAST = {**load_params(Path(__file__).resolve().parents[1] / "params.yaml")["fcl_train"], "seed": 0, "epochs": 1,
-        "batch_size": 4, "logging_steps": 1, "lr": 1e-2}
+FAST = FclTrain.model_validate({**load_params(ROOT / "params.yaml")["fcl_train"], "epochs": 1, "batch_size": 4,
+                                 "logging_steps": 1, "lr": 1e-2})
+
+
+def fast(change: dict) -> FclTrain:
+    """FAST with `change`, validated as a stage's settings are (3 epochs are 3.0: the same run hash in every process)."""
+    return FclTrain.model_validate({**FAST.model_dump(), **change})
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +55,7 @@ def same_files(a: Path, b: Path) -> None:
 
 
 def test_label_mask_token_by_token(base, tmp_path):
-    p = prepare("csl", base, CSL, FAST, tmp_path)
+    p = prepare("csl", base, CSL, FAST, 0, tmp_path)
     tok = p.tokenizer
     for row, ex in zip(CSL, p.trainer.train_dataset):
         prompt = tok(row["prompt"])["input_ids"]
@@ -70,7 +75,7 @@ def test_csl_loss_is_completion_cross_entropy_by_hand(base, tmp_path):
     """The CPU loss (the model's own) equals TRL's fused-head loss and the mean NLL of the completion tokens."""
     from trl import SFTTrainer
 
-    p = prepare("csl", base, CSL, FAST, tmp_path)
+    p = prepare("csl", base, CSL, FAST, 0, tmp_path)
     batch = p.trainer.data_collator([p.trainer.train_dataset[i] for i in range(4)])
     model = p.trainer.model.eval()
     with torch.no_grad():
@@ -90,7 +95,7 @@ def test_scorer_mask_on_real_annotations(base, tmp_path):
     tok = build_tokenizer([r["prompt"] + r["completion"] for r in rows], vocab_size=1024)
     save_model(init_model(tok, hidden_size=32, num_layers=1, num_heads=2, intermediate_size=64), tok, tmp_path / "m", {})
     max_length = 1024
-    p = prepare("scorer", str(tmp_path / "m"), rows, {**FAST, "max_length": max_length}, tmp_path)
+    p = prepare("scorer", str(tmp_path / "m"), rows, fast({"max_length": max_length}), 0, tmp_path)
     stats = p.stats
     kept = [r for r in rows if len(tok(r["prompt"])["input_ids"]) < max_length]
     too_long = [r for r in kept if len(tok(r["prompt"])["input_ids"] + tok(r["completion"], add_special_tokens=False)["input_ids"]) + 1 > max_length]
@@ -120,7 +125,7 @@ def sequence_logp(model, tok, prompt: str, completion: str) -> torch.Tensor:
 
 def test_dpo_loss_is_eq2_by_hand(base, tmp_path):
     beta = 0.3
-    p = prepare("fcl", base, FCL, {**FAST, "beta": beta}, tmp_path)
+    p = prepare("fcl", base, FCL, fast({"beta": beta}), 0, tmp_path)
     policy, ref, tok = p.trainer.model, p.trainer.ref_model, p.tokenizer
     with torch.no_grad():  # move the policy away from the reference so the log-ratios are not zero
         for param in policy.parameters():
@@ -145,7 +150,7 @@ def test_dpo_plus_sft_adds_the_chosen_solutions_token_nll(base, tmp_path):
     rows = FCL[:3]
     losses = {}
     for loss in (["sigmoid"], ["sigmoid", "sft"]):
-        p = prepare("fcl", base, FCL, {**FAST, "loss": loss}, tmp_path / "-".join(loss))
+        p = prepare("fcl", base, FCL, fast({"loss": loss}), 0, tmp_path / "-".join(loss))
         torch.manual_seed(0)
         with torch.no_grad():
             for param in p.trainer.model.parameters():
@@ -158,7 +163,7 @@ def test_dpo_plus_sft_adds_the_chosen_solutions_token_nll(base, tmp_path):
 
 
 def test_fcl_reference_frozen_policy_moves(base, tmp_path, capsys):
-    p = prepare("fcl", base, FCL, FAST, tmp_path / "scratch")
+    p = prepare("fcl", base, FCL, FAST, 0, tmp_path / "scratch")
     ref_before = state(p.trainer.ref_model)
     metrics = finish(p, tmp_path / "fcl")
     assert metrics["ref_unchanged"] and metrics["steps"] == 3
@@ -202,7 +207,7 @@ def test_fcl_reference_frozen_policy_moves(base, tmp_path, capsys):
 
 
 def test_csl_writes_model_with_card_and_cleans_scratch(base, tmp_path):
-    metrics = train_csl(base, CSL, tmp_path / "csl", FAST, tmp_path / "scratch")
+    metrics = train_csl(base, CSL, tmp_path / "csl", FAST, 0, tmp_path / "scratch")
     card = json.loads((tmp_path / "csl" / "card.json").read_text())
     assert card["kind"] == "csl" and card["data_rows"] == len(CSL) and len(card["data_sha256"]) == 64
     assert card["metrics"]["steps"] == metrics["steps"] == 3 and metrics["truncated"] == 0
@@ -211,7 +216,7 @@ def test_csl_writes_model_with_card_and_cleans_scratch(base, tmp_path):
     assert not (tmp_path / "csl" / "training_args.bin").exists()
     load_model(str(tmp_path / "csl"))
     # Same start, data and settings: the same output, byte for byte (DVC sees the same hash).
-    train_csl(base, CSL, tmp_path / "again", FAST, tmp_path / "scratch")
+    train_csl(base, CSL, tmp_path / "again", FAST, 0, tmp_path / "scratch")
     same_files(tmp_path / "csl", tmp_path / "again")
 
 
@@ -220,46 +225,45 @@ def test_overlong_examples_are_truncated_and_counted(base, tmp_path):
     long_prompt = {"prompt": CSL[1]["prompt"] * 30, "completion": CORRECT[1]}
     tok = load_model(base)[1]
     fits = max(len(tok(r["prompt"] + r["completion"])["input_ids"]) for r in CSL + [{**r, "completion": r["rejected"]} for r in FCL]) + 1
-    cfg = {**FAST, "max_length": fits + 4}
-    p = prepare("csl", base, CSL[2:6] + [long_completion, long_prompt], cfg, tmp_path / "s")
+    cfg = fast({"max_length": fits + 4})
+    p = prepare("csl", base, CSL[2:6] + [long_completion, long_prompt], cfg, 0, tmp_path / "s")
     assert p.stats["truncated"] == 1 and p.stats["dropped"] == 1 and p.stats["examples"] == 5
     assert max(len(ex["input_ids"]) for ex in p.trainer.train_dataset) == fits + 4
     metrics = finish(p, tmp_path / "csl")
     assert metrics["truncated"] == 1 and metrics["dropped"] == 1
-    fcl = train_fcl(base, FCL[:4] + [{**FCL[4], "rejected": FAULTY[4] * 30}], tmp_path / "fcl", cfg, tmp_path / "s")
+    fcl = train_fcl(base, FCL[:4] + [{**FCL[4], "rejected": FAULTY[4] * 30}], tmp_path / "fcl", cfg, 0, tmp_path / "s")
     assert fcl["truncated"] == 1 and fcl["dropped"] == 0
 
 
 def test_bad_input(base, tmp_path):
     with pytest.raises(InputError, match="empty dataset"):
-        train_csl(base, [], tmp_path / "o", FAST, tmp_path / "s")
+        train_csl(base, [], tmp_path / "o", FAST, 0, tmp_path / "s")
     with pytest.raises(InputError, match=r"row 2 .*'rejected'"):
-        train_fcl(base, [FCL[0], {"prompt": "p", "chosen": "c"}], tmp_path / "o", FAST, tmp_path / "s")
+        train_fcl(base, [FCL[0], {"prompt": "p", "chosen": "c"}], tmp_path / "o", FAST, 0, tmp_path / "s")
     with pytest.raises(InputError, match="max_length"):
-        train_scorer(base, [{"prompt": "x " * 100, "completion": "y"}], tmp_path / "o", {**FAST, "max_length": 8}, tmp_path / "s")
+        train_scorer(base, [{"prompt": "x " * 100, "completion": "y"}], tmp_path / "o", fast({"max_length": 8}), 0, tmp_path / "s",
+                     "generative", "full")
     # most prompts too long for max_length: a wrong setting, not a scorer trained on the few left
     overlong = [{"prompt": "x " * 100, "completion": "y"}] * 3 + [{"prompt": "x", "completion": "y"}] * 2
     with pytest.raises(InputError, match="3 of 5 examples .* max_length=8"):
-        train_scorer(base, overlong, tmp_path / "o", {**FAST, "max_length": 8}, tmp_path / "s")
+        train_scorer(base, overlong, tmp_path / "o", fast({"max_length": 8}), 0, tmp_path / "s",
+                     "generative", "full")
     with pytest.raises(InputError, match="3 of 5 examples .* max_length=8"):
         train_fcl(base, [{"prompt": r["prompt"], "chosen": "a", "rejected": "b"} for r in overlong], tmp_path / "o",
-                  {**FAST, "max_length": 8}, tmp_path / "s")
+                  fast({"max_length": 8}), 0, tmp_path / "s")
     with pytest.raises(InputError, match="not a model directory"):
-        train_csl(str(tmp_path), CSL, tmp_path / "o", FAST, tmp_path / "s")
+        train_csl(str(tmp_path), CSL, tmp_path / "o", FAST, 0, tmp_path / "s")
     assert not (tmp_path / "o").exists()
 
 
 def test_every_training_setting_comes_from_params_and_the_paper_fragment_is_valid():
-    with pytest.raises(InputError, match="missing key"):
-        resolve_cfg({"lr": 0.1, "seed": 0}, "csl")
-    with pytest.raises(InputError, match="missing key beta"):
-        resolve_cfg({k: v for k, v in FAST.items() if k != "beta"}, "fcl")
-    assert "enabled" not in resolve_cfg(FAST, "fcl") and "beta" not in resolve_cfg(FAST, "csl")
-    params = load_params(Path(__file__).resolve().parents[1] / "params.yaml")
-    paper = yaml.safe_load((Path(__file__).resolve().parents[1] / "soda/configs/paper.yaml").read_text())
+    assert "enabled" not in resolve_cfg(FAST, 0, "fcl") and "beta" not in resolve_cfg(FAST, 0, "csl")
+    assert resolve_cfg(FAST, 7, "csl")["seed"] == 7
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    paper = yaml.safe_load((ROOT / "soda/configs/paper.yaml").read_text())
     for section, values in paper.items():
         params[section].update(values)
-    validate(params)
+    params = validate(params)
     csl, fcl = params["csl_train"], params["fcl_train"]
     assert (csl["lr"], fcl["lr"], csl["max_length"], csl["epochs"]) == (2e-5, 5e-7, 2048, 3)
     assert csl["batch_size"] * csl["grad_accum"] * 8 == 512 and csl["scheduler"] == "cosine"
@@ -271,14 +275,17 @@ import json, os, signal, sys
 from transformers import TrainerCallback
 from soda.train import finish, prepare
 
+from soda.params import FclTrain
+
 base, rows, cfg, out, scratch, step = json.loads(sys.argv[1])
+cfg = FclTrain.model_validate(cfg)
 
 class Kill(TrainerCallback):
     def on_substep_end(self, args, state, control, **kwargs):
         if state.global_step + 1 == step:
             os.kill(os.getpid(), signal.SIGKILL)
 
-prepared = prepare("csl", base, rows, cfg, scratch)
+prepared = prepare("csl", base, rows, cfg, 0, scratch)
 prepared.trainer.add_callback(Kill())
 finish(prepared, out)
 """
@@ -289,10 +296,10 @@ def test_killed_run_publishes_the_same_bytes(base, tmp_path, save_steps, killed_
     """kill -9 in epoch 2 or 3, mid-accumulation, then a re-run: the uninterrupted run's model and
     card, byte for byte (data order, RNG, optimizer, scheduler and logged losses all resumed)."""
     # 12 rows in batches of 2, accumulated by 2: 3 steps an epoch, 9 in all.
-    cfg = {**FAST, "epochs": 3, "batch_size": 2, "grad_accum": 2, "save_steps": save_steps, "logging_steps": 2,
-           "scheduler": "cosine", "warmup_ratio": 0.2}
-    train_csl(base, CSL, tmp_path / "straight", cfg, tmp_path / "s1")
-    args = json.dumps([base, CSL, cfg, str(tmp_path / "killed"), str(tmp_path / "s2"), killed_in])
+    cfg = fast({"epochs": 3, "batch_size": 2, "grad_accum": 2, "save_steps": save_steps, "logging_steps": 2,
+           "scheduler": "cosine", "warmup_ratio": 0.2})
+    train_csl(base, CSL, tmp_path / "straight", cfg, 0, tmp_path / "s1")
+    args = json.dumps([base, CSL, cfg.model_dump(), str(tmp_path / "killed"), str(tmp_path / "s2"), killed_in])
     child = subprocess.run([sys.executable, "-c", KILLED_RUN, args], env={**os.environ, "PYTHONPATH": str(ROOT)},
                            capture_output=True, text=True, timeout=600)
     assert child.returncode == -signal.SIGKILL, child.stderr[-2000:]
@@ -302,11 +309,11 @@ def test_killed_run_publishes_the_same_bytes(base, tmp_path, save_steps, killed_
     partial = run_dir / f"checkpoint-{killed_in}"
     shutil.copytree(run_dir / f"checkpoint-{resumed_from}", partial)
     (partial / "trainer_state.json").unlink()
-    metrics = train_csl(base, CSL, tmp_path / "resumed", cfg, tmp_path / "s2")
+    metrics = train_csl(base, CSL, tmp_path / "resumed", cfg, 0, tmp_path / "s2")
     assert metrics["resumed_from"] == f"checkpoint-{resumed_from}" and metrics["steps"] == 9
     same_files(tmp_path / "straight", tmp_path / "resumed")
     # Other data: another run, which does not pick up this checkpoint.
-    assert train_csl(base, CSL[:6], tmp_path / "other", cfg, tmp_path / "s2")["resumed_from"] is None
+    assert train_csl(base, CSL[:6], tmp_path / "other", cfg, 0, tmp_path / "s2")["resumed_from"] is None
 
 
 def test_metrics_logged_to_active_mlflow_run(base, tmp_path):
@@ -314,7 +321,7 @@ def test_metrics_logged_to_active_mlflow_run(base, tmp_path):
 
     mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
     with mlflow.start_run() as run:
-        train_fcl(base, FCL, tmp_path / "fcl", FAST, tmp_path / "s")
+        train_fcl(base, FCL, tmp_path / "fcl", FAST, 0, tmp_path / "s")
     client = mlflow.MlflowClient()
     keys = set(client.get_run(run.info.run_id).data.metrics)
     assert {"fcl/loss", "fcl/learning_rate", "fcl/rewards/margins", "fcl/rewards/accuracies"} <= keys
@@ -322,15 +329,14 @@ def test_metrics_logged_to_active_mlflow_run(base, tmp_path):
 
 
 def test_lora_adapter_is_merged_into_a_plain_model(base, tmp_path):
-    metrics = train_csl(base, CSL, tmp_path / "csl", {**FAST, "lora": {"r": 4, "alpha": 8}}, tmp_path / "s")
+    lora = {"r": 4, "alpha": 8.0, "dropout": 0.0, "target_modules": "all-linear"}
+    metrics = train_csl(base, CSL, tmp_path / "csl", fast({"lora": lora}), 0, tmp_path / "s")
     assert metrics["steps"] == 3
     trained, _ = load_model(str(tmp_path / "csl"))  # loads as a plain Llama: no adapter files needed
     start, _ = load_model(base)
     assert not any(p.exists() for p in (tmp_path / "csl").glob("adapter_*"))
     assert set(trained.state_dict()) == set(start.state_dict())
     assert not all(torch.equal(trained.state_dict()[k], v) for k, v in start.state_dict().items())
-    with pytest.raises(InputError, match="lora"):
-        train_csl(base, CSL, tmp_path / "o", {**FAST, "lora": {"r": 4, "bogus": 1}}, tmp_path / "s")
 
 
 @pytest.mark.parametrize("name", ["ddp", "fsdp", "zero3"])
@@ -365,7 +371,7 @@ def test_on_policy_rejected_are_the_csl_models_own_failing_answers(base, tmp_pat
 
     monkeypatch.chdir(tmp_path)
     params = load_params(ROOT / "params.yaml")
-    params["fcl_train"].update({k: v for k, v in FAST.items() if k != "seed"}, rejected="student", student_samples=2)
+    params["fcl_train"].update(FAST.model_dump(), rejected="student", student_samples=2)
     params["generation"]["max_new_tokens"] = 24
     cfg = Config.from_params(params)
     questions = [{"id": r["id"], "question": q, "lang": "python", "tests": f"assert add_{i}(1) == {1 + i}"}
@@ -374,7 +380,7 @@ def test_on_policy_rejected_are_the_csl_models_own_failing_answers(base, tmp_pat
         (tmp_path / f"{name}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     files = {k: tmp_path / f"{k if k != 'data' else 'fcl'}.jsonl" for k in ("data", "questions", "teacher")}
     pairs, counts = student_rejected(cfg, FCL, base, files["data"], files["questions"], files["teacher"])
-    samples = answer(base, questions, cfg.section("generation"), n=2, temperature=1.0, seed=0)
+    samples = answer(base, questions, cfg.generation, cfg.runtime, n=2, temperature=1.0, seed=0)
     assert counts["student"] == len(pairs) > 0  # an untrained model's answers fail
     by_id = dict(zip([r["id"] for r in FCL], samples))
     for pair in pairs:

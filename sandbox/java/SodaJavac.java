@@ -1,6 +1,9 @@
 // A compile server: one warm javac per sandbox slot instead of a cold JVM per program.
 // Protocol on stdin/stdout, big-endian: request = int n, then n x (name, source);
-// reply = int status (0 compiled), diagnostics, int m, then m x (class name, bytes);
+// reply = int status (0 compiled), diagnostics, int m, then m x (class name, bytes), then
+// int k, then k x a simple name that a compiled class shares with a class of the packages
+// programs use unqualified (SHADOWED): the harness refuses solutions whose classes shadow
+// one the tests use (a `class Arrays` of the solution would be the tests' Arrays);
 // strings and byte arrays are an int length and the bytes (UTF-8). It reads sources and
 // returns class files from memory: it never touches the file system, and with -proc:none
 // no code from the program runs here.
@@ -11,6 +14,9 @@ import java.nio.charset.StandardCharsets;
 import java.util.*;
 
 public class SodaJavac {
+    static final String[] SHADOWED = {"java.lang", "java.util", "java.util.function", "java.util.stream",
+        "java.math", "java.io", "java.util.regex", "java.text", "java.security", "java.nio.charset", "org.javatuples"};
+
     static final class Source extends SimpleJavaFileObject {
         final String code;
         Source(String name, String code) {
@@ -57,7 +63,27 @@ public class SodaJavac {
                     writeBytes(out, e.getValue().bytes.toByteArray());
                 }
             }
+            Set<String> shadows = new TreeSet<>();
+            for (String cls : ok ? classes.keySet() : Set.<String>of()) {
+                String simple = cls.substring(Math.max(cls.lastIndexOf('.'), cls.lastIndexOf('$')) + 1);
+                for (String pkg : SHADOWED) {
+                    if (!simple.isEmpty() && !Character.isDigit(simple.charAt(0)) && exists(pkg + "." + simple)) {
+                        shadows.add(simple);
+                    }
+                }
+            }
+            out.writeInt(shadows.size());
+            for (String name : shadows) writeBytes(out, name.getBytes(StandardCharsets.UTF_8));
             out.flush();
+        }
+    }
+
+    static boolean exists(String cls) {
+        try {
+            Class.forName(cls, false, ClassLoader.getSystemClassLoader());
+            return true;
+        } catch (ClassNotFoundException | LinkageError e) {
+            return false;
         }
     }
 

@@ -13,11 +13,15 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import Iterator, NamedTuple, Protocol
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterator, NamedTuple, Protocol
 
 from tqdm import tqdm
 
 from soda.io import InputError
+
+if TYPE_CHECKING:
+    from soda.params import Connection
 
 
 class Completion(NamedTuple):
@@ -159,45 +163,30 @@ def _sampling(n, temperature, top_p, max_new_tokens, stop, system=None) -> Sampl
 BACKENDS = ("hf", "openai", "vllm")
 
 
-def make_backend(cfg: dict):
-    """A backend from a params section (`generation` or `teacher`); unrelated keys are ignored.
-
-    Keys: backend, model, cache_dir (None: no cache) and, per backend, batch_size, device (hf);
-    base_url, api_key_env, endpoint ('chat' or 'completions'), concurrency, max_retries, timeout_s
-    (openai); tensor_parallel_size, batch_size (vllm).
-    """
-    kind = cfg.get("backend")
+def make_backend(kind: str, model: str | None, endpoint: str, connection: Connection, cache_dir: Path | None,
+                 role: str):
+    """A backend: `kind`, `model` and `endpoint` from a params section (`role`: `teacher` or
+    `generation`), how it is reached and run from `runtime.<role>` (`connection`); `cache_dir`:
+    the call cache's folder (None: no cache)."""
     if kind not in BACKENDS:
-        raise InputError(f"backend must be one of {', '.join(BACKENDS)}, got {kind!r}")
-    model = cfg.get("model")
-    if not isinstance(model, str) or not model:
-        raise InputError(f"model: backend {kind!r} needs a model (a path or an id), got {model!r}")
+        raise InputError(f"{role}.backend must be one of {', '.join(BACKENDS)}, got {kind!r}")
+    if not model:
+        raise InputError(f"{role}.model: backend {kind!r} needs a model (a path or an id), got {model!r}")
     cache = None
-    if cfg.get("cache_dir"):
+    if cache_dir is not None:
         from soda.backends.cache import CallCache
-        cache = CallCache(cfg["cache_dir"])
+        cache = CallCache(cache_dir)
     if kind == "hf":
         from soda.backends.hf import HFBackend
-        return HFBackend(model, batch_size=_int(cfg, "batch_size", 16), device=cfg.get("device"), cache=cache)
+        return HFBackend(model, batch_size=connection.batch_size, device=connection.device, cache=cache)
     if kind == "openai":
-        if not cfg.get("base_url"):
-            raise InputError("base_url: the openai backend needs the server's URL, e.g. http://localhost:8000/v1")
+        if not connection.base_url:
+            raise InputError(f"runtime.{role}.base_url: the openai backend needs the server's URL, "
+                             "e.g. http://localhost:8000/v1")
         from soda.backends.openai import OpenAIBackend
-        return OpenAIBackend(
-            model, base_url=cfg["base_url"], api_key_env=cfg.get("api_key_env") or "OPENAI_API_KEY",
-            endpoint=cfg.get("endpoint") or "chat", concurrency=_int(cfg, "concurrency", 8),
-            max_retries=_int(cfg, "max_retries", 5, low=0), timeout_s=float(cfg.get("timeout_s") or 120),
-            cache=cache,
-        )
+        return OpenAIBackend(model, base_url=connection.base_url, api_key_env=connection.api_key_env, endpoint=endpoint,
+                             concurrency=connection.concurrency, max_retries=connection.max_retries,
+                             timeout_s=connection.timeout_s, cache=cache)
     from soda.backends.vllm import VLLMBackend
-    return VLLMBackend(model, tensor_parallel_size=_int(cfg, "tensor_parallel_size", 1),
-                       batch_size=_int(cfg, "batch_size", 256), cache=cache)
-
-
-def _int(cfg: dict, key: str, default: int, low: int = 1) -> int:
-    value = cfg.get(key)
-    if value is None:
-        return default
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise InputError(f"{key} must be an integer >= {low}, got {value!r}")
-    return value
+    return VLLMBackend(model, tensor_parallel_size=connection.tensor_parallel_size, batch_size=connection.batch_size,
+                       cache=cache)

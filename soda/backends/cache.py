@@ -16,15 +16,13 @@ from pathlib import Path
 
 from soda.backends.base import Completion
 from soda.io import InputError
-from soda.params import workspace_path
 
 FILE = "calls.sqlite3"
 
 
 class CallCache:
     def __init__(self, cache_dir: str | Path):
-        # relative: from the workspace, so that queued dvc experiments (run in copies) share it
-        self.path = workspace_path(cache_dir) / FILE
+        self.path = Path(cache_dir) / FILE
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self.db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
@@ -32,7 +30,7 @@ class CallCache:
             self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.execute("CREATE TABLE IF NOT EXISTS calls (key TEXT PRIMARY KEY, text TEXT NOT NULL, finish TEXT NOT NULL)")
         except (OSError, sqlite3.Error) as e:
-            raise InputError(f"cache_dir: cannot open the call cache {self.path} ({e})") from None
+            raise InputError(f"runtime.cache_dir: cannot open the call cache {self.path} ({e})") from None
         self.hits = 0
         self.misses = 0
 

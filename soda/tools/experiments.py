@@ -169,7 +169,7 @@ def run_parallel(jobs: int, params_path: str = "params.yaml", poll_s: float = 12
     from soda.tracking import tracking_uri
 
     env = {**os.environ, "OMP_NUM_THREADS": str(max(1, (os.cpu_count() or 1) // jobs))}
-    uri = tracking_uri(load_params(params_path).get("mlflow"))
+    uri = tracking_uri(load_params(params_path)["runtime"]["mlflow"]["tracking_uri"])
     with contextlib.ExitStack() as stack:
         if uri.startswith("sqlite:///"):
             env["MLFLOW_TRACKING_URI"] = stack.enter_context(mlflow_server(uri))

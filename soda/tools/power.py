@@ -117,13 +117,6 @@ def required(effect: Effect, seeds: range, *, test: str = "seeds", target: float
     return out
 
 
-def mcnemar_pairs(effect: Effect, alpha: float = 0.05, target: float = 0.8) -> float:
-    """Pairs McNemar's test needs, normal approximation (Connor 1987), sigma_seed = 0: a check on the simulation."""
-    za, zb = stats.norm.ppf(1 - alpha / 2), stats.norm.ppf(target)
-    d, delta = effect.discordant, effect.delta
-    return (za * np.sqrt(d) + zb * np.sqrt(d - delta**2)) ** 2 / delta**2
-
-
 def estimate(rows: list[dict], delta: float | None = None) -> tuple[Effect, dict]:
     """The model's parameters from real outcomes: rows {seed, task, a, b} with a, b the two variants'
     pass (bool or 0/1) on that task. sigma_seed is the spread of the per-seed differences beyond

@@ -52,7 +52,7 @@ from soda.benchmarks import item_views, load_benchmark
 from soda.decontaminate import STATEMENT, decontaminate, normalize, read_questions, write_report
 from soda.io import InputError, dumps, read_jsonl, write_jsonl
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared"
+SHARED = Path(__file__).resolve().parents[3].parent / "shared"
 THRESHOLD = 0.7
 CONTAINMENT = 0.8
 

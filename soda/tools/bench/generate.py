@@ -33,10 +33,10 @@ from pathlib import Path
 import yaml
 
 from soda.io import dumps
-from soda.params import load_params
+from soda.params import Params, load_params
 from stages import command
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 REAL = ROOT.parent / "shared" / "sodacoder-samples" / "pairwise_data.json"
 # The tiny teacher learns the prompt set that names the language, without system messages.
 PROMPTS = "detailed"
@@ -71,8 +71,10 @@ def teacher_run(model: str, cache_dir: Path, questions: list[dict], max_new_toke
     from soda.backends.base import make_backend
     from soda.backends.llm_teacher import LLMTeacher
 
+    connection = Params.model_validate(load_params(ROOT / "params.yaml")).runtime.teacher.model_copy(
+        update={"batch_size": 32})
     start = time.perf_counter()
-    teacher = LLMTeacher(make_backend({"backend": "hf", "model": model, "batch_size": 32, "cache_dir": str(cache_dir)}),
+    teacher = LLMTeacher(make_backend("hf", model, "chat", connection, cache_dir, "teacher"),
                          prompts=PROMPTS, max_new_tokens=max_new_tokens, temperature=0.8)
     teacher.solve(questions)
     teacher.fault(questions)
@@ -83,11 +85,11 @@ def distilled_teacher(questions: list[dict], out_dir: Path, epochs: int) -> str:
     """The tiny model fine-tuned on the reference teacher's fenced replies to prompts A and B."""
     from soda.modeling import build_tokenizer, init_model, save_model
     from soda.prompts import render
-    from soda.teacher import REFERENCE_TIMEOUT_S
     from soda.train import train_csl
     from soda.world.teacher import ReferenceTeacher
 
-    reference = ReferenceTeacher(seed=0, timeout_s=REFERENCE_TIMEOUT_S)
+    params = Params.model_validate(load_params(ROOT / "params.yaml"))
+    reference = ReferenceTeacher(seed=0, timeout_s=params.teacher.reference_timeout_s)
     rows = []
     for q, good, bad in zip(questions, reference.solve(questions), reference.fault(questions)):
         rows.append({"prompt": render("correct", PROMPTS, question=q["question"], lang="python"),
@@ -97,10 +99,8 @@ def distilled_teacher(questions: list[dict], out_dir: Path, epochs: int) -> str:
                          "completion": f"```python\n{bad['code']}```\n"})
     tok = build_tokenizer([r["prompt"] + r["completion"] for r in rows], 2048)
     save_model(init_model(tok, max_position=1024), tok, out_dir / "init", {"name": "bench-teacher-init"})
-    train_csl(str(out_dir / "init"), rows, out_dir / "teacher",
-              {**load_params(ROOT / "params.yaml")["csl_train"], "epochs": epochs, "lr": 5e-3, "batch_size": 16,
-               "max_length": 768, "seed": 0},
-              out_dir / "scratch")
+    cfg = params.csl_train.model_copy(update={"epochs": epochs, "lr": 5e-3, "batch_size": 16, "max_length": 768})
+    train_csl(str(out_dir / "init"), rows, out_dir / "teacher", cfg, 0, out_dir / "scratch")
     return str(out_dir / "teacher")
 
 
@@ -110,9 +110,10 @@ def stage_reruns(tmp: Path, model: str, questions: list[dict]) -> dict:
     tmp.mkdir(parents=True, exist_ok=True)
     params = load_params(ROOT / "params.yaml")
     # The stage finds the model as dvc.yaml's would be found: its folder given as models/init/teacher.
-    params["teacher"].update(backend="hf", model=f"models/init/teacher/{Path(model).name}", max_new_tokens=256, temperature=0.0, batch_size=32,
-                             prompts=PROMPTS)
-    params["generation"]["cache_dir"] = str(tmp / "cache")
+    params["teacher"].update(backend="hf", model=f"models/init/teacher/{Path(model).name}", max_new_tokens=256,
+                             temperature=0.0, prompts=PROMPTS)
+    params["runtime"]["teacher"]["batch_size"] = 32
+    params["runtime"]["cache_dir"] = str(tmp / "cache")
     (tmp / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     write_jsonl(tmp / "questions.jsonl", questions)
     env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{tmp / 'mlflow.db'}"}

@@ -33,7 +33,7 @@ from pathlib import Path
 
 from sandbox import Job, Pool
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared"
+SHARED = Path(__file__).resolve().parents[3].parent / "shared"
 X_LANGS = ("cpp", "java", "js", "go", "python")
 
 

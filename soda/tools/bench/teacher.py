@@ -37,7 +37,7 @@ import yaml
 from soda.tools.bench.openai_server import OpenAIServer, Weather
 from stages import command
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def questions(n: int, seed: int = 0) -> list[dict]:
@@ -56,10 +56,11 @@ def write_params(tmp: Path, url: str, concurrency: int) -> Path:
     from soda.params import load_params
 
     params = load_params(ROOT / "params.yaml")
-    params["teacher"].update(backend="openai", model="teacher", base_url=url, endpoint="chat", api_key_env="SODA_BENCH_KEY",
-                             prompts=PROMPTS,
-                             concurrency=concurrency, max_retries=8, timeout_s=30, temperature=0.0, max_new_tokens=512)
-    params["generation"]["cache_dir"] = str(tmp / "cache")
+    params["teacher"].update(backend="openai", model="teacher", endpoint="chat", prompts=PROMPTS, temperature=0.0,
+                             max_new_tokens=512)
+    params["runtime"]["teacher"].update(base_url=url, api_key_env="SODA_BENCH_KEY", concurrency=concurrency,
+                                        max_retries=8, timeout_s=30.0)
+    params["runtime"]["cache_dir"] = str(tmp / "cache")
     path = tmp / "params.yaml"
     path.write_text(yaml.safe_dump(params, sort_keys=False))
     return path

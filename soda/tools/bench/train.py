@@ -24,7 +24,7 @@ import torch
 from transformers import TrainerCallback, get_scheduler
 
 from soda.modeling import build_tokenizer, init_model, load_model, save_model
-from soda.params import load_params
+from soda.params import Params, Train, load_params
 from soda.prompts import student_prompt
 from soda.scoring import RULES
 from soda.student import scorer_example
@@ -57,8 +57,9 @@ def one_cycle(params: dict, seed: int = 0) -> tuple[list[dict], list[dict], list
                         "the expected results on the core cases. On boundary inputs (empty or extreme values) it returns the "
                         "expected results on the edge cases. It is documented with a docstring that explains its purpose.")
             score = "\n".join(f"Rule {i}. {name}: {p:g}" for i, ((name, _), p) in enumerate(zip(RULES, points), 1))
-            annotations.append(scorer_example(q["question"], code, f"{analysis}\nScore:\n{score}",
-                                              params["score_train"]["format"]))
+            annotations.append({**scorer_example(q["question"], code, f"{analysis}\nScore:\n{score}",
+                                                 params["score_train"]["format"]),
+                                "score": float(sum(points))})  # what a score head learns
     heldout = round(len(annotations) * params["score_train"]["heldout_fraction"])
     return csl, fcl, annotations[heldout:]
 
@@ -110,9 +111,9 @@ class Paired(TrainerCallback):
         self.spent = (self.spent[0] + wall, self.spent[1] + cpu)
 
 
-def paired_epoch(base: str, rows: list[dict], cfg: dict, scratch: Path) -> dict:
+def paired_epoch(base: str, rows: list[dict], cfg: Train, seed: int, scratch: Path) -> dict:
     """Wall and CPU seconds of one CSL epoch through SFTTrainer and through the plain loop, interleaved."""
-    p = prepare("csl", base, rows, {**cfg, "epochs": 1}, scratch)
+    p = prepare("csl", base, rows, cfg.model_copy(update={"epochs": 1}), seed, scratch)
     batches = list(p.trainer.get_train_dataloader())  # the collator's batches: one epoch of the same rows
     paired = Paired(PlainLoop(base, len(batches), p.cfg), batches)
     p.trainer.add_callback(paired)
@@ -134,7 +135,8 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--fraction", type=float, default=1.0, help="share of one cycle's rows to use (quick checks)")
     args = ap.parse_args(argv)
     params = load_params(args.params)
-    csl_cfg, fcl_cfg, score_cfg = ({**params[k], "seed": params["seed"]} for k in ("csl_train", "fcl_train", "score_train"))
+    typed = Params.model_validate(params)
+    seed, st = typed.seed, typed.score_train
     csl, fcl, annotations = (rows[: max(1, round(len(rows) * args.fraction))] for rows in one_cycle(params, params["seed"]))
     s = params["student"]
     with tempfile.TemporaryDirectory(prefix="soda-bench-train-") as tmp:
@@ -148,15 +150,16 @@ def main(argv: list[str]) -> int:
         # rates[who] = [(wall tokens/s, CPU tokens/s), ...]; both loops see every real token of the epoch.
         rates = {"trainer": [], "plain": []}
         for r in range(args.repeats):
-            run = paired_epoch(base, csl[: args.overhead_rows], csl_cfg, tmp / f"scratch-{r}")
+            run = paired_epoch(base, csl[: args.overhead_rows], typed.csl_train, seed, tmp / f"scratch-{r}")
             for who in rates:
                 rates[who].append((run["tokens"] / run[who][0], run["tokens"] / run[who][1]))
 
         # CPU time / cores is about what a stage would take on idle cores.
         stage, cpu, metrics = {}, {}, {}
-        calls = (("csl", lambda: train_csl(base, csl, tmp / "csl", csl_cfg, tmp / "scratch")),
-                 ("fcl", lambda: train_fcl(str(tmp / "csl"), fcl, tmp / "fcl", fcl_cfg, tmp / "scratch")),
-                 ("scorer", lambda: train_scorer(base, annotations, tmp / "scorer", score_cfg, tmp / "scratch")))
+        calls = (("csl", lambda: train_csl(base, csl, tmp / "csl", typed.csl_train, seed, tmp / "scratch")),
+                 ("fcl", lambda: train_fcl(str(tmp / "csl"), fcl, tmp / "fcl", typed.fcl_train, seed, tmp / "scratch")),
+                 ("scorer", lambda: train_scorer(base, annotations, tmp / "scorer", st, seed, tmp / "scratch", st.head,
+                                                 st.format)))
         for kind, call in () if args.no_stages else calls:
             start = clock()
             metrics[kind] = call()
