@@ -117,6 +117,8 @@ class Student(Section):
     num_heads: PosInt = doc("scratch student: attention heads")
     intermediate_size: PosInt = doc("scratch student: MLP size")
     max_position: PosInt = doc("scratch student: context length")
+    chat_template: Literal["auto", "none"] = doc(
+        "`auto`: student's and scorer's prompts in their tokenizer's chat template, if any (training, generation); `none`: raw")
 
     @field_validator("init")
     @classmethod
@@ -165,6 +167,8 @@ class Teacher(Backend):
     prompts: Literal["paper", "detailed"] = doc(
         "prompts A-D: `paper` (Fig. 3, with system messages) or `detailed` (longer, names the language)")
     lang: Optional[str] = doc("language of questions without `lang`; null: the language the teacher answers in")
+    chat_template: Literal["auto", "none"] = doc(
+        "hf, vllm: `auto`: prompts A-D in the teacher's tokenizer's chat template, if any; `none`: raw")
     reference_timeout_s: Pos = doc("reference teacher: CPU seconds to run a fault it verifies (a timeout fault costs this)")
 
     @model_validator(mode="after")

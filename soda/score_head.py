@@ -2,8 +2,9 @@
 generative scorer (which writes the rubric's text and is parsed by soda/scoring.py).
 
 The model is the scorer's language model with a score head on its last token
-(AutoModelForSequenceClassification). Its input is the scorer's prompt (question and code)
-followed by EOS, a fixed token from which the head reads. Two heads:
+(AutoModelForSequenceClassification). Its input is the scorer's prompt (question and code; with
+a chat template, its rendering, soda.prompts.PromptFormat) followed by EOS, a fixed token from
+which the head reads. Two heads:
 
 - `regression`: one output trained with the squared error to the annotated score (0-6);
   the prediction is clamped to 0-6 and rounded to the rubric's half points;
@@ -20,6 +21,7 @@ from datasets import Dataset
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 from soda.io import InputError
+from soda.prompts import PromptFormat
 from soda.scoring import MAX_SCORE
 
 HEADS = ("generative", "regression", "classes")
@@ -48,9 +50,10 @@ def load_head_model(path: str, head: str):
     return model, tokenizer
 
 
-def encode(tokenizer, prompt: str, max_length: int) -> tuple[list[int], bool]:
-    """Token ids of the prompt then EOS; too long, the prompt's end is cut (the EOS stays). (ids, truncated)."""
-    ids = tokenizer(prompt)["input_ids"]
+def encode(tokenizer, prompt: str, max_length: int, fmt: PromptFormat | None = None) -> tuple[list[int], bool]:
+    """Token ids of the prompt (`fmt`: raw by default) then EOS; too long, the prompt's end is cut
+    (the EOS stays). (ids, truncated)."""
+    ids = (fmt or PromptFormat(tokenizer, chat=False)).prompt_ids(prompt)
     truncated = len(ids) + 1 > max_length
     return ids[: max_length - 1] + [tokenizer.eos_token_id], truncated
 
@@ -68,11 +71,12 @@ def decode(output: torch.Tensor, head: str) -> float:
     return int(output.argmax()) * STEP
 
 
-def head_dataset(tokenizer, rows: list[dict], head: str, max_length: int) -> tuple[Dataset, dict]:
+def head_dataset(tokenizer, rows: list[dict], head: str, max_length: int,
+                 fmt: PromptFormat | None = None) -> tuple[Dataset, dict]:
     """Rows {prompt, score} as the trainer's dataset, with the truncation count."""
     examples, truncated, tokens = [], 0, 0
     for row in rows:
-        ids, cut = encode(tokenizer, row["prompt"], max_length)
+        ids, cut = encode(tokenizer, row["prompt"], max_length, fmt)
         truncated += cut
         tokens += len(ids)
         examples.append({"input_ids": ids, "labels": label(row["score"], head)})
@@ -82,13 +86,14 @@ def head_dataset(tokenizer, rows: list[dict], head: str, max_length: int) -> tup
 
 @torch.no_grad()
 def predict(path: str, head: str, prompts: list[str], *, batch_size: int, max_length: int,
-            device: str | None) -> list[float]:
+            device: str | None, chat_template: str) -> list[float]:
     """The score of each prompt, by a trained score-head model, in batches of similar length;
     a prompt longer than `max_length` tokens is cut (`encode`)."""
     model, tokenizer = load_head_model(path, head)
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     model.to(device).eval()
-    encoded = [encode(tokenizer, p, max_length)[0] for p in prompts]
+    fmt = PromptFormat.of(tokenizer, chat_template)
+    encoded = [encode(tokenizer, p, max_length, fmt)[0] for p in prompts]
     order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
     scores: list[float] = [0.0] * len(encoded)
     for start in range(0, len(order), batch_size):

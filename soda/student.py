@@ -24,19 +24,21 @@ SCORING_FORMATS = ("full", "compact")
 STUDENT_STOP = ["\n### "]
 
 
-def backend_for(model_path: str, gen: Generation, runtime: Runtime):
+def backend_for(model_path: str, gen: Generation, runtime: Runtime, chat_template: str = "auto"):
     """The generation backend for one model (the student's or the scorer's; `generation.model`
-    names the served model instead for an openai backend)."""
+    names the served model instead for an openai backend). `chat_template`: params'
+    student.chat_template (the student's and the scorer's)."""
     from soda.backends.base import make_backend
 
-    return make_backend(gen.backend, model_path, gen.endpoint, runtime.generation, runtime.cache_path, "generation")
+    return make_backend(gen.backend, model_path, gen.endpoint, runtime.generation, runtime.cache_path, "generation",
+                        chat_template)
 
 
 def answer(model_path: str, questions: list[dict], gen: Generation, runtime: Runtime, *, n: int = 1,
-           temperature: float = 0.0, top_p: float = 1.0, seed: int) -> list[list[str]]:
+           temperature: float = 0.0, top_p: float = 1.0, seed: int, chat_template: str = "auto") -> list[list[str]]:
     """n code answers per question (the completion after the student prompt, in the style of
     `generation.student_prompt`)."""
-    backend = backend_for(model_path, gen, runtime)
+    backend = backend_for(model_path, gen, runtime, chat_template)
     prompts = [student_prompt(q["question"], gen.student_prompt) for q in questions]
     outs = backend.generate(prompts, n=n, temperature=temperature, top_p=top_p,
                             max_new_tokens=gen.max_new_tokens, stop=STUDENT_STOP, seed=seed)
@@ -63,7 +65,7 @@ def scorer_example(question: str, code: str, annotation: str, fmt: str) -> dict:
 
 
 def score(scorer_path: str, questions: list[dict], codes: list[str], gen: Generation, runtime: Runtime, *,
-          seed: int) -> list:
+          seed: int, chat_template: str = "auto") -> list:
     """The scoring model's rubric for each (question, code): a list of soda.scoring.ScoreParse.
     A score-head scorer (card's `scoring_head`, soda/score_head.py) gives the score without rule points."""
     from soda.scoring import ScoreParse, parse_score
@@ -74,9 +76,10 @@ def score(scorer_path: str, questions: list[dict], codes: list[str], gen: Genera
         from soda.score_head import predict
 
         values = predict(scorer_path, head, prompts, batch_size=runtime.generation.batch_size,
-                         max_length=gen.scorer_max_length, device=runtime.generation.device)
+                         max_length=gen.scorer_max_length, device=runtime.generation.device,
+                         chat_template=chat_template)
         return [ScoreParse(None, v, None) for v in values]
-    backend = backend_for(scorer_path, gen, runtime)
+    backend = backend_for(scorer_path, gen, runtime, chat_template)
     outs = backend.generate(prompts, n=1, temperature=0.0, max_new_tokens=getattr(gen.scorer_max_new_tokens, fmt),
                             seed=seed)
     return [parse_score(o[0]) for o in outs]

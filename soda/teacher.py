@@ -54,7 +54,8 @@ def make_teacher(cfg: TeacherParams, runtime: Runtime, *, model_dir: Path, seed:
     model = cfg.model
     if cfg.backend in ("hf", "vllm") and model:  # openai's model is the name the server serves
         model = model_source("teacher.model", model, model_dir)
-    backend = make_backend(cfg.backend, model, cfg.endpoint, runtime.teacher, runtime.cache_path, "teacher")
+    backend = make_backend(cfg.backend, model, cfg.endpoint, runtime.teacher, runtime.cache_path, "teacher",
+                           cfg.chat_template)
     return LLMTeacher(backend, prompts=cfg.prompts, lang=cfg.lang, max_new_tokens=cfg.max_new_tokens,
                       temperature=cfg.temperature, seed=seed)
 

@@ -32,6 +32,7 @@ from trl import DPOConfig, DPOTrainer, SFTConfig, SFTTrainer
 from soda.io import InputError, atomic_path, dumps, require_keys
 from soda.modeling import file_sha256, load_model, read_card, write_card
 from soda.params import FclTrain, Train
+from soda.prompts import PromptFormat
 from soda.score_head import HEADS, head_dataset, load_head_model
 from soda.io import produced
 
@@ -213,18 +214,20 @@ def check_dropped(dropped: int, total: int, max_length: int) -> None:
                          "raise the stage's max_length (within the model's context) or shorten the prompts")
 
 
-def sft_dataset(tokenizer, rows: list[dict], max_length: int) -> tuple[Dataset, dict]:
+def sft_dataset(tokenizer, rows: list[dict], max_length: int, fmt: PromptFormat | None = None) -> tuple[Dataset, dict]:
     """Tokenised prompt/completion examples with a completion mask.
 
-    The prompt is tokenised alone, exactly as at inference, and the completion after it (+EOS),
+    The prompt is tokenised alone, exactly as at inference (`fmt`: raw text, or the chat
+    template's rendering), and the completion after it (+EOS, or the template's end of turn),
     so the mask boundary is exact whatever the tokenizer merges. Too long: the end of the
     completion is cut (counted); a prompt that fills max_length alone leaves nothing to learn
     and is dropped (counted; more than half dropped is an error).
     """
+    fmt = fmt or PromptFormat(tokenizer, chat=False)
     examples, truncated, dropped, tokens, completion_tokens = [], 0, 0, 0, 0
     for row in rows:
-        prompt = tokenizer(row["prompt"])["input_ids"]
-        completion = tokenizer(row["completion"], add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
+        prompt = fmt.prompt_ids(row["prompt"])
+        completion = fmt.answer_ids(row["completion"])
         if len(prompt) >= max_length:
             dropped += 1
             continue
@@ -239,18 +242,24 @@ def sft_dataset(tokenizer, rows: list[dict], max_length: int) -> tuple[Dataset, 
     return Dataset.from_list(examples), stats
 
 
-def dpo_dataset(tokenizer, rows: list[dict], max_length: int) -> tuple[Dataset, dict]:
-    """Preference pairs for DPOTrainer (which tokenises them), with the same truncation accounting."""
+def dpo_dataset(tokenizer, rows: list[dict], max_length: int, fmt: PromptFormat | None = None) -> tuple[Dataset, dict]:
+    """Preference pairs for DPOTrainer (which tokenises them), with the same truncation accounting.
+    With a chat template the prompt is its rendering and each answer ends with the end of turn;
+    DPOTrainer appends EOS to an answer that does not end with it."""
+    fmt = fmt or PromptFormat(tokenizer, chat=False)
     kept, truncated, dropped, tokens = [], 0, 0, 0
     for row in rows:
-        n_prompt = len(tokenizer(row["prompt"])["input_ids"])
+        prompt = fmt.text(row["prompt"])
+        n_prompt = len(tokenizer(prompt)["input_ids"])
         if n_prompt >= max_length:
             dropped += 1
             continue
-        lengths = [len(tokenizer(row["prompt"] + row[k])["input_ids"]) + 1 for k in ("chosen", "rejected")]  # +EOS
+        pair = {k: row[k] + fmt.end for k in ("chosen", "rejected")}
+        lengths = [len(tokenizer(prompt + pair[k])["input_ids"]) + (not pair[k].endswith(tokenizer.eos_token))
+                   for k in ("chosen", "rejected")]
         truncated += max(lengths) > max_length
         tokens += sum(min(n, max_length) for n in lengths)
-        kept.append({"prompt": row["prompt"], "chosen": row["chosen"], "rejected": row["rejected"]})
+        kept.append({"prompt": prompt, **pair})
     check_dropped(dropped, len(rows), max_length)
     return Dataset.from_list(kept), {"examples": len(kept), "truncated": truncated, "dropped": dropped,
                                      "tokens_per_epoch": tokens}
@@ -293,10 +302,12 @@ def scratch_dir(stage: str, cycle: str | None = None) -> str:
 
 
 def prepare(kind: str, base_path: str, rows: list[dict], cfg: Train, seed: int, scratch_dir, head: str = "generative",
-            scoring_format: str | None = None) -> Prepared:
+            scoring_format: str | None = None, chat_template: str = "auto") -> Prepared:
     """The configured trainer for one stage: used by train_* and, directly, by the tests.
     `head` (scorer only): `generative` trains on prompt/completion rows, a score head on prompt/score rows;
-    `scoring_format` (scorer only): the format its prompts are in, recorded in the card (soda.student)."""
+    `scoring_format` (scorer only): the format its prompts are in, recorded in the card (soda.student).
+    `chat_template` (params' student.chat_template): `auto` renders prompts with the model's chat
+    template where its tokenizer has one (soda.prompts.PromptFormat), `none` keeps the raw text."""
     if kind not in KINDS:
         raise ValueError(f"unknown kind {kind!r}")
     if head not in HEADS or (head != "generative" and kind != "scorer"):
@@ -307,29 +318,31 @@ def prepare(kind: str, base_path: str, rows: list[dict], cfg: Train, seed: int, 
     check_rows(rows, ROW_KEYS[kind] if head == "generative" else ("prompt",), kind)  # the score: head_dataset
     data_hash = data_sha256(rows)
     base = base_fingerprint(base_path)
-    # A checkpoint is reused only by the run that wrote it: same start, same data, same settings.
-    run_hash = hashlib.sha256(dumps({"kind": kind, "head": head, "base": base, "data": data_hash, "cfg": cfg}).encode()).hexdigest()
-    run_dir = Path(scratch_dir) / f"{kind}-{run_hash[:16]}"
     set_seed(cfg["seed"])  # a new score head or adapter is drawn from the global RNG: seeded, or each run differs
     model, tokenizer = load_model(base_path) if head == "generative" else load_head_model(base_path, head)
+    fmt = PromptFormat.of(tokenizer, chat_template)
+    chat = {"chat_template": True} if fmt.chat else {}  # absent: the raw text, as before templates were read
+    # A checkpoint is reused only by the run that wrote it: same start, same data, same settings.
+    run_hash = hashlib.sha256(dumps({"kind": kind, "head": head, "base": base, "data": data_hash, "cfg": cfg, **chat}).encode()).hexdigest()
+    run_dir = Path(scratch_dir) / f"{kind}-{run_hash[:16]}"
     peft = lora_config(cfg["lora"])
     callbacks = [StepLog(kind, cfg["logging_steps"])]
     if head != "generative":
-        dataset, stats = head_dataset(tokenizer, rows, head, cfg["max_length"])
+        dataset, stats = head_dataset(tokenizer, rows, head, cfg["max_length"], fmt)
         args = trainer_args(TrainingArguments, cfg, run_dir, train_sampling_strategy="group_by_length")
         trainer = SeededTrainer(model=model, args=args, train_dataset=dataset, processing_class=tokenizer,
                                 data_collator=DataCollatorWithPadding(tokenizer), callbacks=callbacks)
     elif kind == "fcl":
         ref, _ = load_model(base_path)
         ref.eval().requires_grad_(False)
-        dataset, stats = dpo_dataset(tokenizer, rows, cfg["max_length"])
+        dataset, stats = dpo_dataset(tokenizer, rows, cfg["max_length"], fmt)
         args = trainer_args(DPOConfig, cfg, run_dir, beta=cfg["beta"], loss_type=list(cfg["loss"]),
                             loss_weights=cfg["loss_weights"],
                             precompute_ref_log_probs=False, max_length=cfg["max_length"])
         trainer = SeededDPOTrainer(model=model, ref_model=ref, args=args, train_dataset=dataset, processing_class=tokenizer,
                              peft_config=peft, callbacks=callbacks)
     else:
-        dataset, stats = sft_dataset(tokenizer, rows, cfg["max_length"])
+        dataset, stats = sft_dataset(tokenizer, rows, cfg["max_length"], fmt)
         # Batches of similar lengths: random batches of code solutions are half padding (measured
         # 1.5x the real tokens on the embedded world's CSL set), grouped ones a few percent.
         args = trainer_args(SFTConfig, cfg, run_dir, completion_only_loss=True, packing=False,
@@ -338,7 +351,7 @@ def prepare(kind: str, base_path: str, rows: list[dict], cfg: Train, seed: int, 
                              peft_config=peft, callbacks=callbacks)
     trainer.remove_callback(PrinterCallback)  # StepLog reports instead, off stdout
     card = {"kind": kind, "base": str(base_path), "base_weights_sha256": base, "data_sha256": data_hash,
-            "data_rows": len(rows), "cfg": cfg,
+            "data_rows": len(rows), "cfg": cfg, **chat,
             **({"scoring_head": head, "scoring_format": scoring_format} if kind == "scorer" else {})}
     return Prepared(kind, trainer, tokenizer, stats, cfg, run_dir, card)
 
@@ -419,19 +432,22 @@ def finish(prepared: Prepared, out_dir) -> dict:
     return metrics
 
 
-def train_csl(model_path: str, rows: list[dict], out_dir, cfg: Train, seed: int, scratch_dir) -> dict:
+def train_csl(model_path: str, rows: list[dict], out_dir, cfg: Train, seed: int, scratch_dir,
+              chat_template: str = "auto") -> dict:
     """CSL, eq. 1: maximise log p(correct solution | prompt A question) on completion tokens only."""
-    return finish(prepare("csl", model_path, rows, cfg, seed, scratch_dir), out_dir)
+    return finish(prepare("csl", model_path, rows, cfg, seed, scratch_dir, chat_template=chat_template), out_dir)
 
 
-def train_fcl(csl_path: str, rows: list[dict], out_dir, cfg: FclTrain, seed: int, scratch_dir) -> dict:
+def train_fcl(csl_path: str, rows: list[dict], out_dir, cfg: FclTrain, seed: int, scratch_dir,
+              chat_template: str = "auto") -> dict:
     """FCL, eq. 2: DPO with correct (chosen) vs faulty (rejected) solutions, reference = CSL model frozen."""
-    return finish(prepare("fcl", csl_path, rows, cfg, seed, scratch_dir), out_dir)
+    return finish(prepare("fcl", csl_path, rows, cfg, seed, scratch_dir, chat_template=chat_template), out_dir)
 
 
 def train_scorer(base_path: str, rows: list[dict], out_dir, cfg: Train, seed: int, scratch_dir, head: str,
-                 scoring_format: str) -> dict:
+                 scoring_format: str, chat_template: str = "auto") -> dict:
     """The scoring model. generative: filled prompt C -> the teacher's "Code Analysis: ... Score: Rule 1 ..."
     text (rows: prompt, completion); a score head: prompt -> the score (rows: prompt, score). The
     card records the head and the prompts' format (soda.student.scorer_card)."""
-    return finish(prepare("scorer", base_path, rows, cfg, seed, scratch_dir, head, scoring_format), out_dir)
+    return finish(prepare("scorer", base_path, rows, cfg, seed, scratch_dir, head, scoring_format, chat_template),
+                  out_dir)

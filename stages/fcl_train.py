@@ -11,7 +11,7 @@ from __future__ import annotations
 import shutil
 
 from soda.io import InputError, atomic_path, read_jsonl, require_keys
-from soda.params import FclTrain, Generation, TrainShared
+from soda.params import FclTrain, Generation, Student, TrainShared
 from soda.io import read_rows, with_teacher_langs
 from soda.train import scratch_dir
 from stages import In, Out, StageConfig
@@ -19,6 +19,7 @@ from stages import In, Out, StageConfig
 
 class Config(StageConfig):
     seed: int
+    student: Student  # chat_template
     generation: Generation  # rejected student/both: how the CSL model answers
     train: TrainShared  # completed into fcl_train (soda.params.resolve)
     fcl_train: FclTrain
@@ -38,7 +39,8 @@ def run(cfg: Config, *, cycle: str, model: In, data: In, questions: In, teacher:
     counts = {}
     if cfg.fcl_train.rejected != "teacher":
         rows, counts = student_rejected(cfg, rows, str(model), data, questions, teacher)
-    metrics = train_fcl(str(model), rows, out, cfg.fcl_train, cfg.seed, scratch_dir("fcl-train", cycle))
+    metrics = train_fcl(str(model), rows, out, cfg.fcl_train, cfg.seed, scratch_dir("fcl-train", cycle),
+                        cfg.student.chat_template)
     return {**metrics, **{f"on_policy_{k}": v for k, v in counts.items()}}
 
 
@@ -56,7 +58,8 @@ def student_rejected(cfg: Config, rows: list[dict], model: str, data, questions,
         raise InputError(f"{data}: pair {missing!r} has no question in {questions}")
     asked = [by_id[r["id"]] for r in rows]
     n = fc.student_samples
-    samples = answer(model, asked, cfg.generation, cfg.runtime, n=n, temperature=fc.student_temperature, seed=cfg.seed)
+    samples = answer(model, asked, cfg.generation, cfg.runtime, n=n, temperature=fc.student_temperature, seed=cfg.seed,
+                     chat_template=cfg.student.chat_template)
     runs = execute([q for q in asked for _ in range(n)], [a for per_q in samples for a in per_q], fc.student_timeout_s,
                    result_cache(cfg.runtime.cache_path))
     pairs, counts = on_policy_pairs(rows, samples, [runs[i * n:(i + 1) * n] for i in range(len(rows))],

@@ -23,7 +23,7 @@ from pathlib import Path
 from sandbox.cache import result_cache
 from soda.feedback import LEVELS, classify, execute, summarize
 from soda.io import InputError, write_jsonl
-from soda.params import Feedback, Generation, ScoreTrain, Teacher, TrainShared
+from soda.params import Feedback, Generation, ScoreTrain, Student, Teacher, TrainShared
 from soda.io import read_rows, with_teacher_langs
 from soda.train import scratch_dir
 from stages import In, Out, StageConfig
@@ -31,6 +31,7 @@ from stages import In, Out, StageConfig
 
 class Config(StageConfig):
     seed: int
+    student: Student  # chat_template (the scorer's too)
     generation: Generation
     feedback: Feedback
     teacher: Teacher
@@ -50,7 +51,8 @@ def run(cfg: Config, *, cycle: str, questions: In, teacher: In, student: In, sco
         rows = random.Random(f"{cfg.seed}:{cycle}").sample(sorted(rows, key=lambda q: q["id"]), fb.max_questions)
     from soda.student import answer, score
 
-    answers = [a[0] for a in answer(str(student), rows, gen, cfg.runtime, seed=cfg.seed)]
+    answers = [a[0] for a in answer(str(student), rows, gen, cfg.runtime, seed=cfg.seed,
+                                    chat_template=cfg.student.chat_template)]
     off = {"lang": None, "passed": None, "status": None, "error_class": None}
     verdicts = execute(rows, answers, fb.timeout_s, result_cache(cfg.runtime.cache_path), fb.execution_mode) if fb.execution else [off] * len(rows)
     audited = audit_sample(cfg, cycle, len(rows)) if fb.scoring and fb.scorer_audit else []
@@ -59,7 +61,8 @@ def run(cfg: Config, *, cycle: str, questions: In, teacher: In, student: In, sco
     scorer_path, update = str(scorer), None
     if taught:
         scorer_path, update = update_scorer(cfg, cycle, rows, answers, scorer_path, {i: notes[i] for i in taught})
-    scores = score(scorer_path, rows, answers, gen, cfg.runtime, seed=cfg.seed) if fb.scoring else [None] * len(rows)
+    scores = (score(scorer_path, rows, answers, gen, cfg.runtime, seed=cfg.seed, chat_template=cfg.student.chat_template)
+              if fb.scoring else [None] * len(rows))
     if update is not None:
         shutil.rmtree(scorer_path)
     out_rows = []
@@ -142,6 +145,6 @@ def update_scorer(cfg: Config, cycle: str, rows: list[dict], answers: list[str],
                          "annotations has a score")
     scratch = Path(scratch_dir("feedback", cycle))
     out = scratch / "scorer"
-    metrics = train_scorer(scorer, examples, out, cfg.score_train, cfg.seed, scratch, head, fmt)
+    metrics = train_scorer(scorer, examples, out, cfg.score_train, cfg.seed, scratch, head, fmt, cfg.student.chat_template)
     return str(out), {**metrics, "annotations": len(examples),
                       "annotation_scores": {str(k): counts[k] for k in sorted(counts)}}

@@ -14,7 +14,7 @@ from collections import Counter
 
 from soda.scoring import collect, sample_questions, split_heldout
 from soda.io import InputError, write_jsonl
-from soda.params import Generation, ScoreTrain, Teacher, TrainShared
+from soda.params import Generation, ScoreTrain, Student, Teacher, TrainShared
 from soda.io import read_rows
 from soda.train import scratch_dir
 from stages import In, Out, StageConfig
@@ -24,6 +24,7 @@ from soda.tracking import log_metrics
 
 class Config(StageConfig):
     seed: int
+    student: Student  # chat_template (the scorer's too)
     teacher: Teacher
     generation: Generation
     train: TrainShared  # completed into score_train (soda.params.resolve)
@@ -40,7 +41,7 @@ def run(cfg: Config, *, questions: In, student: In, scorer_init: In, teacher_mod
     rows = sample_questions(read_rows(questions, "question", ("id", "question")), st.num_questions, cfg.seed)
     teacher = make_teacher(cfg.teacher, cfg.runtime, model_dir=teacher_model_dir, seed=cfg.seed)
     student_answers = (answer(str(student), rows, gen, cfg.runtime, n=st.samples, temperature=st.temperature,
-                              seed=cfg.seed)
+                              seed=cfg.seed, chat_template=cfg.student.chat_template)
                        if "student" in st.solutions else [[] for _ in rows])
     annotations = collect(teacher, rows, student_answers, st.solutions)
     train, held = split_heldout(annotations, st.heldout_fraction, cfg.seed)
@@ -50,10 +51,10 @@ def run(cfg: Config, *, questions: In, student: In, scorer_init: In, teacher_mod
     if st.head != "generative":  # a score head learns the annotated score, not the annotation's text
         examples = [{"prompt": e["prompt"], "score": r["score"]} for e, r in zip(examples, train)]
     metrics = train_scorer(str(scorer_init), examples, out, st, cfg.seed, scratch_dir("score-train"), st.head,
-                           st.format)
+                           st.format, cfg.student.chat_template)
     if held:
         pred = score(str(out), [{"question": r["question"]} for r in held], [r["code"] for r in held], gen,
-                     cfg.runtime, seed=cfg.seed)
+                     cfg.runtime, seed=cfg.seed, chat_template=cfg.student.chat_template)
         metrics["agreement"] = agreement([p.score for p in pred], [r["score"] for r in held])
         if metrics["agreement"]["unscored"] * 2 > len(held):  # feedback would classify from execution alone
             print(f"score-train: warning: the scorer wrote no score for {metrics['agreement']['unscored']} of "

@@ -36,3 +36,22 @@ def test_vllm_draws_n_samples_per_request_with_seeds_and_stops(tmp_path):
     # The n samples are one request (SamplingParams(n=2)): the same seed and n draw the same tokens.
     cut = backend.complete(PROMPTS[:1], stop=[text[4:6]], **kw)[0][0]
     assert cut.text == text[:text.find(text[4:6])] and cut.finish == "stop"
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not HAS_VLLM, reason="needs vllm and a CUDA GPU")
+def test_vllm_sends_a_chat_models_prompt_as_its_template_rendering(tmp_path):
+    import torch
+
+    if not torch.cuda.is_available():
+        pytest.skip("needs a CUDA GPU")
+    from test_chat_template import PROMPT, chat_ids, qwen_model
+    from transformers import AutoTokenizer
+
+    model = qwen_model(tmp_path / "qwen")
+    expected = len(chat_ids(AutoTokenizer.from_pretrained(model)))
+    backend = make_backend("vllm", model, "chat", connection(), None, "generation", "auto")
+    backend.complete([PROMPT], max_new_tokens=4)
+    assert backend.chat and backend.counters["prompt_tokens"] == expected
+    backend.complete([PROMPT], max_new_tokens=4, chat=False)  # a text to continue: the raw prompt
+    assert backend.counters["prompt_tokens"] == expected + len(AutoTokenizer.from_pretrained(model)(PROMPT)["input_ids"])

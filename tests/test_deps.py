@@ -58,18 +58,35 @@ def test_params_and_data_deps_and_outs_match_the_stage_signature(name):
     assert entries(stage["metrics"]) == [given["metrics"]]
 
 
+# The stages that read each input key's value. A stage may hold the key's section for another of
+# its keys (student.chat_template: the trainers, feedback, evaluate) and then reads no input folder.
+READERS = {"world.source": {"world"}, "student.init": {"init-models"}, "scorer.init": {"init-models"},
+           "teacher.model": {"teacher-generate", "score-train", "feedback", "evolve"}}  # make_teacher
+
+
 @pytest.mark.parametrize("name", list(DVC))
 def test_an_input_folder_is_read_by_exactly_the_stages_whose_params_name_it(name):
     """The folder a user's input must lie in (soda.params.INPUT_DIRS: world.source in data/seed, ...)
-    is an `In` flag, so a dvc.yaml dep (test above), of each stage whose Config holds that key's
-    section, and of no other stage."""
+    is an `In` flag, so a dvc.yaml dep (test above), of each stage that reads that key, and of no
+    other stage; a stage that holds the key's section but is no reader never names the key."""
     import importlib
+    import inspect
 
+    assert set(READERS) == set(INPUT_DIRS)
     module = importlib.import_module(stage_module(name))
     kinds = flags(module.run)
     read = {v for k, v in given_flags(stage_def(name)).items() if kinds.get(k) is In}
-    expected = {folder for key, folder in INPUT_DIRS.items() if key.split(".")[0] in module.Config.sections()}
+    expected = {INPUT_DIRS[key] for key, stages in READERS.items() if name in stages}
     assert read & set(INPUT_DIRS.values()) == expected
+    source = inspect.getsource(module)
+    for key, stages in READERS.items():
+        section, field = key.split(".")
+        if name in stages:
+            assert section in module.Config.sections(), f"{name} reads {key} without its section"
+        else:
+            uses = [f"{section}.{field}"] + (["make_teacher"] if key == "teacher.model" else [])
+            assert not any(u in source for u in uses), \
+                f"{name} reads {key}: add it to READERS and give it {INPUT_DIRS[key]} as an `In` flag"
 
 
 def test_exempt_modules_exist():

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Iterator, NamedTuple, Protocol
 from tqdm import tqdm
 
 from soda.io import InputError
+from soda.prompts import check_chat_mode
 
 if TYPE_CHECKING:
     from soda.params import Connection
@@ -36,6 +37,7 @@ class Sampling:
     max_new_tokens: int
     stop: tuple[str, ...]
     system: str | None = None  # a system message, for backends that take one (chat)
+    chat: bool = False  # the prompt is rendered with the model's chat template (hf, vllm: soda.prompts.PromptFormat)
 
     @property
     def greedy(self) -> bool:
@@ -48,12 +50,15 @@ class GenerationBackend(Protocol):
     counters: dict[str, int]
 
     def generate(self, prompts: list[str], *, n: int = 1, temperature: float = 0.0, top_p: float = 1.0,
-                 max_new_tokens: int = 256, stop: list[str] | None = None, seed: int = 0) -> list[list[str]]:
-        """n completions per prompt (text only, cut at stop sequences); temperature 0 is greedy."""
+                 max_new_tokens: int = 256, stop: list[str] | None = None, seed: int = 0,
+                 chat: bool = True) -> list[list[str]]:
+        """n completions per prompt (text only, cut at stop sequences); temperature 0 is greedy.
+        `chat`: the prompts are messages, rendered with the model's chat template where the backend
+        uses one (hf, vllm); False for a text to continue (a benchmark's code prompt)."""
 
     def complete(self, prompts: list[str], *, n: int = 1, temperature: float = 0.0, top_p: float = 1.0,
                  max_new_tokens: int = 256, stop: list[str] | None = None, seed: int = 0,
-                 desc: str = "generate", system: str | None = None) -> list[list[Completion]]:
+                 desc: str = "generate", system: str | None = None, chat: bool = True) -> list[list[Completion]]:
         """As `generate`, with each completion's finish reason (to drop outputs cut at the token limit);
         `system`: a system message (a chat backend sends it as one, others put it before the prompt)."""
 
@@ -74,6 +79,7 @@ class Backend:
     name = "base"
     samples_per_request = False  # True: a prompt's n samples come from one request (see `complete`)
     takes_system = False  # whether _run sends Sampling.system as a message of its own
+    chat = False  # whether _run renders prompts with the model's chat template (hf, vllm with one)
 
     def __init__(self, model: str, *, cache=None, identity: dict | None = None):
         self.model = model
@@ -83,14 +89,15 @@ class Backend:
         self.counters = {"calls": 0, "cache_hits": 0, "retries": 0, "errors": 0,
                          "prompt_tokens": 0, "completion_tokens": 0}
 
-    def generate(self, prompts, *, n=1, temperature=0.0, top_p=1.0, max_new_tokens=256, stop=None, seed=0):
+    def generate(self, prompts, *, n=1, temperature=0.0, top_p=1.0, max_new_tokens=256, stop=None, seed=0, chat=True):
         rows = self.complete(prompts, n=n, temperature=temperature, top_p=top_p,
-                             max_new_tokens=max_new_tokens, stop=stop, seed=seed)
+                             max_new_tokens=max_new_tokens, stop=stop, seed=seed, chat=chat)
         return [[c.text for c in row] for row in rows]
 
     def complete(self, prompts, *, n=1, temperature=0.0, top_p=1.0, max_new_tokens=256, stop=None, seed=0,
-                 desc="generate", system=None):
-        sp = _sampling(n, temperature, top_p, max_new_tokens, stop, system if self.takes_system else None)
+                 desc="generate", system=None, chat=True):
+        sp = _sampling(n, temperature, top_p, max_new_tokens, stop, system if self.takes_system else None,
+                       chat and self.chat)
         if system and not self.takes_system:
             prompts = [f"{system}\n{p}" for p in prompts]
         # A request is (prompt, seed, samples). Greedy samples are all the same: one sample per
@@ -135,6 +142,8 @@ class Backend:
             key["n"] = samples
         if sp.system:
             key["system"] = sp.system
+        if sp.chat:  # absent without a template: the keys of raw prompts are those before templates were read
+            key["chat_template"] = True
         return hashlib.sha256(json.dumps(key, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
     def _run(self, requests: list[tuple[str, int, int]], sp: Sampling) -> Iterator[tuple[int, list[Completion]]]:
@@ -148,7 +157,7 @@ def _choice_keys(key: str, samples: int) -> list[str]:
     return [key] if samples == 1 else [f"{key}/{j}" for j in range(samples)]
 
 
-def _sampling(n, temperature, top_p, max_new_tokens, stop, system=None) -> Sampling:
+def _sampling(n, temperature, top_p, max_new_tokens, stop, system=None, chat=False) -> Sampling:
     if not isinstance(n, int) or n < 1:
         raise InputError(f"generation: n must be a positive integer, got {n!r}")
     if temperature < 0:
@@ -157,17 +166,18 @@ def _sampling(n, temperature, top_p, max_new_tokens, stop, system=None) -> Sampl
         raise InputError(f"generation: top_p must be in (0, 1], got {top_p!r}")
     if not isinstance(max_new_tokens, int) or max_new_tokens < 1:
         raise InputError(f"generation: max_new_tokens must be a positive integer, got {max_new_tokens!r}")
-    return Sampling(float(temperature), float(top_p), max_new_tokens, tuple(stop or ()), system or None)
+    return Sampling(float(temperature), float(top_p), max_new_tokens, tuple(stop or ()), system or None, chat)
 
 
 BACKENDS = ("hf", "openai", "vllm")
 
 
 def make_backend(kind: str, model: str | None, endpoint: str, connection: Connection, cache_dir: Path | None,
-                 role: str):
+                 role: str, chat_template: str = "auto"):
     """A backend: `kind`, `model` and `endpoint` from a params section (`role`: `teacher` or
     `generation`), how it is reached and run from `runtime.<role>` (`connection`); `cache_dir`:
-    the call cache's folder (None: no cache)."""
+    the call cache's folder (None: no cache); `chat_template` (`auto` or `none`; hf, vllm): whether
+    prompts are rendered with the model's chat template (openai: the server's own)."""
     if kind not in BACKENDS:
         raise InputError(f"{role}.backend must be one of {', '.join(BACKENDS)}, got {kind!r}")
     if not model:
@@ -176,9 +186,11 @@ def make_backend(kind: str, model: str | None, endpoint: str, connection: Connec
     if cache_dir is not None:
         from soda.backends.cache import CallCache
         cache = CallCache(cache_dir)
+    chat_template = check_chat_mode(chat_template)
     if kind == "hf":
         from soda.backends.hf import HFBackend
-        return HFBackend(model, batch_size=connection.batch_size, device=connection.device, cache=cache)
+        return HFBackend(model, batch_size=connection.batch_size, device=connection.device, cache=cache,
+                         chat_template=chat_template)
     if kind == "openai":
         if not connection.base_url:
             raise InputError(f"runtime.{role}.base_url: the openai backend needs the server's URL, "
@@ -189,4 +201,4 @@ def make_backend(kind: str, model: str | None, endpoint: str, connection: Connec
                              timeout_s=connection.timeout_s, cache=cache)
     from soda.backends.vllm import VLLMBackend
     return VLLMBackend(model, tensor_parallel_size=connection.tensor_parallel_size, batch_size=connection.batch_size,
-                       cache=cache)
+                       cache=cache, chat_template=chat_template)

@@ -6,7 +6,8 @@ it is generated alone or in a batch of 64 (and so the call cache can key it by i
 Prompts are sorted by length so that a batch holds little padding.
 
 torch and transformers are imported when the weights load, at the first call the cache
-cannot answer: a fully cached re-run of a stage never pays for them.
+cannot answer: a fully cached re-run of a stage never pays for them (with a local model: a hub
+model's tokenizer is loaded at once, to know whether it has a chat template).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from soda.backends.base import Backend, Completion, Sampling, cut_at_stop
+from soda.prompts import PromptFormat, check_chat_mode, has_chat_template
 
 if TYPE_CHECKING:
     import torch
@@ -24,8 +26,11 @@ if TYPE_CHECKING:
 class HFBackend(Backend):
     name = "hf"
 
-    def __init__(self, model: str, *, batch_size: int = 16, device: str | None = None, cache=None):
+    def __init__(self, model: str, *, batch_size: int = 16, device: str | None = None, cache=None,
+                 chat_template: str = "auto"):
         super().__init__(model, cache=cache, identity={"weights": model_fingerprint(model)})
+        # Known before the weights load: whether a prompt is rendered is part of its cache key.
+        self.chat = check_chat_mode(chat_template) == "auto" and has_chat_template(model)
         self.device_name = device  # None: cuda if available; resolved in load()
         self.batch_size = batch_size
         self.lm = self.tokenizer = None
@@ -45,11 +50,16 @@ class HFBackend(Backend):
         eos = self.lm.generation_config.eos_token_id
         eos = eos if isinstance(eos, list) else [eos]
         self.eos_ids = {t for t in [*eos, self.tokenizer.eos_token_id] if t is not None}
+        self.formats = {False: PromptFormat(self.tokenizer, chat=False)}
+        if self.chat:
+            self.formats[True] = PromptFormat(self.tokenizer, chat=True)
+            if len(self.formats[True].end_ids) == 1:  # a template's end of turn ends an answer, EOS or not
+                self.eos_ids |= set(self.formats[True].end_ids)
 
     def _run(self, requests, sp):
         # One sample per request (samples_per_request is False): each row has its own seed.
         self.load()
-        encoded = [self.tokenizer(prompt)["input_ids"] for prompt, _, _ in requests]
+        encoded = [self.formats[sp.chat].prompt_ids(prompt) for prompt, _, _ in requests]
         # Longest first: an out-of-memory error shows up in the first batch, not after hours.
         order = sorted(range(len(requests)), key=lambda i: -len(encoded[i]))
         for start in range(0, len(order), self.batch_size):
