@@ -15,7 +15,7 @@ import os
 import sys
 import types
 import typing
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Annotated, Any, Iterator, Literal, Optional
 
 import yaml
@@ -41,17 +41,76 @@ def doc(text: str, **constraints) -> Any:
     return Field(description=text, **constraints)
 
 
+# The user's own inputs live in folders that always exist in the repository, each a DVC
+# dependency of exactly the stages that read it (dvc.yaml passes it as the stage's flag): a path
+# anywhere else would be a param whose contents DVC never hashes. README.md in each says how.
+INPUT_DIRS = {"world.source": "data/seed", "student.init": "models/init/student",
+              "scorer.init": "models/init/scorer", "teacher.model": "models/init/teacher"}
+
+
+def names_a_path(value: str) -> bool:
+    """A model value that is a path rather than a Hugging Face hub id ('org/name' or 'name')."""
+    return value.startswith(("/", ".", "~")) or value.count("/") >= 2 or "\\" in value
+
+
+def _inside_input_dir(key: str, value: str) -> str:
+    home = PurePosixPath(INPUT_DIRS[key])
+    path = PurePosixPath(value)
+    if path.is_absolute() or ".." in path.parts or path.parts[:len(home.parts)] != home.parts \
+            or len(path.parts) == len(home.parts):
+        raise ValueError(f"{key}: {value} is not inside {home}/, the folder DVC tracks for it: put it there "
+                         f"(a copy, `cp -rs` of its files or `dvc add`: {home}/README.md) and write {home}/NAME")
+    return value
+
+
+def input_path(key: str, value: str, folder: Path) -> Path:
+    """What `key`'s value (a path inside INPUT_DIRS[key]) names, found under `folder`: the stage's
+    flag for that folder, which dvc.yaml lists as its dependency."""
+    rel = PurePosixPath(value).relative_to(INPUT_DIRS[key])
+    path = Path(folder, *rel.parts)
+    if not path.exists():
+        raise InputError(f"params: {key}: {value} not found")
+    # DVC hashes a symlinked file's target but does not enter a symlinked directory: what lies
+    # behind one would change unseen.
+    linked = [Path(folder, *rel.parts[:i]) for i in range(1, len(rel.parts) + 1)]
+    if path.is_dir():
+        linked += [Path(top, d) for top, dirs, _ in os.walk(path) for d in dirs]
+    for p in linked:
+        if p.is_symlink() and p.is_dir():
+            raise InputError(f"params: {key}: {p} is a symlink to a directory, whose contents DVC does not track: "
+                             f"link its files instead (`cp -rs /abs/dir {INPUT_DIRS[key]}/NAME`) or `dvc add` a copy "
+                             f"({INPUT_DIRS[key]}/README.md)")
+    return path
+
+
+def model_source(key: str, value: str, folder: Path) -> str:
+    """What loads the model `key` names: its folder under `folder` (see input_path), or a hub id."""
+    if names_a_path(value):
+        return str(input_path(key, value, folder))
+    if Path(value).exists():  # Hugging Face would load this local folder, untracked
+        raise InputError(f"params: {key}: {value} is a local path, not a hub id: put it inside {INPUT_DIRS[key]}/ "
+                         f"and write {INPUT_DIRS[key]}/NAME ({INPUT_DIRS[key]}/README.md)")
+    return value
+
+
 class World(Section):
-    source: str = doc("`procedural` (the embedded world) or a path to a JSONL of question rows (your seed)")
+    source: str = doc("`procedural` (the embedded world) or your seed, a JSONL of question rows put in `data/seed/`: "
+                      "`data/seed/NAME.jsonl`")
     seed_size: PosInt = doc("seed questions generated (procedural)")
     heldout_size: NonNegInt = doc("held-out tasks, disjoint from the seed (procedural)")
     pretrain_size: NonNegInt = doc("tasks whose reference code (no question) pretrains the scratch student")
     tiers: list[Literal[1, 2, 3]] = doc("difficulty tiers generated", min_length=1)
     families: Optional[list[str]] = doc("task families to use (`soda/world/families`); null: all 45")
 
+    @field_validator("source")
+    @classmethod
+    def _seed_dir(cls, source: str) -> str:
+        return source if source == "procedural" else _inside_input_dir("world.source", source)
+
 
 class Student(Section):
-    init: str = doc("`scratch` (tokenizer + tiny Llama built from the seed) or a Hugging Face id / local path")
+    init: str = doc("`scratch` (tiny Llama built from the seed), a HF hub id (a param) or a local model put in "
+                    "`models/init/student/NAME`")
     vocab_size: PosInt = doc("scratch student: tokenizer vocabulary")
     hidden_size: PosInt = doc("scratch student: hidden size")
     num_layers: PosInt = doc("scratch student: layers")
@@ -61,13 +120,24 @@ class Student(Section):
     chat_template: Literal["auto", "none"] = doc(
         "`auto`: student's and scorer's prompts in their tokenizer's chat template, if any (training, generation); `none`: raw")
 
+    @field_validator("init")
+    @classmethod
+    def _init_dir(cls, init: str) -> str:
+        return _inside_input_dir("student.init", init) if names_a_path(init) else init
+
 
 class Scorer(Section):
-    init: str = doc("`student` (copy of the base student, as the paper), `pretrained`, `scratch`, or a HF id / path")
+    init: str = doc("`student` (the paper's), `pretrained`, `scratch`, a HF hub id (a param) or a local model in "
+                    "`models/init/scorer/NAME`")
     hidden_size: Optional[PosInt] = doc("`pretrained`/`scratch` scorer: hidden size; null: the student's")
     num_layers: Optional[PosInt] = doc("`pretrained`/`scratch` scorer: layers; null: the student's")
     num_heads: Optional[PosInt] = doc("`pretrained`/`scratch` scorer: attention heads; null: the student's")
     intermediate_size: Optional[PosInt] = doc("`pretrained`/`scratch` scorer: MLP size; null: the student's")
+
+    @field_validator("init")
+    @classmethod
+    def _init_dir(cls, init: str) -> str:
+        return _inside_input_dir("scorer.init", init) if names_a_path(init) else init
 
     @model_validator(mode="after")
     def _size_only_when_built(self):
@@ -90,6 +160,8 @@ class Backend(Section):
 class Teacher(Backend):
     backend: Literal["reference", "openai", "vllm", "hf"] = doc(
         "`reference` (the embedded world's), `openai` (any OpenAI-compatible server), `vllm`, `hf`")
+    model: Optional[str] = doc("hf, vllm: a HF hub id (stays a param) or a local model put in `models/init/teacher/NAME`; "
+                               "openai: the served name")
     max_new_tokens: PosInt = doc("longest teacher answer, tokens")
     temperature: NonNeg = doc("teacher sampling temperature")
     prompts: Literal["paper", "detailed"] = doc(
@@ -98,6 +170,13 @@ class Teacher(Backend):
     chat_template: Literal["auto", "none"] = doc(
         "hf, vllm: `auto`: prompts A-D in the teacher's tokenizer's chat template, if any; `none`: raw")
     reference_timeout_s: Pos = doc("reference teacher: CPU seconds to run a fault it verifies (a timeout fault costs this)")
+
+    @model_validator(mode="after")
+    def _model_dir(self):
+        # hf and vllm load the model here (openai's is the name the server serves, any string)
+        if self.backend in ("hf", "vllm") and self.model and names_a_path(self.model):
+            _inside_input_dir("teacher.model", self.model)
+        return self
 
 
 class ScorerTokens(Section):
@@ -351,6 +430,9 @@ class Params(Section):
     def _chain(self):
         if "base" in self.cycles:
             raise ValueError("cycles.base is reserved for the model before cycle 1")
+        for name, folder in (("init", "models/init"), ("seed", "data/seed")):  # the cycle's outputs would land in it
+            if name in self.cycles:
+                raise ValueError(f"cycles.{name} is reserved: {folder} holds the user's inputs")
         for name, entry in self.cycles.items():
             if entry.prev != "base" and entry.prev not in self.cycles:
                 raise ValueError(f"cycles.{name}.prev names {entry.prev!r}, which is not a cycle (nor 'base')")

@@ -11,6 +11,7 @@ Each method takes question rows (see docs/data.md) and returns one result per ro
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
@@ -34,10 +35,11 @@ class Teacher(Protocol):
         """Prompt D. Each result: a new question row (docs/data.md) or {"dropped": reason}."""
 
 
-def make_teacher(cfg: TeacherParams, runtime: Runtime, *, seed: int, verdicts=None) -> Teacher:
+def make_teacher(cfg: TeacherParams, runtime: Runtime, *, model_dir: Path, seed: int, verdicts=None) -> Teacher:
     """The teacher named by params' `teacher` section, reached as `runtime.teacher` says.
-    `verdicts`: the sandbox verdict store the reference teacher verifies its faults with (default:
-    the one in runtime's cache folder), so that a stage that also runs code counts one store."""
+    `model_dir`: the stage's models/init/teacher (its DVC dep), where a local `hf`/`vllm` teacher
+    model lies. `verdicts`: the sandbox verdict store the reference teacher verifies its faults with
+    (default: the one in runtime's cache folder), so that a stage that also runs code counts one store."""
     if cfg.backend == "reference":
         from sandbox.cache import result_cache
         from soda.world.teacher import ReferenceTeacher
@@ -47,7 +49,12 @@ def make_teacher(cfg: TeacherParams, runtime: Runtime, *, seed: int, verdicts=No
     from soda.backends.base import make_backend
     from soda.backends.llm_teacher import LLMTeacher
 
-    backend = make_backend(cfg.backend, cfg.model, cfg.endpoint, runtime.teacher, runtime.cache_path, "teacher",
+    from soda.params import model_source
+
+    model = cfg.model
+    if cfg.backend in ("hf", "vllm") and model:  # openai's model is the name the server serves
+        model = model_source("teacher.model", model, model_dir)
+    backend = make_backend(cfg.backend, model, cfg.endpoint, runtime.teacher, runtime.cache_path, "teacher",
                            cfg.chat_template)
     return LLMTeacher(backend, prompts=cfg.prompts, lang=cfg.lang, max_new_tokens=cfg.max_new_tokens,
                       temperature=cfg.temperature, seed=seed)

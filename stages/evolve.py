@@ -25,8 +25,8 @@ class Config(StageConfig):
     decontaminate: Decontaminate
 
 
-def run(cfg: Config, *, cycle: str, questions: In, teacher: In, feedback: In, heldout: In, benchmarks: In, evolved_out: Out,
-        questions_out: Out, report_jsonl: Out, report_csv: Out) -> dict:
+def run(cfg: Config, *, cycle: str, questions: In, teacher: In, feedback: In, heldout: In, benchmarks: In,
+        teacher_model_dir: In, evolved_out: Out, questions_out: Out, report_jsonl: Out, report_csv: Out) -> dict:
     ev = cfg.evolve
     rows = read_rows(questions, "question", ("id", "question"))
     feedback_rows = check_levels(read_rows(feedback, "feedback", ("id", "level")), feedback)
@@ -43,7 +43,7 @@ def run(cfg: Config, *, cycle: str, questions: In, teacher: In, feedback: In, he
         # language (its teacher's, for a seed question without one) passes to its new questions.
         parents = with_teacher_langs([q for q, _, _ in picks], teacher)
         shown = [{**q, "id": f"{q['id']}~{cycle}.{i}"} for i, q in enumerate(parents)]
-        teacher = make_teacher(cfg.teacher, cfg.runtime, seed=cfg.seed)
+        teacher = make_teacher(cfg.teacher, cfg.runtime, model_dir=teacher_model_dir, seed=cfg.seed)
         made = teacher.evolve(shown, [harder for _, harder, _ in picks])
         metrics["dropped_by_teacher"] = sum(1 for m in made if m.get("dropped"))
         for i, ((parent, _, level), m) in enumerate(zip(picks, made)):

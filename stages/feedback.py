@@ -40,7 +40,8 @@ class Config(StageConfig):
     launch: Launch  # ... and how it runs
 
 
-def run(cfg: Config, *, cycle: str, questions: In, teacher: In, student: In, scorer: In, out: Out) -> dict:
+def run(cfg: Config, *, cycle: str, questions: In, teacher: In, student: In, scorer: In, teacher_model_dir: In,
+        out: Out) -> dict:
     fb, gen = cfg.feedback, cfg.generation
     if not fb.execution and not fb.scoring:
         raise InputError("params: feedback.execution and feedback.scoring are both false; "
@@ -57,7 +58,7 @@ def run(cfg: Config, *, cycle: str, questions: In, teacher: In, student: In, sco
     verdicts = execute(rows, answers, fb.timeout_s, result_cache(cfg.runtime.cache_path), fb.execution_mode) if fb.execution else [off] * len(rows)
     audited = audit_sample(cfg, cycle, len(rows)) if fb.scoring and fb.scorer_audit else []
     taught = update_sample(cfg, cycle, len(rows), audited) if fb.scoring and fb.scorer_update else []
-    notes = annotate(cfg, rows, answers, sorted([*audited, *taught]))
+    notes = annotate(cfg, teacher_model_dir, rows, answers, sorted([*audited, *taught]))
     scorer_path, update = str(scorer), None
     if taught:
         scorer_path, update = update_scorer(cfg, cycle, rows, answers, scorer_path, {i: notes[i] for i in taught})
@@ -93,7 +94,7 @@ def update_sample(cfg: Config, cycle: str, n_rows: int, audited: list[int]) -> l
     return sorted(random.Random(f"{cfg.seed}:{cycle}:scorer-update").sample(rest, min(cfg.feedback.scorer_update, len(rest))))
 
 
-def annotate(cfg: Config, rows: list[dict], answers: list[str], picked: list[int]) -> dict[int, dict]:
+def annotate(cfg: Config, teacher_model_dir: Path, rows: list[dict], answers: list[str], picked: list[int]) -> dict[int, dict]:
     """The teacher's prompt-C annotations of the picked answers, by index. One call for the audit
     and the update together: one teacher, its counters logged once."""
     if not picked:
@@ -101,7 +102,7 @@ def annotate(cfg: Config, rows: list[dict], answers: list[str], picked: list[int
     from soda.teacher import make_teacher, teacher_counters
     from soda.tracking import log_metrics
 
-    teacher = make_teacher(cfg.teacher, cfg.runtime, seed=cfg.seed)
+    teacher = make_teacher(cfg.teacher, cfg.runtime, model_dir=teacher_model_dir, seed=cfg.seed)
     notes = teacher.annotate([rows[i] for i in picked], [answers[i] for i in picked])
     log_metrics(teacher_counters(teacher), "teacher")
     return dict(zip(picked, notes))

@@ -2,8 +2,9 @@
 
 `init: scratch` trains a byte-level BPE tokenizer on the seed questions, their reference
 solutions and the prompts, and creates a tiny Llama, which is then pretrained on unlabelled
-code (`pretrain`); any other value is a Hugging Face model id or local path, loaded and saved
-here so that the base model is a versioned output.
+code (`pretrain`); any other value is a Hugging Face hub id or a model folder inside
+models/init/student/ (models/init/scorer/ for the scorer: `--student-init-dir`, `--scorer-init-dir`,
+which DVC tracks), loaded and saved here so that the base model is a versioned output.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import shutil
 import tempfile
 
 from soda.io import read_jsonl, require_keys
-from soda.params import Launch, Pretrain, Scorer, Student, TrainShared
+from soda.params import Launch, Pretrain, Scorer, Student, TrainShared, model_source
 from soda.prompts import corpus_templates, template
 from soda.io import read_rows
 from soda.train import scratch_dir
@@ -72,12 +73,18 @@ def pretrain(path, programs: list[dict], cfg: Pretrain, seed: int, launch: Launc
     return metrics
 
 
-def run(cfg: Config, *, corpus_rows: In, pretrain_rows: In, student_out: Out, scorer_out: Out) -> dict:
+def run(cfg: Config, *, corpus_rows: In, pretrain_rows: In, student_init_dir: In, scorer_init_dir: In, student_out: Out,
+        scorer_out: Out) -> dict:
+    # Both models found before anything is written: a bad path leaves no half-built output.
+    student_init = cfg.student.init if cfg.student.init == "scratch" else \
+        model_source("student.init", cfg.student.init, student_init_dir)
+    scorer_init = cfg.scorer.init if cfg.scorer.init in ("student", "pretrained", "scratch") else \
+        model_source("scorer.init", cfg.scorer.init, scorer_init_dir)
     texts = corpus(read_rows(corpus_rows, "seed question", ("question",)))
     programs = read_jsonl(pretrain_rows)
     require_keys(programs, ("code",), str(pretrain_rows))
     texts += [p["code"] for p in programs]
-    metrics = {"student_parameters": make_model(cfg.student.init, cfg.student, texts, student_out, cfg.seed, "student")}
+    metrics = {"student_parameters": make_model(student_init, cfg.student, texts, student_out, cfg.seed, "student")}
     if cfg.student.init == "scratch" and programs and cfg.pretrain.epochs > 0:
         metrics["pretrain"] = pretrain(student_out, programs, cfg.pretrain, cfg.seed, cfg.launch)
     # `student`: the scorer starts from the base student, as the paper's scorer starts from the
@@ -86,7 +93,7 @@ def run(cfg: Config, *, corpus_rows: In, pretrain_rows: In, student_out: Out, sc
     # the student (docs/results.md, 2026-12-06 second session).
     size = {k: v for k in ("hidden_size", "num_layers", "num_heads", "intermediate_size")
             if (v := getattr(cfg.scorer, k)) is not None}
-    init = {"student": str(student_out), "pretrained": "scratch"}.get(cfg.scorer.init, cfg.scorer.init)
+    init = {"student": str(student_out), "pretrained": "scratch"}.get(scorer_init, scorer_init)
     metrics["scorer_parameters"] = make_model(init, cfg.student.model_copy(update=size), texts, scorer_out,
                                               cfg.seed + 1, "scorer")
     if cfg.scorer.init == "pretrained" and programs and cfg.pretrain.epochs > 0:

@@ -32,14 +32,15 @@ class Config(StageConfig):
     launch: Launch
 
 
-def run(cfg: Config, *, questions: In, student: In, scorer_init: In, annotations_out: Out, out: Out) -> dict:
+def run(cfg: Config, *, questions: In, student: In, scorer_init: In, teacher_model_dir: In, annotations_out: Out,
+        out: Out) -> dict:
     from soda.scoring import agreement, round_score
     from soda.student import answer, score, scorer_example
     from soda.train import train_scorer
 
     st, gen = cfg.score_train, cfg.generation
     rows = sample_questions(read_rows(questions, "question", ("id", "question")), st.num_questions, cfg.seed)
-    teacher = make_teacher(cfg.teacher, cfg.runtime, seed=cfg.seed)
+    teacher = make_teacher(cfg.teacher, cfg.runtime, model_dir=teacher_model_dir, seed=cfg.seed)
     student_answers = (answer(str(student), rows, gen, cfg.runtime, n=st.samples, temperature=st.temperature,
                               seed=cfg.seed, chat_template=cfg.student.chat_template)
                        if "student" in st.solutions else [[] for _ in rows])

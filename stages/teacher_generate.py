@@ -18,11 +18,12 @@ class Config(StageConfig):
     teacher_generate: TeacherGenerate
 
 
-def run(cfg: Config, *, cycle: str, questions: In, teacher_out: Out, csl_out: Out, fcl_out: Out) -> dict:
+def run(cfg: Config, *, cycle: str, questions: In, teacher_model_dir: In, teacher_out: Out, csl_out: Out,
+        fcl_out: Out) -> dict:
     # One store of sandbox verdicts for the stage: the faults delivery runs and those the
     # reference teacher verifies, so that the counters logged below cover both.
     verdicts = result_cache(cfg.runtime.cache_path)
-    teacher = make_teacher(cfg.teacher, cfg.runtime, seed=cfg.seed, verdicts=verdicts)
+    teacher = make_teacher(cfg.teacher, cfg.runtime, model_dir=teacher_model_dir, seed=cfg.seed, verdicts=verdicts)
     # Streamed: read, call and write a chunk at a time (memory does not grow with the questions).
     counts = deliver_file(teacher, str(questions), (str(teacher_out), str(csl_out), str(fcl_out)),
                           fcl_fraction=cfg.teacher_generate.fcl_fraction, seed=cfg.seed,

@@ -1,7 +1,8 @@
 """world: the seed questions, the held-out evaluation set and a pretraining corpus.
 
-`world.source: procedural` generates the embedded task world; a path imports the user's
-own questions (JSONL rows with at least `id` and `question`) as the seed.
+`world.source: procedural` generates the embedded task world; a path inside data/seed/ (the
+folder `--seed-dir`, which DVC tracks) imports the user's own questions (JSONL rows with at least
+`id` and `question`) as the seed.
 
 The pretraining corpus is unlabelled code: the reference solutions of `world.pretrain_size`
 further tasks (specs disjoint from the seed and held-out sets), without their questions.
@@ -11,11 +12,9 @@ model: it has seen code, but no question.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from soda.io import InputError, read_jsonl, write_jsonl
-from soda.params import World
-from stages import Out, StageConfig
+from soda.params import World, input_path
+from stages import In, Out, StageConfig
 
 
 class Config(StageConfig):
@@ -23,7 +22,7 @@ class Config(StageConfig):
     world: World
 
 
-def run(cfg: Config, *, seed_out: Out, heldout_out: Out, pretrain_out: Out) -> dict:
+def run(cfg: Config, *, seed_dir: In, seed_out: Out, heldout_out: Out, pretrain_out: Out) -> dict:
     w = cfg.world
     if w.source == "procedural":
         from soda.world import FAMILIES, make_world
@@ -38,9 +37,7 @@ def run(cfg: Config, *, seed_out: Out, heldout_out: Out, pretrain_out: Out) -> d
         seed_rows = pool[: w.seed_size]
         pretrain_rows = [{"id": f"pretrain-{i:05d}", "code": t["reference"]} for i, t in enumerate(pool[w.seed_size:])]
     else:
-        path = Path(w.source)
-        if not path.exists():
-            raise InputError(f"params: world.source: {path} not found")
+        path = input_path("world.source", w.source, seed_dir)
         seed_rows, heldout_rows, pretrain_rows = read_jsonl(path), [], []
         for i, row in enumerate(seed_rows, 1):
             if not row.get("id") or not isinstance(row.get("question"), str) or not row["question"].strip():

@@ -169,11 +169,13 @@ def test_generation_input_ids_are_apply_chat_templates(qwen, llama, monkeypatch)
 
 
 def test_an_hf_teacher_sends_prompts_a_to_d_in_its_template(qwen, monkeypatch, tmp_path):
-    cfg = PARAMS.teacher.model_copy(update={"backend": "hf", "model": qwen, "prompts": "paper", "lang": "python",
-                                            "temperature": 0.0, "max_new_tokens": 3, "chat_template": "auto"})
+    # A local teacher model is named inside models/init/teacher, found in the folder the stage's flag gives.
+    cfg = PARAMS.teacher.model_copy(update={"backend": "hf", "model": f"models/init/teacher/{Path(qwen).name}",
+                                            "prompts": "paper", "lang": "python", "temperature": 0.0,
+                                            "max_new_tokens": 3, "chat_template": "auto"})
     runtime = PARAMS.runtime.model_copy(update={"cache_dir": None, "teacher": PARAMS.runtime.teacher.model_copy(
         update={"batch_size": 2, "device": "cpu"})})
-    teacher = make_teacher(cfg, runtime, seed=0)
+    teacher = make_teacher(cfg, runtime, model_dir=Path(qwen).parent, seed=0)
     tokenizer = load_model(qwen)[1]
     seen = []
     original = teacher.backend._generate_batch
@@ -181,4 +183,5 @@ def test_an_hf_teacher_sends_prompts_a_to_d_in_its_template(qwen, monkeypatch, t
     teacher.solve([{"id": "q", "question": QUESTION}])
     assert seen == [chat_ids(tokenizer, f"{system('correct', 'paper')}\n" +
                              teacher._render("correct", {"question": QUESTION}))]
-    assert not make_teacher(cfg.model_copy(update={"chat_template": "none"}), runtime, seed=0).backend.chat
+    assert not make_teacher(cfg.model_copy(update={"chat_template": "none"}), runtime, model_dir=Path(qwen).parent,
+                            seed=0).backend.chat

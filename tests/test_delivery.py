@@ -99,8 +99,8 @@ def test_the_reference_teacher_verifies_a_fault_once_per_cache(delivered, tmp_pa
 
     questions, _ = delivered
     runtime = PARAMS.runtime.model_copy(update={"cache_dir": str(tmp_path)})
-    first = make_teacher(PARAMS.teacher, runtime, seed=0).fault(questions)
-    teacher = make_teacher(PARAMS.teacher, runtime, seed=0)
+    first = make_teacher(PARAMS.teacher, runtime, model_dir=tmp_path, seed=0).fault(questions)
+    teacher = make_teacher(PARAMS.teacher, runtime, model_dir=tmp_path, seed=0)
 
     def no_runs(jobs, **kw):
         assert all(kw["cache"].get(job) is not None for job in jobs), "a verified fault was run again"

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from soda.params import INPUT_DIRS
 from soda.tools.deps import EXEMPT, closure, code_deps, expand, stage_module, tracked_files
 from stages import In, Out, flags
 
@@ -23,6 +24,11 @@ def stage_def(name):
 
 def entries(items):
     return [next(iter(i)) if isinstance(i, dict) else i for i in items]
+
+
+def given_flags(stage):
+    words = stage["cmd"].split()
+    return {w[2:].replace("-", "_"): words[i + 1] for i, w in enumerate(words) if w.startswith("--")}
 
 
 @pytest.mark.parametrize("name", list(DVC))
@@ -42,8 +48,7 @@ def test_params_and_data_deps_and_outs_match_the_stage_signature(name):
     module = importlib.import_module(stage_module(name))
     stage = stage_def(name)
     assert stage.get("params", []) == list(module.Config.sections())
-    words = stage["cmd"].split()
-    given = {w[2:].replace("-", "_"): words[i + 1] for i, w in enumerate(words) if w.startswith("--")}
+    given = given_flags(stage)
     kinds = flags(module.run)
     assert set(given) == set(kinds) | {"metrics"}
     data_deps = [d for d in stage["deps"] if d.split("/")[0] not in CODE]
@@ -51,6 +56,37 @@ def test_params_and_data_deps_and_outs_match_the_stage_signature(name):
     outs = entries(stage["outs"])
     assert sorted(outs) == sorted(v for k, v in given.items() if kinds.get(k) is Out)
     assert entries(stage["metrics"]) == [given["metrics"]]
+
+
+# The stages that read each input key's value. A stage may hold the key's section for another of
+# its keys (student.chat_template: the trainers, feedback, evaluate) and then reads no input folder.
+READERS = {"world.source": {"world"}, "student.init": {"init-models"}, "scorer.init": {"init-models"},
+           "teacher.model": {"teacher-generate", "score-train", "feedback", "evolve"}}  # make_teacher
+
+
+@pytest.mark.parametrize("name", list(DVC))
+def test_an_input_folder_is_read_by_exactly_the_stages_whose_params_name_it(name):
+    """The folder a user's input must lie in (soda.params.INPUT_DIRS: world.source in data/seed, ...)
+    is an `In` flag, so a dvc.yaml dep (test above), of each stage that reads that key, and of no
+    other stage; a stage that holds the key's section but is no reader never names the key."""
+    import importlib
+    import inspect
+
+    assert set(READERS) == set(INPUT_DIRS)
+    module = importlib.import_module(stage_module(name))
+    kinds = flags(module.run)
+    read = {v for k, v in given_flags(stage_def(name)).items() if kinds.get(k) is In}
+    expected = {INPUT_DIRS[key] for key, stages in READERS.items() if name in stages}
+    assert read & set(INPUT_DIRS.values()) == expected
+    source = inspect.getsource(module)
+    for key, stages in READERS.items():
+        section, field = key.split(".")
+        if name in stages:
+            assert section in module.Config.sections(), f"{name} reads {key} without its section"
+        else:
+            uses = [f"{section}.{field}"] + (["make_teacher"] if key == "teacher.model" else [])
+            assert not any(u in source for u in uses), \
+                f"{name} reads {key}: add it to READERS and give it {INPUT_DIRS[key]} as an `In` flag"
 
 
 def test_exempt_modules_exist():
@@ -69,7 +105,7 @@ def test_static_closure_covers_what_a_real_run_imports(tmp_path, params):
              "files = sorted({m.__file__ for m in list(sys.modules.values()) if getattr(m, '__file__', None)})\n"
              "json.dump(files, open(OUT, 'w'))\n")
     runs = {
-        "world": ["--seed-out", "seed.jsonl", "--heldout-out", "heldout.jsonl", "--pretrain-out", "pre.jsonl",
+        "world": ["--seed-dir", ".", "--seed-out", "seed.jsonl", "--heldout-out", "heldout.jsonl", "--pretrain-out", "pre.jsonl",
                   "--metrics", "w.json"],
         "decontaminate": ["--questions", "seed.jsonl", "--heldout", "heldout.jsonl", "--benchmarks", ".", "--out", "q.jsonl",
                           "--report-jsonl", "r.jsonl", "--report-csv", "r.csv", "--metrics", "d.json"],

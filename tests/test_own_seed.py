@@ -87,7 +87,7 @@ def run(tmp_path_factory):
         (repo / "benchmarks").mkdir()
         shutil.copy(MBPP, repo / "benchmarks" / params["decontaminate"]["paths"]["mbpp"])
         repo, env = dvc_repo(repo, params, tmp_path_factory.mktemp("remote"))
-        (repo / "seed.jsonl").write_text("".join(json.dumps(q) + "\n" for q in questions))
+        (repo / recipe["world"]["source"]).write_text("".join(json.dumps(q) + "\n" for q in questions))
         env["OPENAI_API_KEY"] = "unused"
         out = sh("dvc", "repro", cwd=repo, env=env).stdout
     return repo, recipe, out, asked
@@ -100,7 +100,7 @@ def rows(path: Path) -> list[dict]:
 def test_the_recipe_is_what_runs(run):
     repo, recipe, _, _ = run
     params = yaml.safe_load((repo / "params.yaml").read_text())
-    assert recipe["world"]["source"] == "seed.jsonl" and recipe["teacher"]["backend"] == "openai"
+    assert recipe["world"]["source"] == "data/seed/seed.jsonl" and recipe["teacher"]["backend"] == "openai"
     assert params["decontaminate"]["benchmarks"] == recipe["decontaminate"]["benchmarks"] == ["humaneval", "mbpp"]
     assert params["generation"]["student_prompt"] == "paper"
 

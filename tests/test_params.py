@@ -60,6 +60,19 @@ def test_committed_params_are_valid():
      "unknown key csl_train.lora.bias"),
     # a copy of the student (or a HF model) has its size already
     ("scorer.hidden_size", 256, "scorer.hidden_size: a scorer size is for init 'pretrained' or 'scratch' only"),
+    # the user's inputs: a path is one inside the folder dvc.yaml tracks for it (soda.params.INPUT_DIRS)
+    ("world.source", "seed.jsonl", "world.source: seed.jsonl is not inside data/seed/"),
+    ("world.source", "/home/me/seed.jsonl", "world.source: /home/me/seed.jsonl is not inside data/seed/"),
+    ("world.source", "data/seed/../seed.jsonl", "world.source: data/seed/../seed.jsonl is not inside data/seed/"),
+    ("world.source", "data/seed", "world.source: data/seed is not inside data/seed/"),
+    ("student.init", "/models/coder", "student.init: /models/coder is not inside models/init/student/"),
+    ("student.init", "./coder", "student.init: ./coder is not inside models/init/student/"),
+    ("student.init", "models/init/scorer/coder", "student.init: models/init/scorer/coder is not inside models/init/student/"),
+    ("scorer.init", "models/init/student/coder", "scorer.init: models/init/student/coder is not inside models/init/scorer/"),
+    ("teacher", {**BASE["teacher"], "backend": "vllm", "model": "/srv/models/qwen"},
+     "teacher.model: /srv/models/qwen is not inside models/init/teacher/"),
+    ("cycles", {"c1": {"prev": "base"}, "init": {"prev": "c1"}}, "cycles.init is reserved: models/init holds"),
+    ("cycles", {"seed": {"prev": "base"}}, "cycles.seed is reserved: data/seed holds"),
 ])
 def test_bad_params_name_the_key(path, value, message):
     with pytest.raises(InputError, match=message.replace("(", r"\(").replace(")", r"\)")):
@@ -86,6 +99,20 @@ def test_missing_and_malformed_files(tmp_path):
     bad.write_text("a: [1, 2\n")
     with pytest.raises(InputError, match="not valid YAML"):
         load_params(bad)
+
+
+@pytest.mark.parametrize("path,value", [
+    ("world.source", "procedural"), ("world.source", "data/seed/seed.jsonl"), ("world.source", "data/seed/a/b.jsonl"),
+    ("student.init", "scratch"), ("student.init", "deepseek-ai/deepseek-coder-1.3b-base"), ("student.init", "gpt2"),
+    ("student.init", "models/init/student/my-coder"), ("scorer.init", "models/init/scorer/my-coder"),
+    ("scorer.init", "Qwen/Qwen2.5-Coder-0.5B"),
+    # openai: the name the server serves, which may look like a path
+    ("teacher", {**BASE["teacher"], "backend": "openai", "model": "/srv/models/qwen"}),
+    ("teacher", {**BASE["teacher"], "backend": "hf", "model": "models/init/teacher/qwen"}),
+    ("teacher", {**BASE["teacher"], "backend": "vllm", "model": "Qwen/Qwen2.5-Coder-32B-Instruct"}),
+])
+def test_keywords_hub_ids_and_paths_inside_the_input_folders_are_valid(path, value):
+    validate(with_change(path, value))
 
 
 def test_a_training_section_is_completed_from_train_and_its_own_keys_win():

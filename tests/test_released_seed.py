@@ -80,7 +80,8 @@ def test_the_teacher_generate_stage_on_the_released_seed(released, tmp_path):
     params["teacher_generate"]["fcl_fraction"] = FCL_FRACTION
     params["runtime"]["cache_dir"] = str(tmp_path / "cache")
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
-    cmd = command("teacher-generate", "params.yaml", cycle="c1", questions="seed.jsonl", teacher_out="c1/teacher.jsonl",
+    cmd = command("teacher-generate", "params.yaml", cycle="c1", questions="seed.jsonl", teacher_model_dir=".",
+                  teacher_out="c1/teacher.jsonl",
                   csl_out="c1/csl.jsonl", fcl_out="c1/fcl.jsonl", metrics="m.json")
     done = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=600,
                           env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})

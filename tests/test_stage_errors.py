@@ -87,7 +87,7 @@ def evolve(work, feedback: str, p=None):
     args = [a for kv in EVOLVE_OUTS.items() for a in kv]
     return run_stage("evolve", "--cycle", "c1", "--questions", "questions.jsonl", "--teacher", "questions.jsonl",
                      "--feedback", feedback,
-                     "--heldout", "heldout.jsonl", "--benchmarks", ".", *args, params=p, cwd=work)
+                     "--heldout", "heldout.jsonl", "--benchmarks", ".", "--teacher-model-dir", ".", *args, params=p, cwd=work)
 
 
 def train(work, stage: str, model, data: str, p=None):
@@ -145,7 +145,7 @@ def test_feedback_timeout_zero(work, model):
     existing(work, "d/feedback.jsonl", "m.json")
     out = run_stage("feedback", "--cycle", "c1", "--questions", "questions.jsonl", "--teacher", "questions.jsonl",
                     "--student", str(model),
-                    "--scorer", str(model), "--out", "d/feedback.jsonl", "--metrics", "m.json",
+                    "--scorer", str(model), "--teacher-model-dir", ".", "--out", "d/feedback.jsonl", "--metrics", "m.json",
                     params=params(feedback__timeout_s=0), cwd=work)
     refused(out, work, ("d/feedback.jsonl", "m.json"), "feedback.timeout_s")
 
@@ -179,16 +179,16 @@ def test_csl_row_without_completion(work, model):
 def test_question_row_without_question(work):
     existing(work, "d/teacher.jsonl", "d/csl.jsonl", "d/fcl.jsonl", "m.json")
     out = run_stage("teacher-generate", "--cycle", "c1", "--questions",
-                    write_rows(work / "q.jsonl", [QUESTIONS[0], {"id": "q9"}]), *OUTS, "--metrics", "m.json", cwd=work)
+                    write_rows(work / "q.jsonl", [QUESTIONS[0], {"id": "q9"}]), "--teacher-model-dir", ".", *OUTS, "--metrics", "m.json", cwd=work)
     refused(out, work, ("d/teacher.jsonl", "m.json"), "q.jsonl", "row 2", "'question'")
 
 
 def test_missing_input_file_and_empty_question_set(work):
     existing(work, "d/teacher.jsonl", "d/csl.jsonl", "d/fcl.jsonl", "m.json")
-    out = run_stage("teacher-generate", "--cycle", "c1", "--questions", "nope.jsonl", *OUTS, "--metrics",
+    out = run_stage("teacher-generate", "--cycle", "c1", "--questions", "nope.jsonl", "--teacher-model-dir", ".", *OUTS, "--metrics",
                     "m.json", cwd=work)
     refused(out, work, ("d/teacher.jsonl", "m.json"), "nope.jsonl: not found")
-    out = run_stage("teacher-generate", "--cycle", "c1", "--questions", "empty.jsonl", *OUTS, "--metrics",
+    out = run_stage("teacher-generate", "--cycle", "c1", "--questions", "empty.jsonl", "--teacher-model-dir", ".", *OUTS, "--metrics",
                     "m.json", cwd=work)
     refused(out, work, ("d/teacher.jsonl", "m.json"), "empty.jsonl: the question set is empty")
 
@@ -196,7 +196,7 @@ def test_missing_input_file_and_empty_question_set(work):
 def test_bad_cycle_chain_and_ratio(work):
     p = yaml.safe_load((ROOT / "params.yaml").read_text())
     p["cycles"]["c2"]["prev"] = "c0"
-    world = ("--seed-out", "s", "--heldout-out", "h", "--pretrain-out", "p", "--metrics", "w.json")
+    world = ("--seed-dir", ".", "--seed-out", "s", "--heldout-out", "h", "--pretrain-out", "p", "--metrics", "w.json")
     existing(work, "s", "w.json")
     refused(run_stage("world", *world, params=p, cwd=work), work, ("s", "w.json"), "cycles.c2.prev names 'c0'")
     refused(run_stage("world", *world, params=params(evolve__ratio=[1, 1]), cwd=work), work, ("s", "w.json"),

@@ -16,7 +16,7 @@ from stages import decontaminate, world
 def test_world_then_decontaminate_run_directly(tmp_path, params):
     params["world"].update(seed_size=40, heldout_size=10, pretrain_size=5)
     cfg = world.Config.from_params(validate(params))
-    metrics = world.run(cfg, seed_out=tmp_path / "seed.jsonl", heldout_out=tmp_path / "heldout.jsonl",
+    metrics = world.run(cfg, seed_dir=tmp_path, seed_out=tmp_path / "seed.jsonl", heldout_out=tmp_path / "heldout.jsonl",
                         pretrain_out=tmp_path / "pre.jsonl")
     assert metrics == {"seed": 40, "heldout": 10, "pretrain": 5}
     seed = read_jsonl(tmp_path / "seed.jsonl")
@@ -55,15 +55,16 @@ def test_score_train_annotates_the_students_own_answers_unless_told_otherwise(tm
     params["generation"]["max_new_tokens"] = 24
     params["score_train"].update(num_questions=6, epochs=1, batch_size=4, heldout_fraction=0.34, student="base",
                                  samples=2, temperature=1.0, head="classes")
-    world.run(world.Config.from_params(validate(params)), seed_out=tmp_path / "seed.jsonl",
+    world.run(world.Config.from_params(validate(params)), seed_dir=tmp_path, seed_out=tmp_path / "seed.jsonl",
               heldout_out=tmp_path / "heldout.jsonl", pretrain_out=tmp_path / "pre.jsonl")
     init_models.run(init_models.Config.from_params(validate(params)), corpus_rows=tmp_path / "seed.jsonl",
-                    pretrain_rows=tmp_path / "pre.jsonl", student_out=tmp_path / "student",
+                    pretrain_rows=tmp_path / "pre.jsonl", student_init_dir=tmp_path,
+                    scorer_init_dir=tmp_path, student_out=tmp_path / "student",
                     scorer_out=tmp_path / "scorer0")
 
     def annotate(name):
         metrics = score_train.run(score_train.Config.from_params(validate(params)), questions=tmp_path / "seed.jsonl",
-                                  student=tmp_path / "student", scorer_init=tmp_path / "scorer0",
+                                  student=tmp_path / "student", scorer_init=tmp_path / "scorer0", teacher_model_dir=tmp_path,
                                   annotations_out=tmp_path / f"{name}.jsonl", out=tmp_path / name)
         return metrics, read_jsonl(tmp_path / f"{name}.jsonl")
 
@@ -95,7 +96,7 @@ def test_score_train_annotates_the_students_own_answers_unless_told_otherwise(tm
         out = tmp_path / f"feedback-{audit}.jsonl"
         metrics = feedback.run(feedback.Config.from_params(validate(params)), cycle="c1", questions=tmp_path / "seed.jsonl",
                                teacher=tmp_path / "teacher-out.jsonl", student=tmp_path / "student",
-                               scorer=tmp_path / "teacher", out=out)
+                               scorer=tmp_path / "teacher", teacher_model_dir=tmp_path, out=out)
         return metrics, out.read_bytes()
 
     audited, rows_audited = give_feedback(4)
@@ -131,9 +132,9 @@ def test_a_stage_config_holds_only_its_sections_typed(params):
 
 
 def test_world_source_missing_is_named(tmp_path, params):
-    params["world"]["source"] = str(tmp_path / "mine.jsonl")
-    with pytest.raises(InputError, match="world.source"):
-        world.run(world.Config.from_params(params), seed_out=tmp_path / "s", heldout_out=tmp_path / "h",
+    params["world"]["source"] = "data/seed/mine.jsonl"
+    with pytest.raises(InputError, match="world.source: data/seed/mine.jsonl not found"):
+        world.run(world.Config.from_params(params), seed_dir=tmp_path, seed_out=tmp_path / "s", heldout_out=tmp_path / "h",
                   pretrain_out=tmp_path / "p")
 
 
@@ -166,7 +167,7 @@ def test_evolve_new_questions_inherit_the_language_their_teacher_answered_in(tmp
         cfg = evolve.Config.from_params(validate(params))
         metrics = evolve.run(cfg, cycle="c1", questions=tmp_path / "q.jsonl", teacher=tmp_path / "teacher.jsonl",
                              feedback=tmp_path / "feedback.jsonl", heldout=tmp_path / "heldout.jsonl",
-                             benchmarks=tmp_path, evolved_out=tmp_path / "new.jsonl", questions_out=tmp_path / "next.jsonl",
+                             benchmarks=tmp_path, teacher_model_dir=tmp_path, evolved_out=tmp_path / "new.jsonl", questions_out=tmp_path / "next.jsonl",
                              report_jsonl=tmp_path / "r.jsonl", report_csv=tmp_path / "r.csv")
     new = read_jsonl(tmp_path / "new.jsonl")
     assert metrics["new_questions"] == len(new) == 4
@@ -181,13 +182,14 @@ def test_init_models_builds_a_pretrained_scorer_of_its_own_size(tmp_path, params
     from stages import init_models
     params["world"].update(seed_size=10, heldout_size=0, pretrain_size=8)
     params["pretrain"].update(batch_size=4)
-    world.run(world.Config.from_params(validate(params)), seed_out=tmp_path / "seed.jsonl",
+    world.run(world.Config.from_params(validate(params)), seed_dir=tmp_path, seed_out=tmp_path / "seed.jsonl",
               heldout_out=tmp_path / "heldout.jsonl", pretrain_out=tmp_path / "pre.jsonl")
 
     def build(name, **scorer):
         params["scorer"].update(scorer)
         return init_models.run(init_models.Config.from_params(validate(params)), corpus_rows=tmp_path / "seed.jsonl",
-                               pretrain_rows=tmp_path / "pre.jsonl", student_out=tmp_path / name / "student",
+                               pretrain_rows=tmp_path / "pre.jsonl", student_init_dir=tmp_path,
+                               scorer_init_dir=tmp_path, student_out=tmp_path / name / "student",
                                scorer_out=tmp_path / name / "scorer")
 
     copy = build("copy")  # the default: the scorer is the pretrained base student
@@ -216,7 +218,7 @@ def test_feedback_audit_shows_what_a_perfect_scorer_would_classify(tmp_path, par
 
     params["world"].update(seed_size=3, heldout_size=0, pretrain_size=0)
     params["feedback"].update(execution_mode=mode, scorer_audit=3)
-    world.run(world.Config.from_params(validate(params)), seed_out=tmp_path / "seed.jsonl",
+    world.run(world.Config.from_params(validate(params)), seed_dir=tmp_path, seed_out=tmp_path / "seed.jsonl",
               heldout_out=tmp_path / "heldout.jsonl", pretrain_out=tmp_path / "pre.jsonl")
     rows = read_jsonl(tmp_path / "seed.jsonl")
     answers = [rows[0]["reference"], f"def {rows[1]['entry_point']}(*args):\n    return None\n",
@@ -225,6 +227,6 @@ def test_feedback_audit_shows_what_a_perfect_scorer_would_classify(tmp_path, par
     verdicts = execute(rows, answers, 5.0, mode=mode)
     # a scorer that says 0 to everything: passing answers medium, failing ones hard
     out_rows = [{**v, "score": 0.0, "level": classify(v["passed"], 0.0, cfg.feedback)} for v in verdicts]
-    got = feedback.audit(cfg, out_rows, feedback.annotate(cfg, rows, answers, [0, 1, 2]))
+    got = feedback.audit(cfg, out_rows, feedback.annotate(cfg, tmp_path, rows, answers, [0, 1, 2]))
     assert got["oracle_levels"] == {lvl: oracle.count(lvl) for lvl in ("easy", "medium", "hard", "unclassified")}
     assert got["levels"] == {lvl: [r["level"] for r in out_rows].count(lvl) for lvl in ("easy", "medium", "hard", "unclassified")}

@@ -109,7 +109,9 @@ def stage_reruns(tmp: Path, model: str, questions: list[dict]) -> dict:
     from soda.io import write_jsonl
     tmp.mkdir(parents=True, exist_ok=True)
     params = load_params(ROOT / "params.yaml")
-    params["teacher"].update(backend="hf", model=model, max_new_tokens=256, temperature=0.0, prompts=PROMPTS)
+    # The stage finds the model as dvc.yaml's would be found: its folder given as models/init/teacher.
+    params["teacher"].update(backend="hf", model=f"models/init/teacher/{Path(model).name}", max_new_tokens=256,
+                             temperature=0.0, prompts=PROMPTS)
     params["runtime"]["teacher"]["batch_size"] = 32
     params["runtime"]["cache_dir"] = str(tmp / "cache")
     (tmp / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
@@ -118,6 +120,7 @@ def stage_reruns(tmp: Path, model: str, questions: list[dict]) -> dict:
     times, counts = [], []
     for run in ("first", "rerun"):
         cmd = command("teacher-generate", tmp / "params.yaml", cycle="c1", questions=tmp / "questions.jsonl",
+                      teacher_model_dir=Path(model).parent,
                       **{f"{f}_out": tmp / run / f"{f}.jsonl" for f in ("teacher", "csl", "fcl")},
                       metrics=tmp / f"{run}.json")
         start = time.perf_counter()

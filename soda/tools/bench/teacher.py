@@ -67,7 +67,7 @@ def write_params(tmp: Path, url: str, concurrency: int) -> Path:
 
 
 def stage(tmp: Path, qpath: Path, out: str) -> subprocess.Popen:
-    cmd = command("teacher-generate", tmp / "params.yaml", cycle="c1", questions=qpath,
+    cmd = command("teacher-generate", tmp / "params.yaml", cycle="c1", questions=qpath, teacher_model_dir="models/init/teacher",
                   **{f"{f}_out": tmp / out / f"{f}.jsonl" for f in ("teacher", "csl", "fcl")}, metrics=tmp / f"{out}.json")
     env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{tmp / 'mlflow.db'}", "SODA_BENCH_KEY": "sk-bench"}
     return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=open(tmp / f"{out}.err", "w"))
