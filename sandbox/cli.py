@@ -6,13 +6,11 @@ import argparse
 import json
 from pathlib import Path
 
-from soda.io import InputError
 
-
-def _read(path: str) -> str:
+def _read(parser: argparse.ArgumentParser, path: str) -> str:
     p = Path(path)
     if not p.is_file():
-        raise InputError(f"{path}: file not found")
+        parser.error(f"{path}: file not found")  # one line, exit 2, as soda's other commands
     # Undecodable bytes are kept visible (U+FFFD) rather than refused: the sandbox reports them.
     return p.read_bytes().decode("utf-8", "replace")
 
@@ -31,7 +29,7 @@ def main(argv: list[str]) -> int:
 
     from sandbox import execute  # noqa: PLC0415 - keep `--help` fast
 
-    result = execute(_read(args.file), args.lang, _read(args.tests) if args.tests else None,
+    result = execute(_read(parser, args.file), args.lang, _read(parser, args.tests) if args.tests else None,
                      timeout_s=args.timeout, memory_mb=args.memory_mb, mode=args.mode)
     print(json.dumps(result.to_dict(), sort_keys=True, ensure_ascii=False))
     return 0 if result.passed else 1
