@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from conftest import sh
+from soda.prompts import has_chat_template
 from soda.tools.e2e import SCORER, SMALL, STUDENT, real_path, stale
 
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
@@ -51,8 +52,9 @@ def test_every_stage_ran_with_the_chat_template(run):
     assert run.teacher.asked["ab"] >= 100 and run.teacher.asked["scoring"] and run.teacher.asked["evolve"]
     # the user's model as README says to build one: a chat template, no pad token
     tok = json.loads((run.repo / STUDENT / "tokenizer_config.json").read_text())
-    assert tok["chat_template"] and tok["pad_token"] is None and (run.repo / SCORER).is_dir()
-    for model in ("base/student", "c1/csl", "c1/student", "scorer"):
+    assert has_chat_template(run.repo / STUDENT) and has_chat_template(run.repo / SCORER) and tok["pad_token"] is None
+    # every model trained on it (models/base/student is the user's model as it came)
+    for model in ("c1/csl", "c1/student", "scorer"):
         card = json.loads((run.repo / "models" / model / "card.json").read_text())
         assert card.get("chat_template") is True, (model, card)
     evaluated = json.loads((run.repo / "metrics" / "evaluate" / "c1.json").read_text())["benchmarks"]
@@ -80,7 +82,8 @@ def test_dvc_status_reports_exactly_the_stages_an_edit_reaches(run):
     assert names == readers == {"world"}, out
     dry = sh("dvc", "repro", "--dry", "--force-downstream", cwd=repo, env=env).stdout
     would = {line.split("'")[1] for line in dry.splitlines() if line.startswith("Running stage")}
-    assert would == {"world"} | nx.ancestors(graph, stages["world"]) and would == set(stages), dry
+    downstream = {s.name for s in nx.ancestors(graph, stages["world"])}
+    assert would == {"world"} | downstream and would == set(stages), dry
     seed.write_text(before)
     assert not stale(repo, env)[1]
 
