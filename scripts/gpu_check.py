@@ -132,7 +132,7 @@ def generation(base: str, prompts: list[str], max_new: int, device: torch.device
 
 def e2e(size: str, shared: Path, timeout: float) -> dict:
     """The real path through `dvc repro` (soda.tools.e2e.real_path) on this machine's GPUs."""
-    from soda.tools.e2e import SMALL, merge, real_path
+    from soda.tools.e2e import SMALL, real_path
 
     if not (shared / "sodacoder-samples").is_dir() or not (shared / "benchmarks").is_dir():
         return {"errors": [f"{shared}: needs sodacoder-samples and benchmarks (../shared beside the checkout)"]}
@@ -142,8 +142,8 @@ def e2e(size: str, shared: Path, timeout: float) -> dict:
     hidden, layers, heads, kv, inter, vocab = SIZES[size]
     model = {"vocab": vocab, "rows": vocab, "hidden": hidden, "layers": layers, "heads": heads, "kv_heads": kv,
              "intermediate": inter, "max_position": 4096, "name": f"gpu-check-qwen2-{size}"}
-    change = merge(SMALL, {"generation": {"backend": backend, "max_new_tokens": 256 if gpus else 32},
-                           "train": {"bf16": bool(gpus)}, "launch": {"num_processes": processes}})
+    change = {**SMALL, "generation": {**SMALL["generation"], "backend": backend, "max_new_tokens": 256 if gpus else 32},
+              "train": {"bf16": bool(gpus)}, "launch": {"num_processes": processes}}
     with tempfile.TemporaryDirectory(prefix="soda-gpu-check-e2e-") as tmp:
         run = real_path(Path(tmp), shared, change, model, timeout=timeout)
         metrics = Path(run.repo) / "metrics"
@@ -159,8 +159,8 @@ def e2e(size: str, shared: Path, timeout: float) -> dict:
             "errors": [run.error] if run.error else []}
 
 
-class Stopped(Exception):
-    """scripts/gpu-check.sh's timeout (SIGTERM): report what was measured."""
+class Stopped(BaseException):
+    """scripts/gpu-check.sh's timeout (SIGTERM): report what was measured (no part's `except Exception` goes on)."""
 
 
 def stop(signum, frame):
@@ -169,7 +169,7 @@ def stop(signum, frame):
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--arch", choices=("qwen2", "llama"), default="qwen2")
+    ap.add_argument("--arch", choices=("qwen2", "llama"), default="qwen2", help="the bench part's (the e2e model is Qwen2)")
     ap.add_argument("--size", choices=sorted(SIZES), default="0.5b")
     ap.add_argument("--rows", type=int, default=512, help="CSL rows (FCL: a quarter)")
     ap.add_argument("--max-new-tokens", type=int, default=256)
@@ -182,16 +182,19 @@ def main() -> int:
     signal.signal(signal.SIGTERM, stop)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     report = {"device": torch.cuda.get_device_name() if device.type == "cuda" else "cpu", "gpus": torch.cuda.device_count(),
-              "arch": args.arch, "size": args.size, "torch": torch.__version__, "cpus": os.cpu_count()}
+              "arch": args.arch, "size": args.size, "torch": torch.__version__, "cpus": os.cpu_count(), "errors": []}
     try:
         if args.part != "bench":
             start = time.perf_counter()
-            report["e2e"] = e2e(args.size, args.shared, args.e2e_timeout)
+            try:
+                report["e2e"] = e2e(args.size, args.shared, args.e2e_timeout)
+            except Exception as e:  # the report still comes, with the bench part
+                report["e2e"] = {"errors": [f"{type(e).__name__}: {e}"]}
             report["e2e"]["total_seconds"] = round(time.perf_counter() - start, 1)
         if args.part != "e2e":
             report.update(bench(args, device))
-    except Stopped as e:
-        report["errors"] = [str(e)]
+    except (Stopped, Exception) as e:
+        report["errors"].append(f"{type(e).__name__}: {e}")
     print(json.dumps(report))
     return 1 if report.get("errors") or report.get("e2e", {}).get("errors") else 0
 
