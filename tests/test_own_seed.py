@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from soda.tools.e2e import SMALL, merge, readme_recipe, real_path
+from soda.tools.e2e import SMALL, readme_recipe, real_path
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT.parent / "shared" / "sodacoder-samples"
@@ -22,7 +22,7 @@ SCRATCH = {"student": {"vocab_size": 512, "hidden_size": 32, "num_layers": 2, "n
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
-    run = real_path(tmp_path_factory.mktemp("own-seed"), ROOT.parent / "shared", merge(SMALL, SCRATCH), None)
+    run = real_path(tmp_path_factory.mktemp("own-seed"), ROOT.parent / "shared", {**SMALL, **SCRATCH}, None)
     assert run.error is None, run.error
     return run.repo, readme_recipe(), run.out, run.teacher.asked
 
