@@ -7,8 +7,13 @@ embedded world's text: nothing is downloaded) and saved like the pipeline's mode
 - a plain PyTorch loop (soda.tools.bench.train.PlainLoop, under the same bf16 autocast) on the CSL
   trainer's own batches: tokens/s and peak memory, the baseline of the trainer's overhead;
 - generation: the hf backend (soda's decoding loop, per-row seeds) and `model.generate` on the
-  same prompts, new tokens/s.
-Prints one JSON line. `--size tiny` runs it in a minute on a CPU (a smoke test of the script).
+  same prompts, new tokens/s;
+- the real path end to end (soda.tools.e2e, under "e2e"): `dvc repro` of every stage on a user's
+  seed (the authors' released questions, ../shared) with a Qwen2-shaped chat model of the size
+  built here as student and scorer, the released teacher over HTTP, vLLM generation, bf16, and
+  training under `accelerate launch` on 2 GPUs where there are 2 or more (on a CPU: hf, fp32, 1 process).
+Prints one JSON line, also when stopped by scripts/gpu-check.sh's timeout (then with what it had).
+`--size tiny` runs it in minutes on a CPU (a smoke test of the script).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import argparse
 import gc
 import json
 import os
+import signal
 import tempfile
 import time
 from pathlib import Path
@@ -124,18 +130,80 @@ def generation(base: str, prompts: list[str], max_new: int, device: torch.device
             "batch": len(prompts), "max_new_tokens": max_new}
 
 
+def e2e(size: str, shared: Path, timeout: float) -> dict:
+    """The real path through `dvc repro` (soda.tools.e2e.real_path) on this machine's GPUs."""
+    from soda.tools.e2e import SMALL, real_path
+
+    if not (shared / "sodacoder-samples").is_dir() or not (shared / "benchmarks").is_dir():
+        return {"errors": [f"{shared}: needs sodacoder-samples and benchmarks (../shared beside the checkout)"]}
+    gpus = torch.cuda.device_count()
+    processes = min(2, gpus) if gpus else 1
+    backend = "vllm" if gpus else "hf"
+    hidden, layers, heads, kv, inter, vocab = SIZES[size]
+    model = {"vocab": vocab, "rows": vocab, "hidden": hidden, "layers": layers, "heads": heads, "kv_heads": kv,
+             "intermediate": inter, "max_position": 4096, "name": f"gpu-check-qwen2-{size}"}
+    change = {**SMALL, "generation": {**SMALL["generation"], "backend": backend, "max_new_tokens": 256 if gpus else 32},
+              "train": {"bf16": bool(gpus)}, "launch": {"num_processes": processes}}
+    with tempfile.TemporaryDirectory(prefix="soda-gpu-check-e2e-") as tmp:
+        run = real_path(Path(tmp), shared, change, model, timeout=timeout)
+        metrics = Path(run.repo) / "metrics"
+        evaluated = json.loads((metrics / "evaluate" / "c1.json").read_text()) if "evaluate@c1" in run.ran \
+            and (metrics / "evaluate" / "c1.json").exists() else None
+        csl = metrics / "c1" / "csl-train.json"
+        # `world_size` is in a training's metrics only with several processes
+        world_size = json.loads(csl.read_text()).get("world_size", 1) if csl.exists() else None
+    return {"stages": run.ran, "seconds": run.seconds, "backend": backend,
+            # soda.backends never falls back: a vllm stage that ran used vLLM
+            "vllm_used": backend == "vllm" and evaluated is not None, "bf16": bool(gpus), "num_processes": processes,
+            "world_size": world_size, "pass@1": evaluated and {b: m["pass@1"] for b, m in evaluated["benchmarks"].items()},
+            "errors": [run.error] if run.error else []}
+
+
+class Stopped(BaseException):
+    """scripts/gpu-check.sh's timeout (SIGTERM): report what was measured (no part's `except Exception` goes on)."""
+
+
+def stop(signum, frame):
+    raise Stopped(f"stopped by signal {signum} (scripts/gpu-check.sh's time limit)")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--arch", choices=("qwen2", "llama"), default="qwen2")
+    ap.add_argument("--arch", choices=("qwen2", "llama"), default="qwen2", help="the bench part's (the e2e model is Qwen2)")
     ap.add_argument("--size", choices=sorted(SIZES), default="0.5b")
     ap.add_argument("--rows", type=int, default=512, help="CSL rows (FCL: a quarter)")
     ap.add_argument("--max-new-tokens", type=int, default=256)
+    ap.add_argument("--part", choices=("all", "e2e", "bench"), default="all",
+                    help="e2e: the real path through dvc repro; bench: training and generation throughput")
+    ap.add_argument("--shared", type=Path, default=Path(__file__).resolve().parents[2] / "shared",
+                    help="the reference data (sodacoder-samples, benchmarks) for the e2e part")
+    ap.add_argument("--e2e-timeout", type=float, default=300, help="seconds for the e2e part's dvc repro")
     args = ap.parse_args()
+    signal.signal(signal.SIGTERM, stop)
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    report = {"device": torch.cuda.get_device_name() if device.type == "cuda" else "cpu", "gpus": torch.cuda.device_count(),
+              "arch": args.arch, "size": args.size, "torch": torch.__version__, "cpus": os.cpu_count(), "errors": []}
+    try:
+        if args.part != "bench":
+            start = time.perf_counter()
+            try:
+                report["e2e"] = e2e(args.size, args.shared, args.e2e_timeout)
+            except Exception as e:  # the report still comes, with the bench part
+                report["e2e"] = {"errors": [f"{type(e).__name__}: {e}"]}
+            report["e2e"]["total_seconds"] = round(time.perf_counter() - start, 1)
+        if args.part != "e2e":
+            report.update(bench(args, device))
+    except (Stopped, Exception) as e:
+        report["errors"].append(f"{type(e).__name__}: {e}")
+    print(json.dumps(report))
+    return 1 if report.get("errors") or report.get("e2e", {}).get("errors") else 0
 
+
+def bench(args, device: torch.device) -> dict:
+    """Training and generation throughput of the model built here (the module's first four items)."""
     from soda.tools.bench.train import one_cycle
     from soda.params import Params, load_params
 
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     bf16 = device.type == "cuda"
     params = load_params(Path(__file__).resolve().parents[1] / "params.yaml")
     csl, fcl, _ = one_cycle(params)
@@ -154,13 +222,9 @@ def main() -> int:
         fcl_run, _ = train("fcl", base, fcl, typed.fcl_train.model_copy(update={**change, "batch_size": 8}),
                            tmp / "scratch", device)
         gen = generation(base, [r["prompt"] for r in csl[:64]], args.max_new_tokens, device)
-    print(json.dumps({
-        "device": torch.cuda.get_device_name() if device.type == "cuda" else "cpu", "arch": args.arch,
-        "size": args.size, "parameters": n_params, "bf16": bf16, "csl": csl_run, "plain_loop": plain_run,
-        "trainer_overhead": round(plain_run["tokens_per_s"] / csl_run["tokens_per_s"], 3), "fcl": fcl_run,
-        "generation": gen, "torch": torch.__version__, "cpus": os.cpu_count(),
-    }))
-    return 0
+    return {"parameters": n_params, "bf16": bf16, "csl": csl_run, "plain_loop": plain_run,
+            "trainer_overhead": round(plain_run["tokens_per_s"] / csl_run["tokens_per_s"], 3), "fcl": fcl_run,
+            "generation": gen}
 
 
 if __name__ == "__main__":

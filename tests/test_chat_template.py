@@ -3,24 +3,19 @@ model (byte-level BPE, a Qwen-style chat template, eos <|im_end|>, no pad token)
 queried on its template's rendering, the answer closed by <|im_end|>; with `none`, or a model
 without a template (the tiny Llama), the raw text as before templates were read."""
 
-import json
 from pathlib import Path
 
 import pytest
 import torch
-from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-from transformers import PreTrainedTokenizerFast, Qwen2Config, Qwen2ForCausalLM
 
 from soda.backends.hf import HFBackend
 from soda.modeling import build_tokenizer, init_model, load_model, save_model
 from soda.params import FclTrain, Params, Train, load_params
 from soda.prompts import PromptFormat, has_chat_template, student_prompt, system
 from soda.teacher import make_teacher
+from soda.tools.e2e import QWEN_TEMPLATE, chat_model
 from soda.train import dpo_dataset, prepare, sft_dataset
 
-QWEN_TEMPLATE = (
-    "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n' }}"
-    "{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}")
 QUESTION = "Write a function add(a, b) that returns the sum."
 ANSWER = "def add(a, b):\n    return a + b\n"
 PROMPT = student_prompt(QUESTION, "paper")  # prompt A's system message on its first line, then the question
@@ -33,23 +28,7 @@ FCL = FclTrain.model_validate({**PARAMS.fcl_train.model_dump(), **SETTINGS, "bet
 
 
 def qwen_model(path):
-    texts = [PROMPT, ANSWER, QWEN_TEMPLATE, "def sub(a, b):\n    return a - b\n"] * 5
-    tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.decoder = decoders.ByteLevel()
-    tok.train_from_iterator(texts, trainer=trainers.BpeTrainer(
-        vocab_size=400, special_tokens=["<|endoftext|>", "<|im_start|>", "<|im_end|>"],
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False))
-    tokenizer = PreTrainedTokenizerFast(tokenizer_object=tok, eos_token="<|im_end|>", chat_template=QWEN_TEMPLATE)
-    config = Qwen2Config(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                         num_attention_heads=2, num_key_value_heads=1, max_position_embeddings=256,
-                         eos_token_id=tokenizer.eos_token_id, tie_word_embeddings=True)
-    torch.manual_seed(0)
-    save_model(Qwen2ForCausalLM(config), tokenizer, path, {"name": "tiny-qwen"})
-    # Qwen2Tokenizer pads with <|endoftext|> unless told otherwise: this model has no pad token.
-    config_file = Path(path) / "tokenizer_config.json"
-    config_file.write_text(json.dumps({**json.loads(config_file.read_text()), "pad_token": None}))
-    return str(path)
+    return chat_model(path, [PROMPT, ANSWER, QWEN_TEMPLATE, "def sub(a, b):\n    return a - b\n"] * 5)
 
 
 def llama_model(path):
