@@ -61,11 +61,12 @@ HUMANEVAL_X_LANGS = ("java", "js", "cpp", "go")
 GO_PACKAGES = ("math", "strings", "fmt", "strconv", "time", "bytes", "regexp", "sort", "math/rand", "crypto/md5")
 
 
-def load_benchmark(name: str, cfg: dict) -> list[dict]:
-    """Items of benchmark `name`; cfg['path'] is a local source (else the package or `datasets`),
-    cfg['student_prompt'] the style of instruction prompts (soda.prompts.student_prompt)."""
-    cfg = cfg or {}
-    path, style = cfg.get("path"), cfg.get("student_prompt", "compact")
+def load_benchmark(name: str, path: str | None = None, *, style: str | None = None, split: str = "test") -> list[dict]:
+    """Items of benchmark `name`: `path` a local source (else the package or `datasets`), `style`
+    the student prompt of instruction benchmarks (heldout, MBPP: `generation.student_prompt`),
+    `split` MBPP's (`all`: every problem, for decontamination)."""
+    if name in ("heldout", "mbpp") and style is None:
+        raise InputError(f"benchmark {name}: its instruction prompts need the student prompt's style")
     if name == "heldout":
         if not path:
             raise InputError("benchmark heldout: cfg['path'] (a JSONL of question rows) is required")
@@ -73,7 +74,7 @@ def load_benchmark(name: str, cfg: dict) -> list[dict]:
     elif name == "humaneval":
         items = _humaneval(path)
     elif name == "mbpp":
-        items = _mbpp(path, cfg.get("split", "test"), style)
+        items = _mbpp(path, split, style)
     elif name.startswith("multipl-e-") and name[len("multipl-e-"):] in MULTIPLE_LANGS:
         items = _multipl_e(name[len("multipl-e-"):], path)
     else:
@@ -92,9 +93,8 @@ def load_selected(cfg: BenchmarkSources, heldout_path: str, section: str, studen
     items, skipped = [], {}
     paths = {name: str(Path(root) / path) for name, path in cfg.paths.items()}
     for name in cfg.benchmarks:
-        source = {"path": heldout_path if name == "heldout" else paths.get(name), "student_prompt": student_prompt}
         try:
-            items += load_benchmark(name, source)
+            items += load_benchmark(name, heldout_path if name == "heldout" else paths.get(name), style=student_prompt)
         except InputError as e:
             if name not in cfg.skip_missing:
                 raise InputError(f"{section}.benchmarks: {name}: {e} (list it in {section}.skip_missing to skip it)") from None

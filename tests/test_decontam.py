@@ -322,7 +322,7 @@ def test_report_is_byte_identical_and_atomic(corpus, tmp_path):
 def test_reformatted_humaneval_prompt_is_removed():
     from soda.benchmarks import item_views, load_benchmark
 
-    problems = load_benchmark("humaneval", {})
+    problems = load_benchmark("humaneval")
     items = [{"benchmark": p["benchmark"], "task_id": p["task_id"], "views": item_views(p)} for p in problems]
     target = problems[17]
     question = "Please solve:\n" + (target["prompt"] + target["solution"]).upper().replace("    ", "\t")

@@ -23,7 +23,7 @@ def failures(rows):
 
 @pytest.fixture(scope="module")
 def humaneval():
-    return load_benchmark("humaneval", {})
+    return load_benchmark("humaneval")
 
 
 def test_canonical_humaneval_passes_and_wrong_fails(humaneval):
@@ -49,7 +49,7 @@ def test_pass_at_10_from_samples_and_model_score_from_greedy(tmp_path):
     path = tmp_path / "heldout.jsonl"
     write_jsonl(path, [{"id": "h-1", "question": "Double x.", "tests": "assert double(2) == 4\n"},
                        {"id": "h-2", "question": "Negate x.", "tests": "assert neg(2) == -2\n"}])
-    items = load_benchmark("heldout", {"path": str(path)})
+    items = load_benchmark("heldout", str(path), style="compact")
     right = {"h-1": "def double(x):\n    return 2 * x\n", "h-2": "def neg(x):\n    return -x\n"}
     wrong = "def double(x):\n    return x\n"
     gens = {"h-1": [wrong] + [right["h-1"]] * 3 + [wrong] * 9,   # greedy wrong, 3 of 12 samples right
@@ -64,7 +64,7 @@ def test_pass_at_10_from_samples_and_model_score_from_greedy(tmp_path):
 
 @needs_shared
 def test_canonical_mbpp_all_splits():
-    items = load_benchmark("mbpp", {"path": str(SHARED / "mbpp" / "sanitized-mbpp.json"), "split": "all"})
+    items = load_benchmark("mbpp", str(SHARED / "mbpp" / "sanitized-mbpp.json"), style="compact", split="all")
     rows, metrics = score_generations(items, {i["task_id"]: [i["solution"]] for i in items})
     # The message lists every canonical solution that fails, with its status and error.
     assert failures(rows) == [], failures(rows)
@@ -97,7 +97,7 @@ KNOWN_BAD = {
 def test_canonical_humaneval_x_passes_and_wrong_fails(lang):
     if not sandbox_runs(lang):
         pytest.skip(f"the sandbox cannot run {lang} here")
-    items = load_benchmark(f"multipl-e-{lang}", {"path": str(SHARED / "humaneval-x" / f"humaneval_{lang}.jsonl.gz")})
+    items = load_benchmark(f"multipl-e-{lang}", str(SHARED / "humaneval-x" / f"humaneval_{lang}.jsonl.gz"))
     rows, metrics = score_generations(items, {i["task_id"]: [i["solution"]] for i in items})
     # Those needing a library may pass where it is installed: only unexplained failures count.
     assert {r["task_id"] for r in rows if not r["passed"]} <= set(KNOWN_BAD), failures(rows)
@@ -126,7 +126,7 @@ MULTIPLE_ROWS = {
 def test_multipl_e_format_rows_run(tmp_path, lang):
     path = tmp_path / f"humaneval-{lang}.jsonl"
     write_jsonl(path, [MULTIPLE_ROWS[lang]])
-    items = load_benchmark(f"multipl-e-{lang}", {"path": str(path)})
+    items = load_benchmark(f"multipl-e-{lang}", str(path))
     task = items[0]["task_id"]
     right, wrong = {"ts": ("  return x + y;\n}\n", "  return x - y;\n}\n"),
                     "java": ("        return x + y;\n    }\n", "        return x - y;\n    }\n")}[lang]

@@ -65,12 +65,12 @@ def _items() -> list[dict]:
     sources = [("humaneval", {})]
     mbpp = SHARED / "benchmarks" / "mbpp" / "sanitized-mbpp.json"
     if mbpp.exists():
-        sources.append(("mbpp", {"path": str(mbpp), "split": "all"}))
+        sources.append(("mbpp", {"path": str(mbpp), "split": "all", "style": "compact"}))
     for lang in ("cpp", "java", "js", "go"):
         path = SHARED / "benchmarks" / "humaneval-x" / f"humaneval_{lang}.jsonl.gz"
         if path.exists():
             sources.append((f"multipl-e-{lang}", {"path": str(path)}))
-    return [it for name, cfg in sources for it in load_benchmark(name, cfg)]
+    return [it for name, cfg in sources for it in load_benchmark(name, **cfg)]
 
 
 class Markov:

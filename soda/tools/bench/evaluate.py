@@ -59,7 +59,7 @@ def main(argv: list[str]) -> int:
     with tempfile.TemporaryDirectory(prefix="soda-bench-evaluate-") as tmp:
         tmp = Path(tmp)
         start = time.perf_counter()
-        items = load_benchmark("humaneval", {})
+        items = load_benchmark("humaneval")
         generations = {i["task_id"]: [i["solution"]] * args.samples for i in items}
         rows, metrics = score_generations(items, generations, timeout_s=args.timeout)
         seconds = time.perf_counter() - start
