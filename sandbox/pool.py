@@ -107,7 +107,7 @@ class Slot:
                                      stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
         os.close(req_r)
         os.close(rep_w)
-        hello = zy._recv(self.rep_r)
+        hello = zy.recv(self.rep_r)
         if not hello or not hello.get("ready"):
             self.close()
             raise SandboxUnavailable(f"sandbox zygote failed to start (exit {self.proc.wait()})")
@@ -121,7 +121,7 @@ class Slot:
         view = memoryview(tests)
         while view:
             view = view[os.write(self.req_w, view):]
-        reply = zy._recv(self.rep_r)
+        reply = zy.recv(self.rep_r)
         if reply is None:
             raise SandboxUnavailable("sandbox zygote died")
         return Result(**reply)

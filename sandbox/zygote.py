@@ -538,7 +538,7 @@ def _read_head(path: str) -> str:
     return data.decode("utf-8", "replace")[:OUTPUT_KEEP]
 
 
-def _recv(fd: int, limit: int | None = None):
+def recv(fd: int, limit: int | None = None):
     """One message, None at the end of the pipe; ValueError if it is malformed or over `limit` bytes."""
     head = _read_exact(fd, 4)
     if head is None:
@@ -598,7 +598,7 @@ def main(argv: list[str]) -> None:
     gc.freeze()
     zygote = Zygote(uid, req_fd, tmp_mb)
     send(rep_fd, {"ready": True})
-    while (req := _recv(req_fd)) is not None:
+    while (req := recv(req_fd)) is not None:
         try:
             reply = zygote.handle(req)
         except Exception as e:  # noqa: BLE001 - one bad job must not take the slot down
