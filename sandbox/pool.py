@@ -59,6 +59,15 @@ def _uid_base() -> int:
 SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc")
 
 
+# The zygote mounts a private /tmp over the jail's, which hides a venv made under /tmp once the
+# interpreter has started: its packages are shown here too, and imported from here.
+TMP_MIRROR = "/opt/soda-tmp"
+
+
+def _outside_tmp(path: str) -> str:
+    return TMP_MIRROR + path[len("/tmp"):] if path == "/tmp" or path.startswith("/tmp/") else path
+
+
 def _jail_prefix() -> list[str]:
     """bubblewrap around the zygote: a new root holding only what runs need."""
     bwrap = shutil.which("bwrap")
@@ -76,9 +85,10 @@ def _jail_prefix() -> list[str]:
     shown = [*SYSTEM_DIRS]
     for path in sorted({os.path.realpath(p) for p in own if os.path.isdir(p)}):
         if not any(path == d or path.startswith(d.rstrip("/") + "/") for d in shown):
-            # Its parents are made traversable, and show nothing else (/root is 0700).
-            parents = [str(p) for p in reversed(Path(path).parents) if str(p) != "/"]
-            args += [arg for p in parents for arg in ("--perms", "0755", "--dir", p)] + ["--ro-bind", path, path]
+            for where in {path, _outside_tmp(path)}:
+                # Its parents are made traversable, and show nothing else (/root is 0700).
+                parents = [str(p) for p in reversed(Path(where).parents) if str(p) != "/"]
+                args += [arg for p in parents for arg in ("--perms", "0755", "--dir", p)] + ["--ro-bind", path, where]
             shown.append(path)
     return args + ["--dev", "/dev", "--proc", "/proc", "--unshare-net", "--unshare-ipc",
                    "--unshare-uts", "--cap-add", "ALL", "--"]
@@ -100,7 +110,7 @@ class Slot:
             sys.executable, "-I", "-S", "-c",
             # -S: no site (a smaller interpreter forks faster), so the packages a solution may import
             # are this interpreter's (a venv's, which `python -I -S` would not find by itself).
-            f"import sys; sys.path.insert(0, {str(code_root)!r}); sys.path += {site.getsitepackages()!r}; "
+            f"import sys; sys.path.insert(0, {str(code_root)!r}); sys.path += {[_outside_tmp(os.path.realpath(p)) for p in site.getsitepackages()]!r}; "
             "from sandbox.zygote import main; main(sys.argv[1:])",
             str(uid), str(req_r), str(rep_w), str(SLOT_TMP_MB), str(cpu)]
         self.proc = subprocess.Popen(cmd, pass_fds=(req_r, rep_w), env={"PATH": zy.ENV["PATH"]},
