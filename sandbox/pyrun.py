@@ -51,6 +51,7 @@ from __future__ import annotations
 
 import builtins
 import json
+import operator
 import os
 import resource
 import signal
@@ -253,23 +254,28 @@ class _Interpreter:
 
         self.builtins = dict(builtins.__dict__)
         self.names = set(sys.modules)
-        self.modules = {name: (m, dict(vars(m))) for name, m in sys.modules.items()
+        self.modules = {name: m for name, m in sys.modules.items()
                         if name not in ("builtins", "sys") and isinstance(getattr(m, "__dict__", None), dict)}
         self.sys = {name: getattr(sys, name) for name in SYS_PUT_BACK}
         self.sys_rest = {k: v for k, v in vars(sys).items() if k not in SYS_PUT_BACK}
         self.argv, self.path = list(sys.argv), list(sys.path)
         self.meta_path, self.path_hooks = list(sys.meta_path), list(sys.path_hooks)
-        # Classes of Python code (those of C code are immutable) and module-level objects:
-        # their attributes, as a module's.
-        self.objects = [(c, dict(vars(c))) for c in _heap_types()]
-        functions = set()
-        for m, names in self.modules.values():
-            for v in names.values():
+        # The attributes of modules, of classes of Python code (those of C code are immutable)
+        # and of module-level objects, each compared with a copy after every job. That is
+        # some ten thousand entries: the check runs in C (map, all) over flat lists, the live
+        # mappings (a class's mappingproxy is a view of its dict) beside their copies.
+        classes = _heap_types()
+        self.instances, functions = [], set()
+        for m in self.modules.values():
+            for v in vars(m).values():
                 if isinstance(v, types.FunctionType):
                     functions.add(id(v))
                 elif not isinstance(v, (type, types.ModuleType)) and isinstance(getattr(v, "__dict__", None), dict):
-                    self.objects.append((v, dict(vars(v))))
-        for c, names in self.objects:
+                    self.instances.append(v)
+        self.instance_dicts = [vars(v) for v in self.instances]  # an object's __dict__ can be replaced
+        self.mappings = [*map(vars, self.modules.values()), *map(vars, classes), *self.instance_dicts]
+        self.copies = list(map(dict, self.mappings))
+        for names in self.copies:
             functions.update(id(v) for v in names.values() if isinstance(v, types.FunctionType))
         self.recursion_limit = sys.getrecursionlimit()
         self.int_digits = sys.get_int_max_str_digits()
@@ -315,9 +321,12 @@ class _Interpreter:
         sys.setswitchinterval(self.switch_interval)
         gc.set_threshold(*self.gc[0])
         gc.set_debug(self.gc[1])
-        if os.environ != self.environ:
-            os.environ.clear()
-            os.environ.update(self.environ)
+        if os.environ != self.environ:  # HOME and TMPDIR, set for each job
+            for name in os.environ.keys() - self.environ.keys():
+                del os.environ[name]
+            for name, value in self.environ.items():
+                if os.environ.get(name) != value:
+                    os.environ[name] = value
         os.chdir(self.cwd)
         os.umask(self.umask)
         for timer in (signal.ITIMER_REAL, signal.ITIMER_VIRTUAL, signal.ITIMER_PROF):
@@ -343,8 +352,9 @@ class _Interpreter:
         gc.enable()
         try:
             return clean and sys.modules.keys() == self.names and all(
-                sys.modules[name] is m and vars(m) == before for name, (m, before) in self.modules.items()) and all(
-                vars(o) == before for o, before in self.objects) and {
+                map(operator.is_, map(sys.modules.get, self.modules), self.modules.values())) and all(
+                map(operator.is_, map(vars, self.instances), self.instance_dicts)) and all(
+                map(operator.eq, self.mappings, self.copies)) and {
                 k: v for k, v in vars(sys).items() if k not in SYS_PUT_BACK} == self.sys_rest
         except Exception:  # noqa: BLE001 - a value the tests set that can't even be compared
             return False

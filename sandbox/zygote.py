@@ -95,6 +95,10 @@ class Zygote:
         os.makedirs(RUNS, mode=0o755, exist_ok=True)
         jail.mount_tmpfs(RUNS, tmp_mb, mode="0755")
         self.null = os.open("/dev/null", os.O_WRONLY)
+        # The runs' environment is the zygote's own, set here and (HOME, TMPDIR) before each
+        # fork: a run that sets it itself pays a page copy for every object os.environ touches.
+        os.environ.clear()
+        os.environ.update(ENV)
 
     # -- the job's tests, which the zygote passes on without reading (Python) ----------------
     def read_tests(self) -> str | None:
@@ -208,6 +212,7 @@ class Zygote:
                 os.close(nonce_w)
                 os.fchown(nonce_r, self.uid, self.uid)
             fds = (out_fd, err_fd, res_w, nonce_r)
+        os.environ["HOME"] = os.environ["TMPDIR"] = workdir
         start = time.monotonic()
         self.pidns.next_child_in_new_namespace()
         if not self.ipc_forbidden:  # else SysV shm/semaphores could carry state to the next run
@@ -346,8 +351,6 @@ class Zygote:
             os.closerange(VERDICT_FD + 1 if nonce_r is None else NONCE_FD + 1, NOFILE_LIMIT * 64)
             os.chdir(workdir)
             jail.drop_privileges(self.uid, limits)
-            os.environ.clear()
-            os.environ.update(ENV, HOME=workdir, TMPDIR=workdir)
             for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGPIPE, signal.SIGXFSZ):
                 signal.signal(sig, signal.SIG_DFL)
         except BaseException as e:  # noqa: BLE001

@@ -28,6 +28,44 @@ def shared() -> Path:
     return path
 
 
+def processes_of(uids: set[int]) -> list[int]:
+    """Live processes owned by any of `uids`."""
+    found = []
+    for name in os.listdir("/proc"):
+        try:
+            st = os.stat(f"/proc/{name}")
+        except OSError:
+            continue
+        if name.isdigit() and st.st_uid in uids:
+            found.append(int(name))
+    return found
+
+
+def started(size: int):
+    """A sandbox pool of `size` slots (the test skips where the sandbox can't start); once
+    closed, no process of its uids may be left."""
+    from sandbox import Pool, SandboxUnavailable  # noqa: PLC0415 - only the sandbox's tests start one
+
+    try:
+        p = Pool(size)
+    except SandboxUnavailable as e:
+        pytest.skip(str(e))
+    yield p
+    uids = set(p.uids)
+    p.close()
+    assert processes_of(uids) == []
+
+
+@pytest.fixture(scope="module")
+def pool():
+    yield from started(2)
+
+
+@pytest.fixture(scope="module")
+def one_slot():
+    yield from started(1)
+
+
 @pytest.fixture(autouse=True)
 def _fresh_mlflow_state():
     """MLflow keeps the tracking URI and active experiment in module globals (and exports the

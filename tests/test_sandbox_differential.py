@@ -17,7 +17,7 @@ import textwrap
 
 import pytest
 
-from sandbox import Job, Pool, SandboxUnavailable
+from sandbox import Job
 
 try:
     import numpy  # noqa: F401
@@ -210,16 +210,6 @@ def plain_verdicts(pairs: list[tuple[str, str]]) -> list[bool]:
     out = subprocess.run([sys.executable, "-c", PLAIN], input=json.dumps(pairs), capture_output=True, text=True,
                          check=True, timeout=600)
     return json.loads(out.stdout)
-
-
-@pytest.fixture(scope="module")
-def pool():
-    try:
-        p = Pool(2)
-    except SandboxUnavailable as e:
-        pytest.skip(str(e))
-    yield p
-    p.close()
 
 
 def test_sandbox_judges_as_plain_exec(pool):

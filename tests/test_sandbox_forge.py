@@ -13,7 +13,8 @@ import time
 import pytest
 
 from sandbox import Job
-from test_sandbox_langs import need, started
+from conftest import processes_of, started
+from test_sandbox_langs import need
 
 
 @pytest.fixture
@@ -283,18 +284,15 @@ def test_a_frame_the_tests_write_on_the_servers_channel_is_no_later_jobs_verdict
 
 def test_an_ordinary_job_keeps_the_tests_server(one_slot):
     # Putting back and checking must not retire the server after every job (a fork each).
-    import os
-
     from sandbox.zygote import TESTS_UID_OFFSET
-    from test_sandbox_hostile import _processes_of
 
     uid = one_slot.uids[0] + TESTS_UID_OFFSET
     job = Job("def f(x):\n    return [x, {x: (x,)}]\n",
               tests="import collections, random, json\nassert f(1) == [1, {1: (1,)}]\nrandom.random()\n"
                     "class A:\n    pass\nA.x = 1\nassert json.dumps([A.x]) == '[1]'\nprint(collections.Counter('ab'))\n")
     assert one_slot.run(job).passed
-    server = _processes_of({uid})
+    server = processes_of({uid})
     time.sleep(0.1)
     for _ in range(3):
         assert one_slot.run(job).passed
-    assert _processes_of({uid}) == server
+    assert processes_of({uid}) == server

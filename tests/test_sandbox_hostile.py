@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 
 from sandbox import Job
-from test_sandbox_langs import need, one_slot, pool  # noqa: F401 - fixtures
+from conftest import processes_of
+from test_sandbox_langs import need
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -233,18 +234,6 @@ pool.run(Job("import time\\nwhile True:\\n    time.sleep(0.05)\\n    sum(range(1
 """
 
 
-def _processes_of(uids: set[int]) -> list[int]:
-    found = []
-    for name in os.listdir("/proc"):
-        try:
-            st = os.stat(f"/proc/{name}")
-        except OSError:
-            continue
-        if name.isdigit() and st.st_uid in uids:
-            found.append(int(name))
-    return found
-
-
 @pytest.mark.parametrize("lang", ["python", "java"])
 def test_runs_die_when_the_callers_process_group_is_terminated(lang):
     if lang == "java":
@@ -257,18 +246,18 @@ def test_runs_die_when_the_callers_process_group_is_terminated(lang):
     helper = uid + (1 << 30 if lang == "java" else 1 << 29)  # the slot's Java compile server, or tests server
     uids = {uid, helper}
     for _ in range(600):  # until the run has started
-        if _processes_of({uid}):
+        if processes_of({uid}):
             break
         time.sleep(0.05)
-    assert _processes_of({uid})
-    assert _processes_of({helper})
+    assert processes_of({uid})
+    assert processes_of({helper})
     os.killpg(caller.pid, signal.SIGTERM)
     caller.wait()
     for _ in range(600):
-        if not _processes_of(uids):
+        if not processes_of(uids):
             break
         time.sleep(0.05)
-    assert _processes_of(uids) == []
+    assert processes_of(uids) == []
 
 
 def test_a_run_that_idles_is_stopped_at_a_wall_limit_proportional_to_its_cpu_limit(pool):

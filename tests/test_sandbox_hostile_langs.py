@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from sandbox import Job
-from test_sandbox_langs import need, pool  # noqa: F401 - fixture
+from test_sandbox_langs import need
 
 C_TESTS = "#include <assert.h>\nint main() { assert(add(1, 2) == 3); assert(add(2, 2) == 4); }\n"
 CPP_TESTS = "#include <cassert>\nint main() {\n  assert(add(1, 2) == 3);\n}\n"

@@ -10,7 +10,7 @@ import shutil
 
 import pytest
 
-from sandbox import Job, Pool, SandboxUnavailable
+from sandbox import Job
 
 TOOLS = {"c": "gcc", "cpp": "g++", "java": "javac", "js": "node", "ts": "tsc", "go": "go"}
 
@@ -42,25 +42,6 @@ BROKEN = {"c": "int add(int a, int b) { return a + }\n", "cpp": "int add(int a, 
           "java": "class Solution { int add(int a, int b) { return a + } }\n",
           "ts": "function add(a: number, b: number): number { return 'x'; }\n",
           "go": "package main\nfunc add(a, b int) int { return a + }\n"}
-
-
-def started(size: int):
-    try:
-        p = Pool(size)
-    except SandboxUnavailable as e:
-        pytest.skip(str(e))
-    yield p
-    p.close()
-
-
-@pytest.fixture(scope="module")
-def pool():
-    yield from started(2)
-
-
-@pytest.fixture(scope="module")
-def one_slot():
-    yield from started(1)
 
 
 def need(lang):

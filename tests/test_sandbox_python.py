@@ -12,34 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from sandbox import Job, Pool, SandboxUnavailable
+from conftest import processes_of
+from sandbox import Job, Pool
 
 T = 2.0  # CPU seconds per hostile run: short, so that the suite stays quick
-
-
-@pytest.fixture(scope="module")
-def pool():
-    try:
-        p = Pool(2)
-    except SandboxUnavailable as e:
-        pytest.skip(str(e))
-    yield p
-    uids = set(p.uids)
-    p.close()
-    assert _processes_of(uids) == []
-
-
-def _processes_of(uids: set[int]) -> list[int]:
-    found = []
-    for name in os.listdir("/proc"):
-        try:
-            status = Path(f"/proc/{name}/status").read_text()
-        except OSError:
-            continue
-        for line in status.splitlines():
-            if line.startswith("Uid:") and int(line.split()[1]) in uids:
-                found.append(int(name))
-    return found
 
 
 def run(pool, code, tests=None, **kw):
@@ -178,7 +154,7 @@ def test_shell_fork_bomb_is_contained(pool):
     # passes, and ending it must end the bomb.
     r = run(pool, "import os, time\nos.system('b(){ b|b& };b')\ntime.sleep(0.5)\n", timeout_s=1)
     assert r.status == "pass"
-    assert _processes_of(set(pool.uids)) == []
+    assert processes_of(set(pool.uids)) == []
     assert run(pool, "print(1)\n").passed
 
 
@@ -265,7 +241,7 @@ def test_setsid_daemon_does_not_outlive_the_run(pool):
     code = ("import os, time\nif os.fork() == 0:\n    os.setsid()\n    if os.fork() == 0:\n"
             "        time.sleep(1000)\n    os._exit(0)\nprint('parent done')\n")
     assert run(pool, code).passed
-    assert _processes_of(set(pool.uids)) == []
+    assert processes_of(set(pool.uids)) == []
 
 
 def test_no_state_leaks_to_the_next_run(pool):
