@@ -196,18 +196,18 @@ def tests_server(sock) -> None:
     how), retire true when the tests changed the interpreter in a way that is not put back
     (the zygote replaces the server).
     """
-    import socket  # noqa: PLC0415 - loaded by the zygote already
+    import _socket  # noqa: PLC0415 - loaded by the zygote already
 
     sys.argv = ["solution.py"]  # as the solution's (not the zygote's command line)
     state = _Interpreter()
     while True:
         try:
-            head, fds, _, _ = socket.recv_fds(sock, 4, 5)
+            head, fds = _recv_fds(sock, 4, 5)
             if not head or len(fds) != 5:
                 os._exit(0)  # the zygote is gone
             if len(head) < 4:
-                head += sock.recv(4 - len(head), socket.MSG_WAITALL)
-            body = sock.recv(int.from_bytes(head, "big"), socket.MSG_WAITALL)
+                head += sock.recv(4 - len(head), _socket.MSG_WAITALL)
+            body = sock.recv(int.from_bytes(head, "big"), _socket.MSG_WAITALL)
             task = json.loads(body)
             out_fd, err_fd, requests, replies, tests_fd = fds
             with open(tests_fd, "rb") as f:
@@ -231,6 +231,18 @@ def tests_server(sock) -> None:
             os.close(fd)
         retire = not state.restore()
         sock.sendall(zygote.frame({"job": task["job"], "verdict": verdict, "cpu_s": cpu, "retire": retire}))
+
+
+def _recv_fds(sock, size: int, most: int) -> tuple[bytes, list[int]]:
+    """Up to `size` bytes and the fds (at most `most`) that came with them."""
+    import _socket  # noqa: PLC0415
+
+    data, ancillary, _, _ = sock.recvmsg(size, _socket.CMSG_LEN(most * 4))
+    fds = []
+    for level, kind, payload in ancillary:
+        if level == _socket.SOL_SOCKET and kind == _socket.SCM_RIGHTS:
+            fds += memoryview(payload)[:len(payload) - len(payload) % 4].cast("i").tolist()
+    return data, fds
 
 
 # sys attributes the tests may set that are put back by name; every other one must be as it was.

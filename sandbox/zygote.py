@@ -289,12 +289,14 @@ class Zygote:
             "cpu_s": max(cpu, cpu_at_kill), "wall_s": wall, "wall_killed": wall_killed,
         }
 
-    def tests_server(self) -> tuple[int, "socket.socket"]:
+    def tests_server(self) -> tuple[int, "_socket.socket"]:
         """(pid, socket) of the slot's tests server, started if there is none."""
         if self._tests_server is None:
-            import socket  # noqa: PLC0415 - only for Python tests: not in every run's image
+            # The C module, not `socket`: its enums (hundreds of members) would be more of the
+            # state the tests server checks after every job, and more of every run's image.
+            import _socket  # noqa: PLC0415 - only for Python tests
 
-            ours, theirs = socket.socketpair()
+            ours, theirs = _socket.socketpair()
             self.pidns.next_child_in_new_namespace()
             pid = os.fork()
             if pid == 0:
@@ -495,15 +497,15 @@ def _exit_verdict(code: int, killed: bool, details: dict) -> dict | None:
 
 def _reply(sock):
     """The tests server's reply, None if it is gone or the frame is malformed or unfinished."""
-    import socket  # noqa: PLC0415 - loaded with the tests server
+    import _socket  # noqa: PLC0415 - loaded with the tests server
 
     sock.settimeout(REPLY_TIMEOUT_S)
     try:
-        head = sock.recv(4, socket.MSG_WAITALL)
+        head = sock.recv(4, _socket.MSG_WAITALL)
         if len(head) < 4:
             return None
         size = struct.unpack(">I", head)[0]
-        body = sock.recv(size, socket.MSG_WAITALL) if size <= REPLY_LIMIT else b""
+        body = sock.recv(size, _socket.MSG_WAITALL) if size <= REPLY_LIMIT else b""
         return json.loads(body) if len(body) == size else None
     except (OSError, ValueError):
         return None
@@ -512,10 +514,10 @@ def _reply(sock):
 
 
 def _pending(sock) -> bool:
-    import socket  # noqa: PLC0415 - loaded with the tests server
+    import _socket  # noqa: PLC0415 - loaded with the tests server
 
     try:
-        return bool(sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT))
+        return bool(sock.recv(1, _socket.MSG_PEEK | _socket.MSG_DONTWAIT))
     except BlockingIOError:
         return False
     except OSError:
@@ -565,10 +567,10 @@ def _read_exact(fd: int, n: int) -> bytes | None:
 
 def _send_task(sock, task: dict, fds: list[int]) -> None:
     """A job for the tests server: the fds travel with the message's first bytes."""
-    import socket  # noqa: PLC0415
+    import _socket  # noqa: PLC0415
 
     data = frame(task)
-    sent = socket.send_fds(sock, [data], fds)
+    sent = sock.sendmsg([data], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, struct.pack(f"{len(fds)}i", *fds))])
     sock.sendall(data[sent:])
 
 
