@@ -358,9 +358,11 @@ class _Interpreter:
                 except (OSError, ValueError):  # a hard limit lowered
                     clean = False
         self.seed()
-        if _fds() != self.fds:
+        fds_left = _fds() != self.fds
+        if fds_left:
             gc.collect()  # files the tests left to the collector (in a cycle with their functions)
-        clean = clean and gc.isenabled() and _thread._count() == 0 and not _children() and _fds() == self.fds
+            fds_left = _fds() != self.fds
+        clean = clean and gc.isenabled() and _thread._count() == 0 and not _children() and not fds_left
         gc.enable()
         try:
             return clean and sys.modules.keys() == self.names and all(
