@@ -57,6 +57,24 @@ def test_audit_of_an_mlflow_run_checks_its_logged_hashes(repo, tmp_path):
     assert not report["verified"] and "MLflow run logged" in report["problems"][0]
 
 
+def test_audit_finds_a_run_in_the_store_params_yaml_names(repo, tmp_path, monkeypatch):
+    import mlflow
+
+    store = f"sqlite:///{tmp_path / 'team.db'}"
+    (repo / "params.yaml").write_text(f"runtime:\n  mlflow:\n    tracking_uri: {store}\n")
+    sh("git", "add", "params.yaml", cwd=repo)
+    sh("git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "store", cwd=repo)
+    sh("dvc", "push", "-q", cwd=repo)
+    commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True).stdout.strip()
+    monkeypatch.delenv("MLFLOW_TRACKING_URI")
+    mlflow.set_tracking_uri(store)
+    with mlflow.start_run(tags={"mlflow.source.git.commit": commit}) as run:
+        pass
+    mlflow.set_tracking_uri(None)
+    report = audit(run.info.run_id, tmp_path / "audit", repo)
+    assert report["kind"] == "mlflow run" and report["verified"], report
+
+
 def test_audit_reports_artifacts_missing_from_the_remote(repo, tmp_path):
     report = audit("HEAD", tmp_path / "audit", repo)  # nothing pushed
     assert not report["verified"] and report["problems"] == ["out: missing from the remote"]

@@ -38,7 +38,7 @@ def resolve(ref: str, repo: Path) -> tuple[str, dict[str, str], str]:
 
         from soda.tracking import tracking_uri
 
-        mlflow.set_tracking_uri(tracking_uri())
+        mlflow.set_tracking_uri(tracking_uri(_configured_tracking_uri(repo)))
         try:
             run = mlflow.MlflowClient().get_run(ref)
         except Exception:  # noqa: BLE001 - any lookup failure means: not a run id here
@@ -54,6 +54,13 @@ def resolve(ref: str, repo: Path) -> tuple[str, dict[str, str], str]:
         return git("rev-parse", "--verify", f"{ref}^{{commit}}", cwd=repo), {}, "git revision"
     except InputError:
         raise InputError(f"{ref!r} is neither an MLflow run id, a DVC experiment name nor a git revision") from None
+
+
+def _configured_tracking_uri(repo: Path) -> str | None:
+    """The repository's runtime.mlflow.tracking_uri (params.yaml), where its stages log."""
+    path = repo / "params.yaml"
+    params = (yaml.safe_load(path.read_text()) if path.exists() else None) or {}
+    return ((params.get("runtime") or {}).get("mlflow") or {}).get("tracking_uri")
 
 
 def locked_outs(lock_path: Path) -> dict[str, str]:
