@@ -14,6 +14,7 @@ from __future__ import annotations
 import ctypes
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -70,6 +71,8 @@ def run(kind: str, base_path: str, rows: list[dict], out_dir, cfg: Train, seed: 
     if config is not None and not Path(config).is_file():
         raise InputError(f"launch.accelerate_config: {config}: not found")
     Path(scratch_dir).mkdir(parents=True, exist_ok=True)
+    for left in Path(scratch_dir).glob("launch-*"):  # a killed run's job (its checkpoints stay for the resume)
+        shutil.rmtree(left, ignore_errors=True)
     with tempfile.TemporaryDirectory(dir=scratch_dir, prefix="launch-") as tmp:
         job = Path(tmp) / "job.json"
         write_jsonl(Path(tmp) / "rows.jsonl", rows)

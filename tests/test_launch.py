@@ -163,7 +163,9 @@ def test_kill_9_of_the_stage_in_two_processes_then_repro_resumes_to_the_same_byt
         assert time.monotonic() < deadline, "the ranks outlived the killed stage"
         time.sleep(0.5)
     # forced again: the cache holds the first run's output, which a plain repro would check out
+    assert list((repo / ".soda" / "scratch").rglob("launch-*"))  # the killed run's job
     done = sh("dvc", "repro", "-f", "-s", "csl-train@c1", cwd=repo, env=env)
     assert "'resumed_from': 'checkpoint-" in done.stdout, done.stdout[-3000:]
+    assert not list((repo / ".soda" / "scratch").rglob("launch-*"))
     assert yaml.safe_load((repo / "dvc.lock").read_text())["stages"] == lock
     assert json.loads(sh("dvc", "status", "--json", *STAGES, cwd=repo, env=env).stdout) == {}
