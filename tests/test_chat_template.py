@@ -115,6 +115,21 @@ def test_score_head_reads_the_template_rendering(qwen, tmp_path):
     assert prepared.trainer.train_dataset[0]["input_ids"] == chat_ids(tokenizer) + [tokenizer.eos_token_id]
 
 
+def test_displacement_scores_answers_in_the_template(qwen):
+    from soda.tools.displacement import sequence_logps
+
+    model, tokenizer = load_model(qwen)
+    fmt = PromptFormat.of(tokenizer, "auto")
+    ids = chat_ids(tokenizer) + tokenizer(ANSWER, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
+    with torch.no_grad():
+        logits = model(torch.tensor([ids])).logits[0, :-1].float()
+    by_hand = torch.log_softmax(logits, -1).gather(1, torch.tensor(ids[1:])[:, None])[len(chat_ids(tokenizer)) - 1:].sum()
+    logp, = sequence_logps(model, fmt, PROMPT, [ANSWER])
+    assert abs(logp - by_hand.item()) < 1e-4
+    raw, = sequence_logps(model, PromptFormat.of(tokenizer, "none"), PROMPT, [ANSWER])
+    assert abs(raw - logp) > 1e-3  # the raw text is another sequence
+
+
 def captured_ids(backend, monkeypatch, prompts, **kw):
     seen = []
     original = backend._generate_batch

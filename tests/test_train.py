@@ -175,27 +175,29 @@ def test_fcl_reference_frozen_policy_moves(base, tmp_path, capsys):
     assert {"rewards_margins", "rewards_accuracies", "rewards_chosen", "rewards_rejected"} <= set(metrics)
     # soda displacement on the same pairs: the reference against itself changes nothing; the
     # trained student has a larger margin, and its changes are the trainer's own log-ratios.
+    from soda.prompts import PromptFormat
     from soda.tools.displacement import measure
 
     tok = p.tokenizer
+    fmt = PromptFormat.of(tok, "auto")
     pairs = [{**r, "fault_type": "logical" if i % 2 else "name"} for i, r in enumerate(FCL)]
-    same = measure(start, start, tok, pairs)
+    same = measure(start, start, fmt, pairs)
     assert same["all"] == {"n": len(FCL), "chosen_change": 0.0, "rejected_change": 0.0, "chosen_fell": 0.0, "margin_change": 0.0}
-    moved = measure(start, trained, tok, pairs)
+    moved = measure(start, trained, fmt, pairs)
     assert set(moved) == {"all", "logical", "name"} and moved["logical"]["n"] + moved["name"]["n"] == len(FCL)
     assert moved["all"]["margin_change"] > 0
     row = FCL[0]
     by_hand = (sequence_logp(trained, tok, row["prompt"], row["chosen"]) - sequence_logp(start, tok, row["prompt"], row["chosen"])).item()
-    assert abs(measure(start, trained, tok, [row])["all"]["chosen_change"] - round(by_hand, 4)) < 1e-3
+    assert abs(measure(start, trained, fmt, [row])["all"]["chosen_change"] - round(by_hand, 4)) < 1e-3
     # --heldout: the reference solutions of tasks FCL never saw, under the student's prompt.
     from soda.tools.displacement import heldout_change
     from soda.tools.displacement import main as displacement
 
     tasks = [{"question": q, "reference": c} for q, c in zip(QUESTIONS, CORRECT)]
-    assert heldout_change(start, start, tok, tasks, "compact") == {"n": len(tasks), "change": 0.0, "fell": 0.0}
+    assert heldout_change(start, start, fmt, tasks, "compact") == {"n": len(tasks), "change": 0.0, "fell": 0.0}
     by_hand = [(sequence_logp(trained, tok, student_prompt(t["question"]), t["reference"])
                 - sequence_logp(start, tok, student_prompt(t["question"]), t["reference"])).item() for t in tasks]
-    held = heldout_change(start, trained, tok, tasks, "compact")
+    held = heldout_change(start, trained, fmt, tasks, "compact")
     assert abs(held["change"] - sum(by_hand) / len(tasks)) < 1e-3 and held["fell"] == sum(c < 0 for c in by_hand) / len(tasks)
     heldout = tmp_path / "heldout.jsonl"
     heldout.write_text("".join(json.dumps(t) + "\n" for t in tasks))

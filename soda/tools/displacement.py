@@ -19,29 +19,31 @@ import collections
 import json
 
 
-def sequence_logps(model, tokenizer, prompt: str, completions: list[str]) -> list[float]:
-    """log p(completion + EOS | prompt) of each completion, summed over its tokens."""
+def sequence_logps(model, fmt, prompt: str, completions: list[str]) -> list[float]:
+    """log p(completion + its end | prompt) of each completion, summed over its tokens, in the
+    model's own format (soda.prompts.PromptFormat: the chat template's turn, or raw text and
+    EOS), tokenised as training tokenises them."""
     import torch
 
-    n_prompt = len(tokenizer(prompt)["input_ids"])
+    prompt_ids = fmt.prompt_ids(prompt)
     out = []
     with torch.no_grad():
         for completion in completions:
-            ids = tokenizer(prompt + completion)["input_ids"] + [tokenizer.eos_token_id]
+            ids = prompt_ids + fmt.answer_ids(completion)
             logits = model(torch.tensor([ids])).logits[0, :-1].float()
             logps = torch.log_softmax(logits, dim=-1).gather(1, torch.tensor(ids[1:])[:, None])[:, 0]
-            out.append(logps[n_prompt - 1:].sum().item())
+            out.append(logps[len(prompt_ids) - 1:].sum().item())
     return out
 
 
-def measure(reference, student, tokenizer, pairs: list[dict]) -> dict:
+def measure(reference, student, fmt, pairs: list[dict]) -> dict:
     """Per fault type (and `all`): n, mean change of log p(chosen) and log p(rejected) from the
     reference to the student, share of pairs whose chosen log p fell, mean change of the margin."""
     changes = collections.defaultdict(list)
     for pair in pairs:
         completions = [pair["chosen"], pair["rejected"]]
-        before = sequence_logps(reference, tokenizer, pair["prompt"], completions)
-        after = sequence_logps(student, tokenizer, pair["prompt"], completions)
+        before = sequence_logps(reference, fmt, pair["prompt"], completions)
+        after = sequence_logps(student, fmt, pair["prompt"], completions)
         change = (after[0] - before[0], after[1] - before[1])
         for key in (pair.get("fault_type") or "unknown", "all"):
             changes[key].append(change)
@@ -56,7 +58,7 @@ def measure(reference, student, tokenizer, pairs: list[dict]) -> dict:
     return report
 
 
-def heldout_change(reference, student, tokenizer, tasks: list[dict], style: str) -> dict:
+def heldout_change(reference, student, fmt, tasks: list[dict], style: str) -> dict:
     """n, mean change of log p(reference solution | the student's prompt) and the share that fell,
     over held-out tasks: whether FCL lowered correct code it never saw, not only its chosen side."""
     from soda.prompts import student_prompt
@@ -64,8 +66,8 @@ def heldout_change(reference, student, tokenizer, tasks: list[dict], style: str)
     changes = []
     for task in tasks:
         prompt = student_prompt(task["question"], style)
-        before, = sequence_logps(reference, tokenizer, prompt, [task["reference"]])
-        after, = sequence_logps(student, tokenizer, prompt, [task["reference"]])
+        before, = sequence_logps(reference, fmt, prompt, [task["reference"]])
+        after, = sequence_logps(student, fmt, prompt, [task["reference"]])
         changes.append(after - before)
     n = len(changes)
     return {"n": n, "change": round(sum(changes) / n, 4), "fell": round(sum(c < 0 for c in changes) / n, 4)}
@@ -74,8 +76,9 @@ def heldout_change(reference, student, tokenizer, tasks: list[dict], style: str)
 def main(argv: list[str] | None = None) -> int:
     import argparse
 
-    from soda.modeling import load_model
     from soda.io import read_rows
+    from soda.modeling import load_model
+    from soda.prompts import PromptFormat
 
     p = argparse.ArgumentParser(prog="soda displacement", description=__doc__.split("\n\n")[0])
     p.add_argument("--reference", required=True, help="the FCL reference model dir (the cycle's CSL model)")
@@ -84,6 +87,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--heldout", help="held-out tasks (JSONL of question, reference), e.g. data/world/heldout.jsonl")
     p.add_argument("--student-prompt", default="compact", choices=["compact", "paper"],
                    help="--heldout: the student's prompt (params: generation.student_prompt)")
+    p.add_argument("--chat-template", default="auto", choices=["auto", "none"],
+                   help="the student's format, as trained (params: student.chat_template)")
     args = p.parse_args(argv)
     if not (args.pairs or args.heldout):
         p.error("give --pairs, --heldout or both")
@@ -92,11 +97,12 @@ def main(argv: list[str] | None = None) -> int:
     reference, tokenizer = load_model(args.reference)
     student, _ = load_model(args.student)
     reference.eval(), student.eval()
+    fmt = PromptFormat.of(tokenizer, args.chat_template)
     report = {}
     if pairs:
-        report.update(pairs=args.pairs, by_fault=measure(reference, student, tokenizer, pairs))
+        report.update(pairs=args.pairs, by_fault=measure(reference, student, fmt, pairs))
     if tasks:
         report.update(heldout=args.heldout,
-                      heldout_reference=heldout_change(reference, student, tokenizer, tasks, args.student_prompt))
+                      heldout_reference=heldout_change(reference, student, fmt, tasks, args.student_prompt))
     print(json.dumps(report))
     return 0
