@@ -110,14 +110,18 @@ class PidNamespaces:
 
     def __init__(self) -> None:
         self._own = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
+        self._unshared = False
 
     def next_child_in_new_namespace(self) -> None:
-        self.restore()
+        if self._unshared:  # callers restore after each fork: this is a backstop (each libc call costs)
+            self.restore()
         unshare(CLONE_NEWPID)
+        self._unshared = True
 
     def restore(self) -> None:
         """Children are created in our own pid namespace again (helpers such as javac)."""
         _check(_libc.setns(self._own, CLONE_NEWPID), "setns pid")
+        self._unshared = False
 
 
 def die_with_parent() -> None:
