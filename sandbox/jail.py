@@ -1,9 +1,14 @@
 """Linux confinement primitives used by the zygote: namespaces, mounts, limits, uid drop.
 
 The zygote (a root process, under bubblewrap: see pool._jail_prefix) enters private
-network/mount/ipc/uts namespaces once, then puts every run in a fresh pid namespace whose
-init dies with the zygote (PR_SET_PDEATHSIG): when init dies the kernel kills everything
-the run spawned, double-forked setsid daemons included.
+network/mount/ipc/uts namespaces once, then puts every run in a fresh pid namespace: when a
+run's init dies the kernel kills everything the run spawned, double-forked setsid daemons
+included. The zygote itself is pid 1 of a pid namespace of its own (bubblewrap's
+--as-pid-1): when it ends, however, the kernel kills every process of that namespace, which
+holds the runs' namespaces and the slot's tests and compile servers.
+Bubblewrap also sets no_new_privs, which every process under it inherits: no setuid binary
+(su, mount, ...) gives a run privileges back. A run's process so makes no prctl (nor any
+other libc call through ctypes, whose first use in a fresh fork copies some 70 pages).
 """
 
 from __future__ import annotations
@@ -11,7 +16,6 @@ from __future__ import annotations
 import ctypes
 import os
 import resource
-import signal
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -27,9 +31,7 @@ MS_NOEXEC = 0x8
 MS_REC = 0x4000
 MS_PRIVATE = 0x40000
 MNT_DETACH = 2
-PR_SET_PDEATHSIG = 1
 PR_SET_DUMPABLE = 4
-PR_SET_NO_NEW_PRIVS = 38
 
 # Directories every user may write to: each gets a private tmpfs so nothing written there
 # survives the zygote or is seen by another slot. /tmp additionally holds the run dirs; the
@@ -45,7 +47,10 @@ def _check(ret: int, what: str) -> None:
 
 
 def unshare(flags: int) -> None:
-    _check(_libc.unshare(flags), "unshare")
+    if hasattr(os, "unshare"):  # Python 3.12+
+        os.unshare(flags)
+    else:
+        _check(_libc.unshare(flags), "unshare")
 
 
 def mount_tmpfs(target: str, size_mb: int, mode: str = "1777", readonly: bool = False) -> None:
@@ -120,13 +125,11 @@ class PidNamespaces:
 
     def restore(self) -> None:
         """Children are created in our own pid namespace again (helpers such as javac)."""
-        _check(_libc.setns(self._own, CLONE_NEWPID), "setns pid")
+        if hasattr(os, "setns"):  # Python 3.12+
+            os.setns(self._own, CLONE_NEWPID)
+        else:
+            _check(_libc.setns(self._own, CLONE_NEWPID), "setns pid")
         self._unshared = False
-
-
-def die_with_parent() -> None:
-    """This process is killed when its parent (a single-threaded process) ends, however."""
-    _check(_libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "prctl pdeathsig")
 
 
 def not_dumpable() -> None:
@@ -134,18 +137,20 @@ def not_dumpable() -> None:
     _check(_libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0), "prctl dumpable")
 
 
+def no_new_privs() -> bool:
+    """Whether this process (and so each one it starts) can gain no privileges by execve."""
+    with open("/proc/self/status") as f:
+        return any(line.split() == ["NoNewPrivs:", "1"] for line in f)
+
+
 def drop_privileges(uid: int, limits: dict[int, int]) -> None:
-    """Final steps in the run's process before untrusted code: own session, limits, uid; it
-    dies with its parent."""
+    """Final steps in the run's process before untrusted code: own session, limits, uid."""
     os.setsid()
     for res, value in limits.items():
         resource.setrlimit(res, (value, value) if res != resource.RLIMIT_CPU else (value, value + 1))
     os.setgroups([])
     os.setresgid(uid, uid, uid)
     os.setresuid(uid, uid, uid)
-    # Setuid binaries (su, mount, ...) can't give privileges back.
-    _check(_libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl no_new_privs")
-    die_with_parent()  # again: changing the uid cleared it
 
 
 def cpu_of(pid: int, children: bool = False) -> float:

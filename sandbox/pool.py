@@ -90,7 +90,7 @@ def _jail_prefix() -> list[str]:
                 parents = [str(p) for p in reversed(Path(where).parents) if str(p) != "/"]
                 args += [arg for p in parents for arg in ("--perms", "0755", "--dir", p)] + ["--ro-bind", path, where]
             shown.append(path)
-    return args + ["--dev", "/dev", "--proc", "/proc", "--unshare-net", "--unshare-ipc",
+    return args + ["--dev", "/dev", "--proc", "/proc", "--unshare-pid", "--as-pid-1", "--unshare-net", "--unshare-ipc",
                    "--unshare-uts", "--cap-add", "ALL", "--"]
     # No --die-with-parent: it fires when the *thread* that started bwrap ends. The zygote
     # exits when the pool's end of its request pipe closes, even during a run.

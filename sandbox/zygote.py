@@ -15,10 +15,10 @@ single fork, which is what makes thousands of short runs cheap. It is its namesp
 so signals it sends itself without a handler are dropped by the kernel (CPU limits still
 end it: RLIMIT_CPU's hard limit is a SIGKILL). Programs that other languages exec get a
 reaper as init and run as ordinary processes. When init dies the kernel kills whatever is
-left in its pid namespace, so nothing outlives a run; init dies with the zygote
-(PR_SET_PDEATHSIG), and the zygote with the pool (SIGTERM to the caller's group reaches it;
-the end of its request pipe is noticed even during a run). Python tests run in the slot's
-tests server, which talks to the run over two pipes and gives the zygote the verdict (see
+left in its pid namespace, so nothing outlives a run; the zygote is the init of a pid
+namespace that holds every run's (sandbox/jail.py), and it ends with the pool (the end of its
+request pipe is noticed even during a run). Python tests run in the slot's tests server,
+which talks to the run over two pipes and gives the zygote the verdict (see
 sandbox/pyrun.py); it dies with the zygote too.
 
 No job leaves anything for the next: everything a run (or its tests) can write is the run dir
@@ -230,8 +230,6 @@ class Zygote:
                 self.drop_tests_server()  # it holds this job, which will never run
             raise
         if init == 0:
-            # The zygote is single-threaded: its end, by any signal, ends the run's namespace.
-            jail.die_with_parent()
             if as_init:
                 self._run(workdir, target, limits, fds, nonce)
             self._reaper(workdir, target, limits, fds, nonce)
@@ -301,7 +299,6 @@ class Zygote:
             pid = os.fork()
             if pid == 0:
                 try:
-                    jail.die_with_parent()
                     ours.close()
                     keep = theirs.fileno()
                     os.closerange(3, keep)
@@ -595,6 +592,8 @@ def main(argv: list[str]) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the pool stops us by closing the pipe
     # Started with -S (no site: a smaller interpreter forks faster); the pool put the installed
     # packages on sys.path, but .pth hooks are not run.
+    if os.getpid() != 1 or not jail.no_new_privs():  # see sandbox/jail.py: what ends the runs with us
+        raise SystemExit("sandbox: the zygote must run as pid 1 of a pid namespace of its own, with no_new_privs")
     jail.enter_private_world(tmp_mb)
     for name in (*PRELOAD, "sandbox.langs"):
         __import__(name)
