@@ -25,7 +25,6 @@ from soda.feedback import LEVELS, classify, execute, summarize
 from soda.io import InputError, write_jsonl
 from soda.params import Feedback, Generation, Launch, ScoreTrain, Student, Teacher, TrainShared
 from soda.io import read_rows, with_teacher_langs
-from soda.train import scratch_dir
 from stages import In, Out, StageConfig
 
 
@@ -131,7 +130,7 @@ def update_scorer(cfg: Config, cycle: str, rows: list[dict], answers: list[str],
 
     from soda.scoring import round_score
     from soda.student import scorer_card, scorer_example
-    from soda.train import train_scorer
+    from soda.train import scratch_dir, train_scorer
 
     fmt, head = scorer_card(scorer)
     examples, counts = [], Counter()
