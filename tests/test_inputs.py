@@ -5,6 +5,7 @@ its reader and nothing else. A model linked file by file (`cp -rs`) is hashed th
 symlinks, one added with `dvc add` through its .dvc file; a symlinked model directory, which DVC
 does not look into, is refused."""
 
+import contextlib
 import json
 import shutil
 import subprocess
@@ -72,6 +73,17 @@ def changed(repo: Path, env: dict, before: set[str]) -> set[str]:
     return now - before
 
 
+@contextlib.contextmanager
+def edited(path: Path, edit):
+    """`path` holds edit(its bytes) inside the block, its own bytes again after."""
+    original = path.read_bytes()
+    path.write_bytes(edit(original))
+    try:
+        yield
+    finally:
+        path.write_bytes(original)
+
+
 def test_the_seed_is_read_from_data_seed(repo):
     repo, _, _, _ = repo
     assert (repo / "data/world/seed.jsonl").read_text().count('"question"') == len(QUESTIONS)
@@ -79,16 +91,14 @@ def test_the_seed_is_read_from_data_seed(repo):
 
 def test_editing_the_seed_makes_exactly_world_stale(repo):
     repo, env, _, before = repo
-    seed = repo / "data/seed/seed.jsonl"
-    original = seed.read_text()
-    seed.write_text(original + json.dumps({"id": "q99", "question": "Write g(x) returning 2 * x."}) + "\n")
+    question = json.dumps({"id": "q99", "question": "Write g(x) returning 2 * x."}).encode() + b"\n"
     try:
-        assert changed(repo, env, before) == {"world"}
-        # Its readers downstream follow as soon as world has run again.
-        sh("dvc", "repro", "world", cwd=repo, env=env)
-        assert {"init-models", "decontaminate"} <= changed(repo, env, before)
+        with edited(repo / "data/seed/seed.jsonl", lambda b: b + question):
+            assert changed(repo, env, before) == {"world"}
+            # Its readers downstream follow as soon as world has run again.
+            sh("dvc", "repro", "world", cwd=repo, env=env)
+            assert {"init-models", "decontaminate"} <= changed(repo, env, before)
     finally:
-        seed.write_text(original)
         sh("dvc", "repro", "world", cwd=repo, env=env)  # back to the committed seed (from the run-cache)
     assert changed(repo, env, before) == set()
 
@@ -96,37 +106,22 @@ def test_editing_the_seed_makes_exactly_world_stale(repo):
 def test_a_linked_student_retrained_elsewhere_makes_exactly_init_models_stale(repo):
     """`cp -rs`: DVC hashes the files the symlinks point to."""
     repo, env, elsewhere, before = repo
-    weights = elsewhere / "model.safetensors"
-    original = weights.read_bytes()
-    weights.write_bytes(original[:-1] + bytes([original[-1] ^ 1]))
-    try:
+    with edited(elsewhere / "model.safetensors", lambda b: b[:-1] + bytes([b[-1] ^ 1])):
         assert changed(repo, env, before) == {"init-models"}
-    finally:
-        weights.write_bytes(original)
     assert changed(repo, env, before) == set()
 
 
 def test_a_dvc_added_scorer_changed_makes_init_models_stale(repo):
     repo, env, _, before = repo
-    card = repo / "models/init/scorer/tiny/card.json"
-    original = card.read_text()
-    card.write_text(original.replace("}", ', "note": "retrained"}'))
-    try:
+    with edited(repo / "models/init/scorer/tiny/card.json", lambda b: b.replace(b"}", b', "note": "retrained"}')):
         assert changed(repo, env, before) == {"init-models", "models/init/scorer/tiny.dvc"}
-    finally:
-        card.write_text(original)
     assert changed(repo, env, before) == set()
 
 
 def test_editing_an_input_folders_readme_reruns_nothing(repo):
     repo, env, _, before = repo
-    readme = repo / "data/seed/README.md"
-    original = readme.read_text()
-    readme.write_text(original + "\nA note.\n")
-    try:
+    with edited(repo / "data/seed/README.md", lambda b: b + b"\nA note.\n"):
         assert changed(repo, env, before) == set()
-    finally:
-        readme.write_text(original)
 
 
 def test_a_symlinked_model_directory_is_refused_and_nothing_written(repo, tmp_path):
