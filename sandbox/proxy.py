@@ -247,6 +247,8 @@ class Peer:
             return ("nt", home if home is not None else t, t.__name__, t._fields, tuple(obj))
         if _is_numpy(obj):
             return None
+        if t is types.FunctionType:  # the usual name of a solution: none of the probes below
+            return ("r", self.lend(obj), "c")
         if hasattr(t, "__next__"):
             return ("r", self.lend(obj), "i")
         enum = sys.modules.get("enum")
@@ -367,7 +369,7 @@ class Peer:
 
     def request(self, op: str, args: tuple, kwargs: dict | None = None):
         """Apply `op` to the other side's objects (args[0] is one); serve its callbacks meanwhile."""
-        _flush()
+        flush()
         kwargs = kwargs or {}
         self.send(("q", op, args, kwargs))
         self.originals.append(_containers((args[1:], *kwargs.values())) if op == "call" else [])
@@ -426,7 +428,7 @@ class Peer:
             reply = ("x", e, _traceback_text(e), self._dirty())
             if originals:  # what the call did to its arguments before it raised
                 reply = ("x", e, (reply[2], originals), reply[3])
-        _flush()
+        flush()
         try:
             self.sending = {id(o): k for k, o in enumerate(originals)}
             self.send(reply)
@@ -496,10 +498,13 @@ def _traceback_text(e: BaseException) -> str:
     return pyrun._traceback_text(e)[-20000:]
 
 
-def _flush() -> None:
-    from sandbox import pyrun  # noqa: PLC0415
-
-    pyrun._flush()
+def flush() -> None:
+    """Flush the process's stdout and stderr (before a message: output keeps its order)."""
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except BaseException:  # noqa: BLE001 - a closed or full stdout must not hide the verdict
+        pass
 
 
 class _Lent:
@@ -749,7 +754,7 @@ def serve(code: str, namespace: dict, requests: int, replies: int) -> None:
         msg = ("names", names, static)
     except BaseException as e:  # noqa: BLE001 - the tests' side turns it into the verdict
         msg = ("x", e, _traceback_text(e), [])
-    _flush()
+    flush()
     try:
         peer.send(msg)
     except Exception as e:  # noqa: BLE001

@@ -49,6 +49,7 @@ TypeError, AssertionError, ...) can be checked.
 
 from __future__ import annotations
 
+import _signal
 import builtins
 import json
 import operator
@@ -102,17 +103,9 @@ def _error_verdict(e: BaseException, mode: str) -> dict:
             "reason": f"environment error ignored: {reason}" if ignorable else reason}
 
 
-def _flush() -> None:
-    try:
-        sys.stdout.flush()
-        sys.stderr.flush()
-    except BaseException:  # noqa: BLE001 - a closed or full stdout must not hide the verdict
-        pass
-
-
 def _report(fd: int, verdict: dict) -> None:
     """Details for the zygote, then the exit status that is the verdict."""
-    _flush()
+    proxy.flush()
     try:
         os.write(fd, (json.dumps(verdict) + "\n").encode())
     except OSError:  # the program closed it: the exit status still tells
@@ -123,7 +116,11 @@ def _report(fd: int, verdict: dict) -> None:
 def _on_cpu_limit() -> None:
     # The run is init of its pid namespace, which the kernel spares from signals it has no
     # handler for: end it at the soft CPU limit here (the hard limit is a SIGKILL anyway).
-    signal.signal(signal.SIGXCPU, lambda *_: os._exit(128 + signal.SIGXCPU))
+    _signal.signal(_signal.SIGXCPU, _end_at_cpu_limit)
+
+
+def _end_at_cpu_limit(*_) -> None:
+    os._exit(128 + _signal.SIGXCPU)
 
 
 def _main_namespace() -> dict:
@@ -141,15 +138,22 @@ def _cap_recursion() -> None:
     fill its memory with frames, and unwinding millions of frames that cannot allocate their
     traceback burns the whole CPU budget; capped, it gets its RecursionError in a fraction of
     a second, as it would have by a C stack overflow in earlier Pythons."""
+    global _recursion_cap
     memory = resource.getrlimit(resource.RLIMIT_AS)[0]
-    cap = sys.maxsize if memory == resource.RLIM_INFINITY else max(memory // FRAME_BYTES, 1000)
-    set_limit = sys.setrecursionlimit
+    _recursion_cap = sys.maxsize if memory == resource.RLIM_INFINITY else max(memory // FRAME_BYTES, 1000)
+    sys.setrecursionlimit = _setrecursionlimit
 
-    def setrecursionlimit(limit: int) -> None:
-        set_limit(min(limit, cap))
 
-    setrecursionlimit.__doc__ = set_limit.__doc__
-    sys.setrecursionlimit = setrecursionlimit
+# Defined once (in the zygote), not per run: each object a fresh fork makes costs page copies.
+_set_recursion_limit = sys.setrecursionlimit
+_recursion_cap = sys.maxsize
+
+
+def _setrecursionlimit(limit: int) -> None:
+    _set_recursion_limit(min(limit, _recursion_cap))
+
+
+_setrecursionlimit.__doc__ = _set_recursion_limit.__doc__
 
 
 def run(code: str, mode: str, details_fd: int) -> None:
@@ -225,7 +229,7 @@ def tests_server(sock) -> None:
             resource.setrlimit(resource.RLIMIT_AS, (task["memory_mb"] * 1024 * 1024, resource.RLIM_INFINITY))
         cpu = _cpu()
         verdict = _run_tests(proxy.Solution(requests, replies), tests)
-        _flush()
+        proxy.flush()
         cpu = _cpu() - cpu
         for fd in (requests, replies):
             os.close(fd)
@@ -298,8 +302,9 @@ class _Interpreter:
         self.cwd = os.getcwd()
         self.umask = os.umask(0o022)
         os.umask(self.umask)
-        self.handlers = {sig: signal.getsignal(sig) for sig in signal.valid_signals()
-                         if sig not in (signal.SIGKILL, signal.SIGSTOP) and signal.getsignal(sig) is not None}
+        # (`_signal`: `signal`'s wrappers would make an enum of each handler, each job)
+        self.handlers = {sig: _signal.getsignal(sig) for sig in _signal.valid_signals()
+                         if sig not in (_signal.SIGKILL, _signal.SIGSTOP) and _signal.getsignal(sig) is not None}
         self.warnings = list(warnings.filters)
         self.seed = random.seed  # the module's generator, seeded afresh for each job
         self.fds = _fds()
@@ -345,8 +350,8 @@ class _Interpreter:
             signal.setitimer(timer, 0)  # signal.alarm() too
         signal.set_wakeup_fd(-1)
         for sig, handler in self.handlers.items():
-            if signal.getsignal(sig) is not handler:
-                signal.signal(sig, handler)
+            if _signal.getsignal(sig) is not handler:
+                _signal.signal(sig, handler)
         if warnings.filters != self.warnings:
             warnings.filters[:] = self.warnings
             warnings._filters_mutated()
