@@ -195,10 +195,11 @@ def tests_server(sock) -> None:
 
     A job comes on `sock` as a framed JSON message ({"job", "memory_mb", "cwd"}) carrying
     five fds (the run's stdout and stderr, the pipes to and from the solution process, a pipe
-    of the tests' text); the reply is {"job", "verdict", "cpu_s", "retire"}, the verdict None
-    when the solution process ended before the tests did (the zygote, which reaps it, knows
-    how), retire true when the tests changed the interpreter in a way that is not put back
-    (the zygote replaces the server).
+    of the tests' text); the reply is {"job", "verdict", "cpu_s", "retire", "cpu_total"}, the
+    verdict None when the solution process ended before the tests did (the zygote, which reaps
+    it, knows how), retire true when the tests changed the interpreter in a way that is not put
+    back (the zygote replaces the server), cpu_total the CPU seconds of the server and the
+    children it reaped so far (where the zygote counts the next job's tests from).
     """
     import _socket  # noqa: PLC0415 - loaded by the zygote already
 
@@ -234,7 +235,8 @@ def tests_server(sock) -> None:
         for fd in (requests, replies):
             os.close(fd)
         retire = not state.restore()
-        sock.sendall(zygote.frame({"job": task["job"], "verdict": verdict, "cpu_s": cpu, "retire": retire}))
+        sock.sendall(zygote.frame({"job": task["job"], "verdict": verdict, "cpu_s": cpu, "retire": retire,
+                                   "cpu_total": _cpu() + _cpu(resource.RUSAGE_CHILDREN)}))
 
 
 def _recv_fds(sock, size: int, most: int) -> tuple[bytes, list[int]]:
@@ -411,8 +413,8 @@ def _children() -> bool:
         return False
 
 
-def _cpu() -> float:
-    r = resource.getrusage(resource.RUSAGE_SELF)
+def _cpu(who: int = resource.RUSAGE_SELF) -> float:
+    r = resource.getrusage(who)
     return r.ru_utime + r.ru_stime
 
 
