@@ -10,7 +10,8 @@
 - HumanEval-X canonical solutions in cpp, java, js, go and python (when ../shared exists):
   pass rate, tasks per second (wall) and per CPU second (capacity_per_s = cores / CPU per
   task, compilation included), and the ids of canonical solutions that fail.
-- The baseline runs `--reruns` times too: speedup is best against best.
+- The baseline runs `--reruns` times too, each run right after one of the sandbox's: speedup is
+  best against best.
 - Flips: HumanEval is run `--reruns` times and each HumanEval-X set `--x-reruns` times at full
   concurrency; a flip is a task whose status differs between two runs.
 - Isolation overhead: CPU milliseconds per task of the same HumanEval programs in one sandbox
@@ -151,13 +152,19 @@ def main(argv: list[str]) -> int:
     start = time.perf_counter()
     pool = Pool(args.workers)
     startup = time.perf_counter() - start
-    rounds, walls = run_rounds(pool, jobs, args.reruns)
-    pool.close()
-    cpu = _cpu(resource.RUSAGE_SELF) + _cpu(resource.RUSAGE_CHILDREN) - cpu0
+    # As many runs of the baseline, each right after one of ours (its best and median beside
+    # ours): a fair ratio on a box whose speed drifts by the minute.
+    rounds, walls, base, base_cpu = [], [], [], 0.0
+    for _ in range(args.reruns):
+        result, wall = run_rounds(pool, jobs, 1)
+        rounds += result
+        walls += wall
+        before = _cpu(resource.RUSAGE_SELF) + _cpu(resource.RUSAGE_CHILDREN)
+        base.append(baseline(problems, args.workers))
+        base_cpu += _cpu(resource.RUSAGE_SELF) + _cpu(resource.RUSAGE_CHILDREN) - before
+    pool.close()  # the zygotes' CPU is counted once they are reaped
+    cpu = _cpu(resource.RUSAGE_SELF) + _cpu(resource.RUSAGE_CHILDREN) - cpu0 - base_cpu
     cpu_per_task = cpu / (len(jobs) * args.reruns)
-    # As many runs of the baseline, its best and median beside ours: a fair ratio on a box
-    # whose speed drifts.
-    base = [baseline(problems, args.workers) for _ in range(args.reruns)]
     base_rates = sorted(rate for rate, _ in base)
     base_rate, base_passed = base_rates[-1], min(passed for _, passed in base)
     rate = len(jobs) / min(walls)
