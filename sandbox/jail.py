@@ -153,6 +153,13 @@ def drop_privileges(uid: int, limits: dict[int, int]) -> None:
     os.setresuid(uid, uid, uid)
 
 
+def trim_memory() -> None:
+    """Return free heap memory to the system (glibc's malloc_trim; elsewhere nothing)."""
+    trim = getattr(_libc, "malloc_trim", None)
+    if trim is not None:
+        trim(0)
+
+
 def cpu_of(pid: int, children: bool = False) -> float:
     """CPU seconds used so far by a live process (and by the children it reaped)."""
     try:

@@ -215,8 +215,8 @@ def tests_server(sock) -> None:
             body = sock.recv(int.from_bytes(head, "big"), _socket.MSG_WAITALL)
             task = json.loads(body)
             out_fd, err_fd, requests, replies, tests_fd = fds
-            with open(tests_fd, "rb") as f:
-                tests = f.read().decode("utf-8", "surrogatepass")
+            tests = _read_to_end(tests_fd).decode("utf-8", "surrogatepass")
+            os.close(tests_fd)
         except (OSError, ValueError):
             os._exit(0)
         os.dup2(out_fd, 1)
@@ -237,6 +237,13 @@ def tests_server(sock) -> None:
         retire = not state.restore()
         sock.sendall(zygote.frame({"job": task["job"], "verdict": verdict, "cpu_s": cpu, "retire": retire,
                                    "cpu_total": _cpu() + _cpu(resource.RUSAGE_CHILDREN)}))
+
+
+def _read_to_end(fd: int) -> bytes:
+    chunks = []
+    while chunk := os.read(fd, 1 << 16):
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _recv_fds(sock, size: int, most: int) -> tuple[bytes, list[int]]:
