@@ -224,8 +224,7 @@ def tests_server(sock) -> None:
         os.close(out_fd)
         os.close(err_fd)
         # The tests run where the solution runs (they may read what it wrote), with its limits.
-        os.chdir(task["cwd"])
-        os.environ.update(HOME=task["cwd"], TMPDIR=task["cwd"])
+        os.chdir(task["cwd"])  # (HOME and TMPDIR, the zygote's, name it already)
         if task["memory_mb"]:
             resource.setrlimit(resource.RLIMIT_AS, (task["memory_mb"] * 1024 * 1024, resource.RLIM_INFINITY))
         cpu = _cpu()
@@ -347,7 +346,7 @@ class _Interpreter:
         sys.setswitchinterval(self.switch_interval)
         gc.set_threshold(*self.gc[0])
         gc.set_debug(self.gc[1])
-        if os.environ != self.environ:  # HOME and TMPDIR, set for each job
+        if os.environ != self.environ:
             for name in os.environ.keys() - self.environ.keys():
                 del os.environ[name]
             for name, value in self.environ.items():

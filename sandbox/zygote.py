@@ -61,7 +61,8 @@ FILE_LIMIT = 16 * 1024 * 1024  # largest file (and stdout) a run may write
 NPROC_LIMIT = 64               # processes + threads of the slot uid (a JVM needs about 20)
 NOFILE_LIMIT = 256
 VERDICT_FD, NONCE_FD = 1000, 1001  # far from the fds solutions usually touch
-RUNS = "/tmp/runs"             # the run dirs, on a tmpfs of their own (see Zygote.scrub)
+RUNS = "/tmp/runs"             # the run dir's tmpfs (see Zygote.scrub)
+RUN_DIR = RUNS + "/run"        # every job's dir, made afresh (one path: the environment is set once)
 REPLY_LIMIT = 1024 * 1024      # bytes of a tests server's reply (a verdict, a few numbers)
 REPLY_TIMEOUT_S = 10.0         # to finish a reply once its first byte came (it is one write)
 JAVAC_UID_OFFSET = 1 << 30
@@ -72,7 +73,7 @@ WALL_FACTOR = 3                # wall time of a run: at most this many times its
 # fresh fork is a tenth of a millisecond of page copies.
 RUN_DEFAULT_SIGNALS = (_signal.SIGINT, _signal.SIGTERM, _signal.SIGPIPE, _signal.SIGXFSZ)
 ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "PYTHONHASHSEED": "0",
-       "PYTHONDONTWRITEBYTECODE": "1"}
+       "PYTHONDONTWRITEBYTECODE": "1", "HOME": RUN_DIR, "TMPDIR": RUN_DIR}
 
 
 def wall_limit(timeout_s: float) -> float:
@@ -104,8 +105,8 @@ class Zygote:
         jail.mount_tmpfs(RUNS, tmp_mb, mode="0755")
         self.null = os.open("/dev/null", os.O_WRONLY)
         self.null_in = os.open("/dev/null", os.O_RDONLY)  # a run's stdin
-        # The runs' environment is the zygote's own, set here and (HOME, TMPDIR) before each
-        # fork: a run that sets it itself pays a page copy for every object os.environ touches.
+        # The runs' environment is the zygote's own, set once here: a run that sets it itself
+        # pays a page copy for every object os.environ touches.
         os.environ.clear()
         os.environ.update(ENV)
 
@@ -221,7 +222,6 @@ class Zygote:
                 os.close(nonce_w)
                 os.fchown(nonce_r, self.uid, self.uid)
             fds = (out_fd, err_fd, res_w, nonce_r)
-        os.environ["HOME"] = os.environ["TMPDIR"] = workdir
         start = time.monotonic()
         self.pidns.next_child_in_new_namespace()
         if not self.ipc_forbidden:  # else SysV shm/semaphores could carry state to the next run
@@ -470,12 +470,11 @@ class Zygote:
 
     # -- jobs -----------------------------------------------------------------------------
     def workdir(self) -> str:
-        path = f"/tmp/runs/{self.runs + 1}"
-        os.mkdir(path)
+        os.mkdir(RUN_DIR)
         # The run's, and its tests' (the tests server's group): tests may read what it wrote.
-        os.chown(path, self.uid, self.uid + TESTS_UID_OFFSET)
-        os.chmod(path, 0o770)
-        return path
+        os.chown(RUN_DIR, self.uid, self.uid + TESTS_UID_OFFSET)
+        os.chmod(RUN_DIR, 0o770)
+        return RUN_DIR
 
     def handle(self, req: dict) -> dict:
         from sandbox import langs  # noqa: PLC0415 - loaded by main() after the jail is set up
