@@ -113,14 +113,36 @@ def _report(fd: int, verdict: dict) -> None:
     os._exit(0 if verdict["ok"] else 1)
 
 
-def _on_cpu_limit() -> None:
-    # The run is init of its pid namespace, which the kernel spares from signals it has no
+def prepare() -> None:
+    """Once, in the zygote: what every Python run (and the tests server) forked from it starts
+    with, rather than each setting it up itself at the price of a page copy for every object
+    it touches (40 of a run's 400)."""
+    sys.argv = ["solution.py"]  # the solution's, not the zygote's command line
+    sys.setrecursionlimit = _setrecursionlimit
+    # A run is init of its pid namespace, which the kernel spares from signals it has no
     # handler for: end it at the soft CPU limit here (the hard limit is a SIGKILL anyway).
     _signal.signal(_signal.SIGXCPU, _end_at_cpu_limit)
 
 
 def _end_at_cpu_limit(*_) -> None:
     os._exit(128 + _signal.SIGXCPU)
+
+
+_set_recursion_limit = sys.setrecursionlimit
+
+
+# sys.setrecursionlimit takes at most what the memory limit holds. Python 3.11 calls between
+# Python functions use no C stack: a program that raises the limit to 10**7 would fill its
+# memory with frames, and unwinding millions of frames that cannot allocate their traceback
+# burns the whole CPU budget; capped, it gets its RecursionError in a fraction of a second, as
+# it would have by a C stack overflow in earlier Pythons.
+def _setrecursionlimit(limit: int) -> None:
+    memory = resource.getrlimit(resource.RLIMIT_AS)[0]
+    cap = sys.maxsize if memory == resource.RLIM_INFINITY else max(memory // FRAME_BYTES, 1000)
+    _set_recursion_limit(min(limit, cap))
+
+
+_setrecursionlimit.__doc__ = _set_recursion_limit.__doc__
 
 
 def _main_namespace() -> dict:
@@ -132,35 +154,8 @@ def _main_namespace() -> dict:
     return main.__dict__
 
 
-def _cap_recursion() -> None:
-    """sys.setrecursionlimit takes at most what the memory limit holds. Python 3.11 calls
-    between Python functions use no C stack: a program that raises the limit to 10**7 would
-    fill its memory with frames, and unwinding millions of frames that cannot allocate their
-    traceback burns the whole CPU budget; capped, it gets its RecursionError in a fraction of
-    a second, as it would have by a C stack overflow in earlier Pythons."""
-    global _recursion_cap
-    memory = resource.getrlimit(resource.RLIMIT_AS)[0]
-    _recursion_cap = sys.maxsize if memory == resource.RLIM_INFINITY else max(memory // FRAME_BYTES, 1000)
-    sys.setrecursionlimit = _setrecursionlimit
-
-
-# Defined once (in the zygote), not per run: each object a fresh fork makes costs page copies.
-_set_recursion_limit = sys.setrecursionlimit
-_recursion_cap = sys.maxsize
-
-
-def _setrecursionlimit(limit: int) -> None:
-    _set_recursion_limit(min(limit, _recursion_cap))
-
-
-_setrecursionlimit.__doc__ = _set_recursion_limit.__doc__
-
-
 def run(code: str, mode: str, details_fd: int) -> None:
     """Execute the program alone and exit as it ended; never returns (os._exit)."""
-    sys.argv = ["solution.py"]
-    _cap_recursion()
-    _on_cpu_limit()
     try:
         exec(compile(code, "<solution>", "exec"), _main_namespace())
         verdict = {"ok": True}
@@ -181,9 +176,6 @@ def run(code: str, mode: str, details_fd: int) -> None:
 
 def serve(code: str, requests: int, replies: int) -> None:
     """The solution process: execute the solution, then answer the tests' calls; never returns."""
-    sys.argv = ["solution.py"]
-    _cap_recursion()
-    _on_cpu_limit()
     proxy.serve(code, _main_namespace(), requests, replies)
     os._exit(0)
 
@@ -203,7 +195,6 @@ def tests_server(sock) -> None:
     """
     import _socket  # noqa: PLC0415 - loaded by the zygote already
 
-    sys.argv = ["solution.py"]  # as the solution's (not the zygote's command line)
     state = _Interpreter()
     while True:
         try:
@@ -341,7 +332,7 @@ class _Interpreter:
             setattr(sys, name, value)
         sys.argv, sys.path[:] = list(self.argv), self.path
         sys.meta_path[:], sys.path_hooks[:] = self.meta_path, self.path_hooks
-        sys.setrecursionlimit(self.recursion_limit)
+        _set_recursion_limit(self.recursion_limit)
         sys.set_int_max_str_digits(self.int_digits)
         sys.setswitchinterval(self.switch_interval)
         gc.set_threshold(*self.gc[0])

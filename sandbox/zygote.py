@@ -606,6 +606,9 @@ def main(argv: list[str]) -> None:
     jail.enter_private_world(tmp_mb)
     for name in (*PRELOAD, "sandbox.langs"):
         __import__(name)
+    from sandbox import pyrun  # noqa: PLC0415 - loaded by sandbox.langs just above
+
+    pyrun.prepare()
     # Objects that exist now are never collected in a run: without this, the first collection
     # in each forked run would touch (and so copy) every page of the interpreter.
     gc.collect()
