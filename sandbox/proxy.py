@@ -207,6 +207,13 @@ class Peer:
         self._pickler: _Pickler | None = None
         self.marked = False  # (tests side) the message being read names objects of the tests
 
+    def close(self) -> None:
+        """Drop what this side holds of the exchange: the objects lent, the references and the
+        pickler, which point back at the peer (a cycle the collector would free late)."""
+        for held in (self.lent, self.index, self.remotes, self.standins, self.pending):
+            held.clear()
+        self._pickler = self.on_dirty = None
+
     # -- encoding --------------------------------------------------------------------------
     def lend(self, obj) -> int:
         n = self.index.get(id(obj))
@@ -836,6 +843,12 @@ class Solution(Peer):
 
     def fetch(self, name: str):
         return self.request("global", (name,))
+
+    def close(self) -> None:
+        super().close()
+        if self.names is not None:
+            self.names._solution = None
+        self.names = None
 
     def _invalidate(self, dirty: list) -> None:
         if self.names is not None:

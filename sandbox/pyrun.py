@@ -417,14 +417,22 @@ def _cpu(who: int = resource.RUSAGE_SELF) -> float:
 
 def _run_tests(solution: proxy.Solution, tests: str) -> dict | None:
     """The verdict; None when the solution process ended (exit, signal) before the tests."""
+    namespace = {}
     try:
-        exec(compile(tests, "<tests>", "exec"), solution.tests_globals())
+        namespace = solution.tests_globals()
+        exec(compile(tests, "<tests>", "exec"), namespace)
         verdict = {"ok": True}
     except BaseException as e:  # noqa: BLE001 - every exception is a verdict
         verdict = _tests_verdict(solution.ended or e)
     else:
         if solution.ended is not None:  # caught by the tests' bare except: the run failed all the same
             verdict = _tests_verdict(solution.ended)
+    finally:
+        # The tests' functions and their globals, the solution's references and their peer are
+        # cycles: broken here, they go now (finalizers included, before the state is checked)
+        # rather than at a full collection hundreds of jobs later, in another job's tests.
+        namespace.clear()
+        solution.close()
     return verdict
 
 
