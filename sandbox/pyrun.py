@@ -51,6 +51,7 @@ from __future__ import annotations
 
 import _signal
 import builtins
+import gc
 import json
 import operator
 import os
@@ -196,6 +197,8 @@ def tests_server(sock) -> None:
     import _socket  # noqa: PLC0415 - loaded by the zygote already
 
     state = _Interpreter()
+    # The reference state is never garbage: kept out of the collection after each job.
+    gc.freeze()
     while True:
         try:
             head, fds = _recv_fds(sock, 4, 5)
@@ -225,6 +228,7 @@ def tests_server(sock) -> None:
         for fd in (requests, replies):
             os.close(fd)
         retire = not state.restore()
+        proxy.flush()  # what the job's finalizers printed (restore collects them) is the job's output
         sock.sendall(zygote.frame({"job": task["job"], "verdict": verdict, "cpu_s": cpu, "retire": retire,
                                    "cpu_total": _cpu() + _cpu(resource.RUSAGE_CHILDREN)}))
 
@@ -263,7 +267,6 @@ class _Interpreter:
     one. Built once per server, after which it is the reference state."""
 
     def __init__(self) -> None:
-        import gc  # noqa: PLC0415 - loaded with the interpreter
         import random  # noqa: PLC0415 - in zygote.PRELOAD
         import warnings  # noqa: PLC0415 - loaded with the interpreter
 
@@ -321,7 +324,6 @@ class _Interpreter:
     def restore(self) -> bool:
         """Put back what the tests changed; False if something can't be put back."""
         import _thread  # noqa: PLC0415
-        import gc  # noqa: PLC0415
         import warnings  # noqa: PLC0415
 
         sys.settrace(None)
@@ -362,11 +364,10 @@ class _Interpreter:
                 except (OSError, ValueError):  # a hard limit lowered
                     clean = False
         self.seed()
-        fds_left = _fds() != self.fds
-        if fds_left:
-            gc.collect()  # files the tests left to the collector (in a cycle with their functions)
-            fds_left = _fds() != self.fds
-        clean = clean and gc.isenabled() and _thread._count() == 0 and not _children() and not fds_left
+        # What the tests left in cycles (objects of their classes, files) goes now, its
+        # finalizers run now, not in a later job's tests.
+        gc.collect()
+        clean = clean and gc.isenabled() and _thread._count() == 0 and not _children() and _fds() == self.fds
         gc.enable()
         try:
             return clean and sys.modules.keys() == self.names and all(

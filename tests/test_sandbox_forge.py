@@ -296,3 +296,20 @@ def test_an_ordinary_job_keeps_the_tests_server(one_slot):
     for _ in range(3):
         assert one_slot.run(job).passed
     assert processes_of({uid}) == server
+
+
+def test_what_a_jobs_tests_leave_in_cycles_ends_with_that_job(one_slot):
+    # An object in a cycle whose finalizer prints: its output is its own job's, not the next's.
+    left = Job("x = 1\n", tests="class Left:\n    def __init__(self):\n        self.me = self\n"
+                                "    def __del__(self):\n        print('finalized')\nleft = Left()\n")
+    after = Job("x = 1\n", tests="print('next')\n")
+    assert [(r.status, r.stdout) for r in one_slot.map([left, after, left, after])] == [
+        ("pass", "finalized\n"), ("pass", "next\n")] * 2
+    # The tests' functions, the references to the solution and the callbacks lent to it go
+    # with their job: the server holds no more objects after 30 jobs than before.
+    count = Job("x = 1\n", tests="import gc\nprint(len(gc.get_objects()))\n")
+    job = Job("def f(g):\n    return [g(1)]\n", tests="def check(f):\n    assert f(lambda x: x + 1) == [2]\ncheck(f)\n")
+    one_slot.map([job, count])
+    before = int(one_slot.run(count).stdout)
+    assert all(r.passed for r in one_slot.map([job] * 30))
+    assert int(one_slot.run(count).stdout) == before
