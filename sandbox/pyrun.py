@@ -17,7 +17,8 @@ its tests together). The solution process is forked from the zygote, which never
 byte of any job's tests (it splices them from the pool's pipe to the server's), so no
 solution can find its tests in its own memory, and no job's tests can change what a later
 solution sees. No job's tests may change what a later job's tests see either: each runs in a
-fresh namespace, in the run's directory, and afterwards what is cheap to put back is put
+fresh namespace, in the run's directory; afterwards what they left is collected (objects in
+cycles, whose finalizers so run in their own job) and what is cheap to put back is put
 back (builtins, sys.argv/path/streams/meta_path, trace and profile functions, recursion,
 int-digit and switch-interval limits, resource limits, environment, cwd, umask, signal
 handlers, timers and wakeup fd, warning filters, gc thresholds, the random module's state,
