@@ -11,7 +11,7 @@
   pass rate, tasks per second (wall) and per CPU second (capacity_per_s = cores / CPU per
   task, compilation included), and the ids of canonical solutions that fail.
 - The baseline runs `--reruns` times too, each run right after one of the sandbox's: speedup is
-  best against best.
+  best against best, speedup_median median against median.
 - Flips: HumanEval is run `--reruns` times and each HumanEval-X set `--x-reruns` times at full
   concurrency; a flip is a task whose status differs between two runs.
 - Isolation overhead: CPU milliseconds per task of the same HumanEval programs in one sandbox
@@ -169,7 +169,9 @@ def main(argv: list[str]) -> int:
     pool.close()  # the zygotes' CPU is counted once they are reaped
     cpu = _cpu(resource.RUSAGE_SELF) + _cpu(resource.RUSAGE_CHILDREN) - cpu0 - base_cpu
     cpu_per_task = cpu / (len(jobs) * args.reruns)
-    best_workers = max(base_workers, key=lambda n: max(rate for rate, _ in base[n]))
+    # The harness's faster setting by its median run (by its best, it would be the best of
+    # twice as many runs as the sandbox's), then its best run against the sandbox's.
+    best_workers = max(base_workers, key=lambda n: sorted(rate for rate, _ in base[n])[len(base[n]) // 2])
     base_rates = sorted(rate for rate, _ in base[best_workers])
     base_rate = base_rates[-1]
     base_passed = min(passed for runs in base.values() for _, passed in runs)
@@ -181,7 +183,9 @@ def main(argv: list[str]) -> int:
         baseline_tasks_per_s=round(base_rate, 1), baseline_tasks_per_s_median=round(base_rates[len(base_rates) // 2], 1),
         baseline_passed=base_passed, baseline_workers=best_workers,
         baseline_tasks_per_s_by_workers={n: round(max(rate for rate, _ in base[n]), 1) for n in base_workers},
-        speedup=round(rate / base_rate, 2), pool_start_s=round(startup, 3),
+        speedup=round(rate / base_rate, 2),
+        speedup_median=round(len(jobs) / sorted(walls)[len(walls) // 2] / base_rates[len(base_rates) // 2], 2),
+        pool_start_s=round(startup, 3),
         cpu_ms_per_task=round(cpu_per_task * 1e3, 2),
         capacity_tasks_per_s=round(args.workers / cpu_per_task, 1),
         flipped=flipped(rounds, [p["task_id"] for p in problems]),
