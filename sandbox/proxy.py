@@ -493,8 +493,8 @@ def _rebinds(code: types.CodeType) -> bool:
     `global` statement in a function, or a use of globals()/vars()/a module's __dict__."""
     if {"globals", "vars", "__dict__", "modules", "setattr"} & set(code.co_names):
         return True
-    raw = code.co_code
-    if any(raw[i] in _REBINDING for i in range(0, len(raw), 2)):
+    opcodes = code.co_code[::2]  # (2-byte units: opcode, argument)
+    if any(op in opcodes for op in _REBINDING):
         return True
     return any(isinstance(c, types.CodeType) and _rebinds(c) for c in code.co_consts)
 
