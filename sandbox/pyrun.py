@@ -21,12 +21,12 @@ fresh namespace, in the run's directory; afterwards what they left is collected 
 cycles, whose finalizers so run in their own job) and what is cheap to put back is put
 back (builtins, sys.argv/path/streams/meta_path, trace and profile functions, recursion,
 int-digit and switch-interval limits, resource limits, environment, cwd, umask, signal
-handlers, timers and wakeup fd, warning filters, gc thresholds, the random module's state,
-which is seeded afresh as in a new process), while anything else (a module imported, an
-attribute of a module, of a class or of a module-level object set, an audit hook added, a
-function's code or defaults replaced, an fd, thread or process left, gc turned off, a hard
-resource limit lowered) and any timeout retire the server: the next job gets a fresh one,
-forked from the zygote.
+handlers, timers and wakeup fd, warning filters, gc thresholds and callbacks, the random
+module's state, which is seeded afresh as in a new process), while anything else (a module
+imported, an attribute of a module, of a class or of a module-level object set, an audit hook
+added, a function's code or defaults replaced, an fd, thread or process left, gc turned off,
+a hard resource limit lowered) and any timeout retire the server: the next job gets a fresh
+one, forked from the zygote.
 
 The tests see the solution's top-level names through the protocol of sandbox/proxy.py:
 values of known types travel by value with their types, anything else is a reference the
@@ -197,9 +197,8 @@ def tests_server(sock) -> None:
     """
     import _socket  # noqa: PLC0415 - loaded by the zygote already
 
+    sys.setrecursionlimit = _set_recursion_limit  # the cap of pyrun.prepare is the solution's
     state = _Interpreter()
-    # The reference state is never garbage: kept out of the collection after each job.
-    gc.freeze()
     while True:
         try:
             head, fds = _recv_fds(sock, 4, 5)
@@ -229,7 +228,6 @@ def tests_server(sock) -> None:
         for fd in (requests, replies):
             os.close(fd)
         retire = not state.restore()
-        proxy.flush()  # what the job's finalizers printed (restore collects them) is the job's output
         sock.sendall(zygote.frame({"job": task["job"], "verdict": verdict, "cpu_s": cpu, "retire": retire,
                                    "cpu_total": _cpu() + _cpu(resource.RUSAGE_CHILDREN)}))
 
@@ -300,6 +298,7 @@ class _Interpreter:
         self.int_digits = sys.get_int_max_str_digits()
         self.switch_interval = sys.getswitchinterval()
         self.gc = gc.get_threshold(), gc.get_debug()
+        self.gc_callbacks = list(gc.callbacks)
         self.limits = {res: resource.getrlimit(res) for res in _rlimits()}
         self.environ = dict(os.environ)
         self.cwd = os.getcwd()
@@ -321,6 +320,8 @@ class _Interpreter:
                 hooked.append(event)
 
         sys.addaudithook(hook)
+        # The reference state is never garbage: kept out of the collection after each job.
+        gc.freeze()
 
     def restore(self) -> bool:
         """Put back what the tests changed; False if something can't be put back."""
@@ -365,9 +366,8 @@ class _Interpreter:
                 except (OSError, ValueError):  # a hard limit lowered
                     clean = False
         self.seed()
-        # What the tests left in cycles (objects of their classes, files) goes now, its
-        # finalizers run now, not in a later job's tests.
-        gc.collect()
+        if gc.callbacks != self.gc_callbacks:
+            gc.callbacks[:] = self.gc_callbacks
         clean = clean and gc.isenabled() and _thread._count() == 0 and not _children() and _fds() == self.fds
         gc.enable()
         try:
@@ -419,7 +419,7 @@ def _cpu(who: int = resource.RUSAGE_SELF) -> float:
 
 def _run_tests(solution: proxy.Solution, tests: str) -> dict | None:
     """The verdict; None when the solution process ended (exit, signal) before the tests."""
-    namespace = {}
+    namespace = None
     try:
         namespace = solution.tests_globals()
         exec(compile(tests, "<tests>", "exec"), namespace)
@@ -430,11 +430,13 @@ def _run_tests(solution: proxy.Solution, tests: str) -> dict | None:
         if solution.ended is not None:  # caught by the tests' bare except: the run failed all the same
             verdict = _tests_verdict(solution.ended)
     finally:
-        # The tests' functions and their globals, the solution's references and their peer are
-        # cycles: broken here, they go now (finalizers included, before the state is checked)
-        # rather than at a full collection hundreds of jobs later, in another job's tests.
-        namespace.clear()
-        solution.close()
+        # What the tests left in reference cycles (their functions and globals, objects of
+        # their classes, files) goes now, in the job: its finalizers run with their globals,
+        # the job's output and solution still there, and before the state is put back and
+        # checked; not at a full collection hundreds of jobs later, in another job's tests.
+        namespace = None
+        gc.collect()
+        solution.close()  # the references to the solution and their peer: a cycle too
     return verdict
 
 

@@ -235,6 +235,8 @@ TESTS_SIDE = {
                   "import fractions\n"),
     "rlimit": ("import resource\nresource.setrlimit(resource.RLIMIT_NOFILE, (8, 8))\n",
                "fs = [open('f%d' % i, 'w') for i in range(20)]\n"),
+    "gc-callback": ("import gc\ngc.callbacks.append(lambda phase, info: print('collected'))\n",
+                    "import gc\nassert gc.callbacks == [], gc.callbacks\n"),
 }
 
 
@@ -292,24 +294,49 @@ def test_an_ordinary_job_keeps_the_tests_server(one_slot):
                     "class A:\n    pass\nA.x = 1\nassert json.dumps([A.x]) == '[1]'\nprint(collections.Counter('ab'))\n")
     assert one_slot.run(job).passed
     server = processes_of({uid})
+    assert server
     time.sleep(0.1)
     for _ in range(3):
         assert one_slot.run(job).passed
     assert processes_of({uid}) == server
 
 
+LEFT_IN_A_CYCLE = """
+import os, sys
+class Left:
+    def __init__(self):
+        self.me = self
+    def __del__(self):
+        print('finalized', os.getpid() > 0)
+        sys.setrecursionlimit(60)
+        os.environ['LEFT'] = '1'
+left = Left()
+"""
+DEEP = "def down(n):\n    return n and down(n - 1)\ndown(100)\nimport os\nassert 'LEFT' not in os.environ\nprint('next')\n"
+
+
 def test_what_a_jobs_tests_leave_in_cycles_ends_with_that_job(one_slot):
-    # An object in a cycle whose finalizer prints: its output is its own job's, not the next's.
-    left = Job("x = 1\n", tests="class Left:\n    def __init__(self):\n        self.me = self\n"
-                                "    def __del__(self):\n        print('finalized')\nleft = Left()\n")
-    after = Job("x = 1\n", tests="print('next')\n")
-    assert [(r.status, r.stdout) for r in one_slot.map([left, after, left, after])] == [
-        ("pass", "finalized\n"), ("pass", "next\n")] * 2
+    # An object in a cycle whose finalizer prints (with the tests' globals) and changes the
+    # interpreter: its output is its own job's, and what it changed is put back.
+    left, after = Job("x = 1\n", tests=LEFT_IN_A_CYCLE), Job("x = 1\n", tests=DEEP)
+    results = one_slot.map([left, after, left, after])
+    assert [(r.status, r.stdout, r.stderr) for r in results] == [
+        ("pass", "finalized True\n", ""), ("pass", "next\n", "")] * 2, results
     # The tests' functions, the references to the solution and the callbacks lent to it go
     # with their job: the server holds no more objects after 30 jobs than before.
     count = Job("x = 1\n", tests="import gc\nprint(len(gc.get_objects()))\n")
     job = Job("def f(g):\n    return [g(1)]\n", tests="def check(f):\n    assert f(lambda x: x + 1) == [2]\ncheck(f)\n")
-    one_slot.map([job, count])
-    before = int(one_slot.run(count).stdout)
-    assert all(r.passed for r in one_slot.map([job] * 30))
-    assert int(one_slot.run(count).stdout) == before
+    counts = []
+    for _ in range(2):
+        assert all(r.passed for r in one_slot.map([job] * 30))
+        counts.append(int(one_slot.run(count).stdout))
+    assert counts[0] == counts[1], counts
+
+
+def test_the_solutions_recursion_cap_is_not_the_tests(one_slot):
+    # The cap on sys.setrecursionlimit (from the memory limit) protects against the solution.
+    tests = "import sys\nsys.setrecursionlimit(100_000)\ndef down(n):\n    return n and down(n - 1)\ndown(30_000)\n"
+    assert one_slot.run(Job("x = 1\n", tests=tests, memory_mb=64)).passed
+    r = one_slot.run(Job("import sys\nsys.setrecursionlimit(100_000)\nprint(sys.getrecursionlimit())\n",
+                         mode="runs", memory_mb=64))
+    assert (r.status, r.stdout) == ("pass", "16384\n"), r
