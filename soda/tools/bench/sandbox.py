@@ -32,6 +32,7 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from statistics import median_low
 
 from sandbox import Job, Pool
 
@@ -171,20 +172,20 @@ def main(argv: list[str]) -> int:
     cpu_per_task = cpu / (len(jobs) * args.reruns)
     # The harness's faster setting by its median run (by its best, it would be the best of
     # twice as many runs as the sandbox's), then its best run against the sandbox's.
-    best_workers = max(base_workers, key=lambda n: sorted(rate for rate, _ in base[n])[len(base[n]) // 2])
-    base_rates = sorted(rate for rate, _ in base[best_workers])
-    base_rate = base_rates[-1]
+    best_workers = max(base_workers, key=lambda n: median_low(rate for rate, _ in base[n]))
+    base_rates = [rate for rate, _ in base[best_workers]]
+    base_rate, base_median = max(base_rates), median_low(base_rates)
     base_passed = min(passed for runs in base.values() for _, passed in runs)
-    rate = len(jobs) / min(walls)
+    rate, median = len(jobs) / min(walls), median_low(len(jobs) / wall for wall in walls)
     out.update(
         humaneval_passed=sum(r.passed for r in rounds[0]), humaneval_total=len(jobs),
         humaneval_failed=[p["task_id"] for p, r in zip(problems, rounds[0]) if not r.passed],
-        tasks_per_s=round(rate, 1), tasks_per_s_median=round(len(jobs) / sorted(walls)[len(walls) // 2], 1),
-        baseline_tasks_per_s=round(base_rate, 1), baseline_tasks_per_s_median=round(base_rates[len(base_rates) // 2], 1),
+        tasks_per_s=round(rate, 1), tasks_per_s_median=round(median, 1),
+        baseline_tasks_per_s=round(base_rate, 1), baseline_tasks_per_s_median=round(base_median, 1),
         baseline_passed=base_passed, baseline_workers=best_workers,
         baseline_tasks_per_s_by_workers={n: round(max(rate for rate, _ in base[n]), 1) for n in base_workers},
         speedup=round(rate / base_rate, 2),
-        speedup_median=round(len(jobs) / sorted(walls)[len(walls) // 2] / base_rates[len(base_rates) // 2], 2),
+        speedup_median=round(median / base_median, 2),
         pool_start_s=round(startup, 3),
         cpu_ms_per_task=round(cpu_per_task * 1e3, 2),
         capacity_tasks_per_s=round(args.workers / cpu_per_task, 1),
